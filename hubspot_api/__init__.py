@@ -1,0 +1,1 @@
+"""The one HubSpot layer both connectors use: config, auth, HTTP, rate limits, retries, paging."""

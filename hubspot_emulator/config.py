@@ -1,0 +1,39 @@
+"""Options of one emulator run: the CLI fills them, tests build them directly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_TOKEN = "emulator-token"  # noqa: S105 - the documented token of the local emulator
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """Everything that shapes how the emulator behaves; every field has a CLI flag."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    tickets: int = 0
+    seed: int = 0
+    load: str | None = None
+    token: str = DEFAULT_TOKEN
+    # OAuth apps the token endpoint accepts: client_id -> client_secret.
+    oauth_clients: dict[str, str] = field(
+        default_factory=lambda: {"emulator-client": "emulator-secret"}
+    )
+    # Refresh tokens the token endpoint accepts at start (more are issued as it runs).
+    refresh_tokens: tuple[str, ...] = ("emulator-refresh-token",)
+    token_lifetime_s: float = 1800.0
+    latency_ms: float = 0.0
+    jitter_ms: float = 0.0
+    rate_limit_10s: int = 0  # 0 = off; HubSpot's rolling ten-second budget
+    search_rate_limit: int = 0  # 0 = off; HubSpot's separate search budget per second
+    daily_limit: int = 0  # 0 = off
+    retry_after: bool = False  # HubSpot does not reliably send Retry-After; off by default
+    fault_rate: float = 0.0  # share of requests answered with an injected 429/502/503/504/423
+    drop_rate: float = 0.0  # share of requests whose connection is closed with no answer
+    apply_then_drop_rate: float = 0.0  # share of writes applied, then the connection dropped
+    search_lag_ms: float = 0.0  # writes stay invisible to search for this long
+    # Properties an admin made required; checked on writes under API version 2026-09 only.
+    required_properties: tuple[str, ...] = ()
+    max_uri_length: int = 16_000

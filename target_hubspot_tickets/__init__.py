@@ -1,0 +1,1 @@
+"""Singer target that writes tickets back into HubSpot."""
