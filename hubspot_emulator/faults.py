@@ -1,0 +1,91 @@
+"""Injected latency, transient errors and dropped connections, reproducible from a seed.
+
+One seeded generator decides for every request, always drawing the same five numbers per
+request, so a client that sends the same requests in the same order sees the same faults.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from hubspot_emulator.ratelimit import rate_limit_body
+
+# 423 is what HubSpot answers while a record is locked by mass writes, so only writes get it.
+READ_FAULTS = (429, 502, 503, 504)
+WRITE_FAULTS = (*READ_FAULTS, 423)
+
+_FAULT_MESSAGES = {
+    502: "Bad Gateway: the upstream server did not answer in time",
+    503: "Service Unavailable: please try again later",
+    504: "Gateway Timeout: the request took too long to process",
+    423: "The resource is locked by another operation; retry in a couple of seconds",
+}
+
+
+def fault_body(status: int, correlation_id: str) -> dict[str, Any]:
+    """Render the body of an injected transient error."""
+    if status == 429:
+        return rate_limit_body("TEN_SECONDLY_ROLLING", correlation_id)
+    return {
+        "status": "error",
+        "message": _FAULT_MESSAGES[status],
+        "correlationId": correlation_id,
+        "category": "LOCKED" if status == 423 else "INTERNAL_ERROR",
+    }
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """What happens to one request besides its normal handling."""
+
+    delay_s: float = 0.0
+    drop: bool = False  # close the connection before doing anything
+    status: int | None = None  # answer with this injected error instead
+    drop_after_apply: bool = False  # apply a write, then close without answering
+
+
+NO_FAULT = FaultPlan()
+
+
+class FaultInjector:
+    """Decide latency and faults per request from one seeded generator; thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        seed: int,
+        latency_ms: float = 0.0,
+        jitter_ms: float = 0.0,
+        fault_rate: float = 0.0,
+        drop_rate: float = 0.0,
+        apply_then_drop_rate: float = 0.0,
+    ) -> None:
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self._latency_s = latency_ms / 1000.0
+        self._jitter_s = jitter_ms / 1000.0
+        self._fault_rate = fault_rate
+        self._drop_rate = drop_rate
+        self._apply_then_drop_rate = apply_then_drop_rate
+        self.enabled = bool(
+            latency_ms or jitter_ms or fault_rate or drop_rate or apply_then_drop_rate
+        )
+
+    def plan(self, *, write: bool) -> FaultPlan:
+        """Draw the plan for one request; `write` marks requests that change the portal."""
+        if not self.enabled:
+            return NO_FAULT
+        with self._lock:
+            jitter, drop, fault, kind, after = (self._random.random() for _ in range(5))
+        delay = self._latency_s + jitter * self._jitter_s
+        if drop < self._drop_rate:
+            return FaultPlan(delay_s=delay, drop=True)
+        if fault < self._fault_rate:
+            choices = WRITE_FAULTS if write else READ_FAULTS
+            return FaultPlan(delay_s=delay, status=choices[int(kind * len(choices))])
+        return FaultPlan(
+            delay_s=delay, drop_after_apply=write and after < self._apply_then_drop_rate
+        )

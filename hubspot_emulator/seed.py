@@ -1,0 +1,509 @@
+"""Ticket data for the portal: a realistic generated portal, and tickets loaded from JSONL.
+
+Both produce `TicketSeed` records, plain data the store turns into tickets. Generation is
+deterministic for a given seed and clock, and quick: 20,000 tickets take a few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from bisect import bisect
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import accumulate
+from typing import Any
+
+from hubspot_emulator.pipelines import Pipeline
+from hubspot_emulator.properties import (
+    ASSOCIATION_COUNTS,
+    CATEGORIES,
+    CUSTOMER_TIERS,
+    OWNER_USER_IDS,
+    OWNERS,
+    PRIORITIES,
+    PRODUCTS,
+    RESOLUTIONS,
+    SOURCES,
+    TEAMS,
+    HistoryEntry,
+    PropertyDef,
+    PropertyValueError,
+    iso_from_ms,
+    ms_from_any,
+    normalise_value,
+)
+
+JSON = dict[str, Any]
+
+FIRST_TICKET_ID = 1_850_000_001
+DAY_MS = 86_400_000
+HISTORY_SPAN_MS = 730 * DAY_MS  # seeded tickets were created over the last two years
+ARCHIVED_SHARE = 0.03
+
+# Id ranges of the records tickets associate with, shaped like a real portal's ids.
+OBJECT_ID_BASES: dict[str, int] = {
+    "contacts": 58_100_000_001,
+    "companies": 21_300_000_001,
+    "deals": 17_800_000_001,
+    "calls": 64_000_000_001,
+    "emails": 65_000_000_001,
+    "meetings": 66_000_000_001,
+    "notes": 67_000_000_001,
+    "tasks": 68_000_000_001,
+}
+ENGAGEMENT_TYPES = ("calls", "emails", "meetings", "notes", "tasks")
+# How many of each a fresh portal holds before any seeding, so associations work at once.
+BASE_OBJECT_COUNTS: dict[str, int] = {
+    "contacts": 50,
+    "companies": 20,
+    "deals": 20,
+    "calls": 20,
+    "emails": 20,
+    "meetings": 20,
+    "notes": 20,
+    "tasks": 20,
+}
+
+# Association kinds a seed asks for; the store maps them to its association type ids.
+DEFAULT = "default"
+PRIMARY = "primary"
+LABELED = "labeled"
+
+
+@dataclass
+class TicketSeed:
+    """One ticket's data before it enters the store: values come from its history."""
+
+    id: int
+    created_ms: int
+    updated_ms: int
+    history: dict[str, list[HistoryEntry]]  # oldest first
+    values: dict[str, str] | None = None  # None: each property's newest history value
+    archived_ms: int | None = None
+    # (object type, object id, association kind or HubSpot's inline type name)
+    associations: list[tuple[str, int, str]] = field(default_factory=list)
+
+
+@dataclass
+class SeedPortal:
+    """A generated portal: its tickets and the ids of records they associate with."""
+
+    tickets: list[TicketSeed]
+    objects: dict[str, list[int]]
+
+
+def base_objects() -> dict[str, list[int]]:
+    """Return the associated records a fresh portal starts with."""
+    return {
+        kind: list(range(OBJECT_ID_BASES[kind], OBJECT_ID_BASES[kind] + count))
+        for kind, count in BASE_OBJECT_COUNTS.items()
+    }
+
+
+# -- generation -------------------------------------------------------------------------------
+_PRODUCT_NAMES = ("Web app", "iOS app", "Android app", "Public API", "Billing portal", "Exports")
+_PROBLEMS = (
+    "login fails with SSO",
+    "page loads forever",
+    "invoice shows the wrong amount",
+    "cannot export to CSV",
+    "webhook deliveries are delayed",
+    "password reset email never arrives",
+    "charts show no data since yesterday",
+    "two-factor code rejected",
+    "duplicate charge on card",
+    "sync stopped after update",
+    "request for bulk edit",
+    "API returns 500 on large payloads",
+    "timezone wrong in reports",
+    "cannot invite new users",
+    "refund request",
+    "feature request: dark mode",
+    "data missing after import",
+    "rate limit reached unexpectedly",
+    "question about plan limits",
+    "app crashes on startup",
+)
+_OPENERS = (
+    "Customer reports that",
+    "Since this morning",
+    "After the latest release,",
+    "Several users on the account say",
+    "Reported over chat:",
+    "Escalated from tier 1:",
+)
+_DETAILS = (
+    "the issue happens in every browser they tried.",
+    "it only happens for users in the EU region.",
+    "they attached screenshots of the error.",
+    "a workaround is to log out and back in, which they find frustrating.",
+    "their contract renews next month and they are asking for an update.",
+    "it started after they changed their SSO provider.",
+    "they need this fixed before the end of the quarter.",
+    "the problem does not reproduce on our staging account.",
+)
+_CREATE_SOURCES = (
+    ("CRM_UI", 35),
+    ("CONVERSATIONS", 25),
+    ("API", 15),
+    ("IMPORT", 15),
+    ("FORMS", 10),
+)
+_CHANGE_SOURCES = (("CRM_UI", 50), ("AUTOMATION_PLATFORM", 25), ("API", 15), ("CONVERSATIONS", 10))
+_WORKFLOWS = (("1290871", "Route urgent tickets"), ("1290874", "Auto-close stale tickets"))
+_PHONE_PREFIXES = ("+1 415 555", "+44 20 7946", "+49 30 901820", "+33 1 7091")
+
+
+class _Weighted:
+    """A weighted choice that costs one random number and one bisection."""
+
+    def __init__(self, items: list[Any], weights: Iterable[int]) -> None:
+        self.items = items
+        self.cumulative = list(accumulate(weights))
+        self.total = self.cumulative[-1]
+
+    def pick(self, rng: random.Random) -> Any:
+        return self.items[bisect(self.cumulative, rng.random() * self.total)]
+
+
+def _weighted(pairs: tuple[tuple[str, int], ...]) -> _Weighted:
+    return _Weighted([name for name, _ in pairs], [weight for _, weight in pairs])
+
+
+_PRIORITY = _Weighted([option.value for option in PRIORITIES], (30, 40, 22, 8))
+_TIER = _Weighted([option.value for option in CUSTOMER_TIERS], (40, 30, 20, 10))
+_CATEGORY_COUNT = _Weighted([1, 2], (3, 1))
+_ENGAGEMENT_COUNTS = tuple(
+    (kind, _Weighted(list(range(len(weights))), weights))
+    for kind, weights in (
+        ("notes", (40, 30, 20, 10)),
+        ("emails", (50, 30, 20)),
+        ("calls", (80, 20)),
+        ("tasks", (75, 25)),
+        ("meetings", (95, 5)),
+    )
+)
+_new_entry = tuple.__new__  # builds a HistoryEntry without NamedTuple's Python-level __new__
+
+
+class _Generator:
+    """Builds tickets one by one from a seeded random stream."""
+
+    def __init__(self, seed: int, now_ms: int, pipelines: list[Pipeline]) -> None:
+        self.rng = random.Random(seed)
+        self.now_ms = now_ms
+        self.pipelines = pipelines
+        self.objects = {kind: list(ids) for kind, ids in base_objects().items()}
+        self.next_object = {kind: ids[-1] + 1 for kind, ids in self.objects.items()}
+        self.create_sources = _weighted(_CREATE_SOURCES)
+        self.change_sources = _weighted(_CHANGE_SOURCES)
+
+    def source(self, kind: str) -> tuple[str, str | None, str | None, int | None]:
+        """Pick who made a change: the sourceType and what HubSpot records beside it."""
+        weighted = self.create_sources if kind == "create" else self.change_sources
+        source_type: str = weighted.pick(self.rng)
+        if source_type == "CRM_UI":
+            user = self.rng.choice(OWNER_USER_IDS)
+            return source_type, f"userId:{user}", None, user
+        if source_type == "AUTOMATION_PLATFORM":
+            flow_id, flow_name = self.rng.choice(_WORKFLOWS)
+            enrollment = f"workflowId:{flow_id};enrollmentId:{self.rng.randrange(10**9)}"
+            return source_type, enrollment, flow_name, None
+        if source_type == "API":
+            return source_type, "app:2913847", "Support sync", None
+        if source_type == "IMPORT":
+            return source_type, f"importId:{self.rng.randrange(10**6)}", None, None
+        return source_type, None, None, None
+
+    def new_object(self, kind: str) -> int:
+        """Create one more record of an engagement type and return its id."""
+        object_id = self.next_object[kind]
+        self.next_object[kind] += 1
+        self.objects[kind].append(object_id)
+        return object_id
+
+    def grow_objects(self, tickets: int) -> None:
+        """Give the portal contacts, companies and deals in proportion to its tickets."""
+        for kind, share in (("contacts", 3), ("companies", 12), ("deals", 10)):
+            while len(self.objects[kind]) < tickets // share:
+                self.new_object(kind)
+
+    def ticket(self, ticket_id: int, created_ms: int, serial: int) -> TicketSeed:
+        """Generate one ticket created at `created_ms` with a plausible life since."""
+        rng = self.rng
+        history: dict[str, list[HistoryEntry]] = {}
+        source = self.source("create")
+
+        def put(name: str, value: str, at: int, by: tuple[Any, ...] = source) -> None:
+            history.setdefault(name, []).append(_new_entry(HistoryEntry, (value, at, *by)))
+
+        pipeline = self.pipelines[0] if rng.random() < 0.8 else rng.choice(self.pipelines[1:])
+        open_stages = [stage for stage in pipeline.stages if not stage.is_closed]
+        closed_stages = [stage for stage in pipeline.stages if stage.is_closed]
+        product = rng.randrange(len(_PRODUCT_NAMES))
+        subject = f"{_PRODUCT_NAMES[product]}: {rng.choice(_PROBLEMS)}"
+        if rng.random() < 0.3:
+            subject += f" (case {rng.randrange(10_000, 99_999)})"
+        content = " ".join(
+            f"{rng.choice(_OPENERS)} {rng.choice(_DETAILS)}" for _ in range(rng.randint(1, 3))
+        )
+        created = iso_from_ms(created_ms)
+        put("hs_object_id", str(ticket_id), created_ms, ("CALCULATED", None, None, None))
+        put("createdate", created, created_ms)
+        put("subject", subject, created_ms)
+        put("content", content, created_ms)
+        put("hs_pipeline", pipeline.id, created_ms)
+        put("hs_pipeline_stage", open_stages[0].id, created_ms)
+        put("hs_ticket_priority", _PRIORITY.pick(rng), created_ms)
+        put("source_type", rng.choice(SOURCES).value, created_ms)
+        put("hs_object_source", source[0], created_ms, ("CALCULATED", None, None, None))
+        if source[3] is not None:
+            put("hs_created_by_user_id", str(source[3]), created_ms)
+        put("hs_was_imported", "true" if source[0] == "IMPORT" else "false", created_ms)
+        put("hs_in_helpdesk", "true" if rng.random() < 0.8 else "false", created_ms)
+        if rng.random() < 0.6:
+            categories = rng.sample(CATEGORIES, _CATEGORY_COUNT.pick(rng))
+            put("hs_ticket_category", ";".join(option.value for option in categories), created_ms)
+        owner = rng.choice(OWNERS)[0] if rng.random() < 0.85 else None
+        if owner is not None:
+            put("hubspot_owner_id", owner, created_ms)
+            put("hs_all_owner_ids", owner, created_ms, ("CALCULATED", None, None, None))
+        if rng.random() < 0.5:
+            put("hubspot_team_id", rng.choice(TEAMS)[0], created_ms)
+        if rng.random() < 0.6:
+            put("external_ticket_id", f"EXT-{serial:06d}", created_ms)
+        if rng.random() < 0.7:
+            put("customer_tier", _TIER.pick(rng), created_ms)
+        if rng.random() < 0.5:
+            chosen = rng.sample(PRODUCTS, rng.randint(1, 3))
+            put("affected_products", ";".join(option.value for option in chosen), created_ms)
+        put("is_escalated", "false", created_ms)
+        if rng.random() < 0.4:
+            put("estimated_effort_hours", str(rng.choice((0.5, 1, 2, 4, 8, 16))), created_ms)
+        if rng.random() < 0.5:
+            due = iso_from_ms(created_ms + rng.randint(1, 14) * DAY_MS)[:10]
+            put("sla_due_date", due, created_ms)
+        if rng.random() < 0.3:
+            phone = f"{rng.choice(_PHONE_PREFIXES)} {rng.randrange(1000, 9999)}"
+            put("callback_phone", phone, created_ms)
+        if rng.random() < 0.1:
+            lat, lng = rng.uniform(-60, 70), rng.uniform(-170, 170)
+            put("site_location", f"{lat:.5f},{lng:.5f}", created_ms)
+        if rng.random() < 0.15:
+            put("internal_notes", "Customer prefers email follow-ups.", created_ms)
+
+        # Later changes, in time order, never in the future.
+        at = created_ms
+        horizon = self.now_ms - 1_000
+        age_days = (self.now_ms - created_ms) / DAY_MS
+        if rng.random() < 0.7:
+            reply_at = min(horizon, at + rng.randint(5, 48 * 60) * 60_000)
+            calculated = ("CALCULATED", None, None, None)
+            put("first_agent_reply_date", iso_from_ms(reply_at), reply_at, calculated)
+            put("time_to_first_agent_reply", str(reply_at - created_ms), reply_at, calculated)
+            put("last_reply_date", iso_from_ms(reply_at), reply_at, calculated)
+        for _ in range(rng.choice((0, 0, 1, 1, 2, 3, 4))):
+            at = min(horizon, at + rng.randint(10, 72 * 60) * 60_000)
+            change = self.source("change")
+            roll = rng.random()
+            if roll < 0.35 and len(open_stages) > 1:
+                put("hs_pipeline_stage", rng.choice(open_stages[1:]).id, at, change)
+            elif roll < 0.55:
+                put("hs_ticket_priority", rng.choice(PRIORITIES).value, at, change)
+            elif roll < 0.75:
+                new_owner = rng.choice(OWNERS)[0]
+                put("hubspot_owner_id", new_owner, at, change)
+                owners = history.get("hs_all_owner_ids")
+                known = owners[-1].value.split(";") if owners else []
+                if new_owner not in known:
+                    joined = ";".join([*known, new_owner])
+                    put("hs_all_owner_ids", joined, at, ("CALCULATED", None, None, None))
+            elif roll < 0.85:
+                put("is_escalated", "true", at, change)
+            else:
+                put("last_customer_reply_at", iso_from_ms(at), at, change)
+        if rng.random() < min(0.95, age_days / 30):
+            at = min(horizon, at + rng.randint(30, 10 * 24 * 60) * 60_000)
+            change = self.source("change")
+            put("hs_pipeline_stage", rng.choice(closed_stages).id, at, change)
+            calculated = ("CALCULATED", None, None, None)
+            put("closed_date", iso_from_ms(at), at, calculated)
+            put("time_to_close", str(at - created_ms), at, calculated)
+            put("hs_is_closed", "true", at, calculated)
+            if rng.random() < 0.6:
+                put("hs_resolution", rng.choice(RESOLUTIONS).value, at, change)
+        else:
+            put("hs_is_closed", "false", created_ms, ("CALCULATED", None, None, None))
+        updated_ms = max(entries[-1].timestamp_ms for entries in history.values())
+        put("hs_lastmodifieddate", iso_from_ms(updated_ms), updated_ms)
+
+        associations = self.associations(history, updated_ms)
+        archived_ms = None
+        if rng.random() < ARCHIVED_SHARE:
+            archived_ms = rng.randint(updated_ms, max(updated_ms, horizon))
+        return TicketSeed(
+            id=ticket_id,
+            created_ms=created_ms,
+            updated_ms=updated_ms,
+            history=history,
+            archived_ms=archived_ms,
+            associations=associations,
+        )
+
+    def associations(
+        self, history: dict[str, list[HistoryEntry]], at: int
+    ) -> list[tuple[str, int, str]]:
+        """Associate a ticket with contacts, a company, maybe a deal, and its engagements."""
+        rng = self.rng
+        out: list[tuple[str, int, str]] = []
+        if rng.random() < 0.9:
+            for contact in rng.sample(self.objects["contacts"], rng.choice((1, 1, 1, 2))):
+                out.append(("contacts", contact, DEFAULT))
+            if rng.random() < 0.15:
+                out.append(("contacts", out[-1][1], LABELED))
+        if rng.random() < 0.7:
+            company = rng.choice(self.objects["companies"])
+            out.append(("companies", company, DEFAULT))
+            out.append(("companies", company, PRIMARY))
+        if rng.random() < 0.2:
+            out.append(("deals", rng.choice(self.objects["deals"]), DEFAULT))
+        engagements: list[int] = []
+        for kind, count in _ENGAGEMENT_COUNTS:
+            for _ in range(count.pick(rng)):
+                engagement = self.new_object(kind)
+                engagements.append(engagement)
+                out.append((kind, engagement, DEFAULT))
+        if engagements and rng.random() < 0.1:
+            pinned = rng.choice(engagements)
+            history["hs_pinned_engagement_id"] = [
+                HistoryEntry(str(pinned), at, "CRM_UI", None, None, rng.choice(OWNER_USER_IDS))
+            ]
+        return out
+
+
+def generate(count: int, seed: int, now_ms: int, pipelines: list[Pipeline]) -> SeedPortal:
+    """Generate `count` tickets created over the two years before `now_ms`, reproducibly."""
+    generator = _Generator(seed, now_ms, pipelines)
+    generator.grow_objects(count)
+    rng = generator.rng
+    start = now_ms - HISTORY_SPAN_MS
+    created = sorted(rng.randint(start, now_ms - 3_600_000) for _ in range(count))
+    tickets: list[TicketSeed] = []
+    ticket_id = FIRST_TICKET_ID
+    for serial, created_ms in enumerate(created):
+        # Real ticket ids grow over time but are not contiguous.
+        ticket_id += rng.randint(1, 40)
+        tickets.append(generator.ticket(ticket_id, created_ms, serial))
+    return SeedPortal(tickets=tickets, objects=generator.objects)
+
+
+# -- JSONL ------------------------------------------------------------------------------------
+def iter_jsonl(lines: Iterable[str]) -> Iterator[tuple[int, JSON]]:
+    """Yield (line number, object) for each non-blank line; raise ValueError on bad JSON."""
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            item = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"line {number}: not JSON: {error}") from None
+        if not isinstance(item, dict):
+            raise ValueError(f"line {number}: expected a ticket object")
+        yield number, item
+
+
+def _stored(defn: PropertyDef, raw: Any) -> str | None:
+    """Keep an imported value as given, in HubSpot's stored format where it can be read."""
+    if raw is None:
+        return None
+    try:
+        return normalise_value(defn, raw)
+    except PropertyValueError:
+        return str(raw)
+
+
+def ticket_from_api(item: JSON, props: dict[str, PropertyDef], now_ms: int) -> TicketSeed:
+    """Read one ticket in the API's own shape, keeping its id, timestamps and history."""
+    raw_properties = item.get("properties") or {}
+    if not isinstance(raw_properties, dict):
+        raise ValueError("properties must be an object")
+    raw_id = item.get("id", raw_properties.get("hs_object_id"))
+    try:
+        ticket_id = int(str(raw_id))
+    except ValueError:
+        raise ValueError(f"ticket id {raw_id!r} is not numeric") from None
+
+    def instant(*candidates: Any) -> int | None:
+        for candidate in candidates:
+            if candidate not in (None, ""):
+                return ms_from_any(str(candidate))
+        return None
+
+    created_ms = instant(item.get("createdAt"), raw_properties.get("createdate")) or now_ms
+    updated_ms = (
+        instant(item.get("updatedAt"), raw_properties.get("hs_lastmodifieddate")) or created_ms
+    )
+    values: dict[str, str] = {}
+    for name, raw in raw_properties.items():
+        # Association counts follow the associations loaded below, not the given numbers.
+        defn = None if name in ASSOCIATION_COUNTS else props.get(name)
+        value = None if defn is None else _stored(defn, raw)
+        if value is not None:
+            values[name] = value
+    values["hs_object_id"] = str(ticket_id)
+    values.setdefault("createdate", iso_from_ms(created_ms))
+    values.setdefault("hs_lastmodifieddate", iso_from_ms(updated_ms))
+
+    history: dict[str, list[HistoryEntry]] = {}
+    for name, entries in (item.get("propertiesWithHistory") or {}).items():
+        defn = props.get(name)
+        if defn is None or not isinstance(entries, list):
+            continue
+        parsed = [
+            HistoryEntry(
+                _stored(defn, entry.get("value")) or "",
+                ms_from_any(str(entry.get("timestamp") or iso_from_ms(updated_ms))),
+                str(entry.get("sourceType") or "IMPORT"),
+                entry.get("sourceId"),
+                entry.get("sourceLabel"),
+                entry.get("updatedByUserId"),
+            )
+            for entry in entries
+            if isinstance(entry, dict)
+        ]
+        parsed.sort(key=lambda entry: entry.timestamp_ms)  # the API lists newest first
+        if parsed:
+            history[name] = parsed
+    for name, value in values.items():
+        entries = history.get(name)
+        if entries is None or entries[-1].value != value:
+            # A value without (matching) history was set when the ticket was last written.
+            at = created_ms if name in ("createdate", "hs_object_id") else updated_ms
+            history.setdefault(name, []).append(HistoryEntry(value, at, "IMPORT"))
+
+    archived_ms = None
+    if item.get("archived"):
+        archived_ms = instant(item.get("archivedAt")) or updated_ms
+    return TicketSeed(
+        id=ticket_id,
+        created_ms=created_ms,
+        updated_ms=updated_ms,
+        history=history,
+        values=values,
+        archived_ms=archived_ms,
+        associations=list(_inline_associations(item.get("associations"))),
+    )
+
+
+def _inline_associations(raw: Any) -> Iterator[tuple[str, int, str]]:
+    if not isinstance(raw, dict):
+        return
+    for object_type, block in raw.items():
+        results = block.get("results") if isinstance(block, dict) else None
+        for result in results or []:
+            try:
+                yield object_type, int(str(result["id"])), str(result.get("type") or DEFAULT)
+            except (KeyError, TypeError, ValueError):
+                raise ValueError(f"bad association under {object_type!r}: {result!r}") from None
