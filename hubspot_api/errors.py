@@ -1,0 +1,237 @@
+"""Every exception this layer raises, grouped by what the caller should do about it.
+
+```
+HubSpotError                      base of everything below
+├── ConfigError                   settings are wrong; fix the config, nothing was sent
+└── HubSpotAPIError               HubSpot (or the network in front of it) refused a call
+    ├── AuthError                 401/403, or the OAuth token endpoint refused the credentials
+    ├── ValidationError           400: the request itself is wrong (bad property, bad value, ...)
+    ├── NotFoundError             404
+    ├── ConflictError             409 (e.g. a duplicate value of a unique property)
+    ├── UriTooLongError           414: too many properties in a GET query; chunk them
+    ├── DailyLimitError           429 DAILY: the account's daily budget is spent; fatal for the run
+    ├── OutcomeUnknownError       a non-idempotent write may or may not have been applied
+    └── RetriableError            transient; the client already retried and gave up
+        ├── RateLimitError        429 TEN_SECONDLY_ROLLING / SECONDLY
+        ├── ServerError           5xx (incl. Cloudflare's 524), 423 locked, 477 migration
+        └── HubSpotConnectionError  connection refused/reset, or a timeout (no status)
+```
+
+`error_for_response` is the one table from an HTTP answer to a class. Every message is one
+line, cut to `MAX_MESSAGE_CHARS` and passed through `redact` with the client's secrets.
+See https://developers.hubspot.com/docs/api/error-handling for HubSpot's error body.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import requests
+
+MAX_MESSAGE_CHARS = 300
+REDACTED = "[REDACTED]"
+# Secrets shorter than this are not redacted: replacing "a" everywhere would mangle text and
+# nobody uses a token that short.
+_MIN_SECRET_LEN = 4
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """Replace every occurrence of each secret in `text` with a fixed marker."""
+    for secret in sorted({s for s in secrets if s and len(s) >= _MIN_SECRET_LEN}, key=len)[::-1]:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def shorten(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """Collapse `text` onto one line and cut it to `limit` characters."""
+    one_line = " ".join(text.split())
+    if len(one_line) <= limit:
+        return one_line
+    return one_line[: limit - 3] + "..."
+
+
+class HubSpotError(Exception):
+    """Base of every error raised by `hubspot_api`."""
+
+
+class ConfigError(HubSpotError):
+    """The settings are invalid; raised before any request is sent."""
+
+
+class HubSpotAPIError(HubSpotError):
+    """HubSpot answered with an error, or no usable answer arrived."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        category: str | None = None,
+        correlation_id: str | None = None,
+        sub_category: str | None = None,
+        context: Mapping[str, Any] | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        policy_name: str | None = None,
+        retry_after: float | None = None,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Build the error; `message` must already be short and redacted."""
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.category = category
+        self.correlation_id = correlation_id
+        self.sub_category = sub_category
+        self.context = dict(context) if context else {}
+        self.errors = list(errors) if errors else []
+        self.policy_name = policy_name
+        self.retry_after = retry_after
+        self.method = method
+        self.path = path
+
+    def __str__(self) -> str:
+        """Render one line: what was called, the status and category, HubSpot's message."""
+        parts: list[str] = []
+        if self.method and self.path:
+            parts.append(f"{self.method} {self.path}")
+        if self.status is not None:
+            parts.append(str(self.status))
+        if self.category:
+            parts.append(self.category)
+        if self.policy_name:
+            parts.append(self.policy_name)
+        head = " ".join(parts)
+        tail = f" (correlationId {self.correlation_id})" if self.correlation_id else ""
+        return f"{head}: {self.message}{tail}" if head else f"{self.message}{tail}"
+
+
+class AuthError(HubSpotAPIError):
+    """The credentials were refused (401/403) or could not be refreshed."""
+
+
+class ValidationError(HubSpotAPIError):
+    """HubSpot refused the request as invalid (400)."""
+
+
+class NotFoundError(HubSpotAPIError):
+    """The object or endpoint does not exist (404)."""
+
+
+class ConflictError(HubSpotAPIError):
+    """The write conflicts with existing data (409)."""
+
+
+class UriTooLongError(HubSpotAPIError):
+    """The URL was too long (414); send fewer properties per GET."""
+
+
+class DailyLimitError(HubSpotAPIError):
+    """The account's daily request budget is spent; retrying within the run is pointless."""
+
+
+class OutcomeUnknownError(HubSpotAPIError):
+    """A non-idempotent write may have been applied: reconcile before sending it again."""
+
+
+class RetriableError(HubSpotAPIError):
+    """A transient failure; raised only once the client's retries are exhausted."""
+
+
+class RateLimitError(RetriableError):
+    """HubSpot's ten-secondly or secondly budget was exceeded (429)."""
+
+
+class ServerError(RetriableError):
+    """HubSpot or its edge failed (5xx, 524), or the record was locked (423, 477)."""
+
+
+class HubSpotConnectionError(RetriableError):
+    """No HTTP answer arrived: connection refused or reset, or a timeout."""
+
+
+# One table from status to class. 429 and 5xx are decided in `error_class_for`.
+_STATUS_TABLE: dict[int, type[HubSpotAPIError]] = {
+    400: ValidationError,
+    401: AuthError,
+    403: AuthError,
+    404: NotFoundError,
+    409: ConflictError,
+    414: UriTooLongError,
+    # 423: the record is locked during mass writes (~2 s); 477: portal migration in progress.
+    423: ServerError,
+    477: ServerError,
+}
+
+DAILY_POLICY = "DAILY"
+
+
+def error_class_for(status: int, policy_name: str | None = None) -> type[HubSpotAPIError]:
+    """Return the exception class for an HTTP status (and a 429's `policyName`)."""
+    if status == 429:
+        return DailyLimitError if policy_name == DAILY_POLICY else RateLimitError
+    if status >= 500:
+        return ServerError
+    return _STATUS_TABLE.get(status, HubSpotAPIError)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Return the seconds of a `Retry-After` header given in seconds, or None."""
+    if not value:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None  # an HTTP date: HubSpot does not send those; ignore rather than guess
+    return seconds if seconds >= 0 else None
+
+
+def _error_body(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = json.loads(response.content or b"null")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def error_for_response(
+    response: requests.Response,
+    secrets: Iterable[str | None] = (),
+    *,
+    method: str | None = None,
+    path: str | None = None,
+) -> HubSpotAPIError:
+    """Build the exception for an error answer; every field of the body is optional."""
+    body = _error_body(response)
+    message = body.get("message")
+    if not isinstance(message, str) or not message:
+        message = response.text or response.reason or "no message"
+    secret_list = list(secrets)
+    policy = body.get("policyName")
+    policy_name = policy if isinstance(policy, str) else None
+    cls = error_class_for(response.status_code, policy_name)
+    errors = body.get("errors")
+    context = body.get("context")
+    category = body.get("category") or body.get("errorType") or body.get("status")
+    if category == "error":  # `status` is the literal "error" in the standard body
+        category = body.get("errorType")
+    return cls(
+        shorten(redact(message, secret_list)),
+        status=response.status_code,
+        category=category if isinstance(category, str) else None,
+        correlation_id=_str_or_none(body.get("correlationId")),
+        sub_category=_str_or_none(body.get("subCategory")),
+        context=context if isinstance(context, dict) else None,
+        errors=errors if isinstance(errors, list) else None,
+        policy_name=policy_name,
+        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        method=method,
+        path=path,
+    )
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -1,0 +1,194 @@
+"""A client-side throttle holding HubSpot's two request budgets, shared by a whole process.
+
+HubSpot counts ordinary calls in a rolling ten-second window (190 for Pro/Enterprise private
+apps) and search calls in a separate per-second budget (5), per account
+(https://developers.hubspot.com/docs/guides/apps/api-usage/usage-details). Staying under both
+on the client side is cheaper than answering 429s.
+
+The limiter works by reservation: each caller books the earliest start time that keeps at most
+`limit` starts in any window, then sleeps exactly until it. No polling, and callers are served
+first come, first served. The server counts arrivals, not departures, so a window is widened by
+a small margin to absorb network jitter (2.5% of throughput on the ten-second window, instead of
+the 10% a count headroom would cost).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+
+from hubspot_api.paths import Budget
+
+TEN_SECOND_WINDOW_S = 10.0
+TEN_SECOND_MARGIN_S = 0.25
+SEARCH_WINDOW_S = 1.0
+SEARCH_MARGIN_S = 0.1
+# When HubSpot reports no requests left (another app of the account spends the same budget),
+# hold this budget for a moment rather than walk into a 429.
+EXHAUSTED_PAUSE_S = 1.0
+
+HEADER_MAX = "X-HubSpot-RateLimit-Max"
+HEADER_REMAINING = "X-HubSpot-RateLimit-Remaining"
+HEADER_INTERVAL_MS = "X-HubSpot-RateLimit-Interval-Milliseconds"
+
+
+class SlidingWindow:
+    """Book start times so that at most `limit` fall in any `window + margin` seconds.
+
+    Not thread-safe on its own: `RateLimiter` serializes access. Pure, so tests drive it with
+    an explicit `now`.
+    """
+
+    def __init__(self, limit: int, window: float, margin: float = 0.0) -> None:
+        """Create an empty window admitting `limit` starts per `window` seconds."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        self.limit = limit
+        self.span = window + margin
+        self._starts: deque[float] = deque()
+        self._blocked_until = 0.0
+
+    def reserve(self, now: float) -> float:
+        """Book the earliest allowed start at or after `now` and return it."""
+        start = max(now, self._blocked_until)
+        if self._starts:
+            start = max(start, self._starts[-1])  # first come, first served
+            if len(self._starts) >= self.limit:
+                start = max(start, self._starts[-self.limit] + self.span)
+        self._starts.append(start)
+        while len(self._starts) > self.limit:
+            self._starts.popleft()
+        return start
+
+    def block_until(self, moment: float) -> None:
+        """Let nothing start before `moment` (after a 429 or an exhausted-budget header)."""
+        self._blocked_until = max(self._blocked_until, moment)
+
+    def set_limit(self, limit: int) -> None:
+        """Change the number of starts allowed per window."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        self.limit = limit
+
+
+class RateLimiter:
+    """Both HubSpot budgets of one account, safe to share between threads."""
+
+    def __init__(
+        self,
+        requests_per_10_seconds: int,
+        search_requests_per_second: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """Create the limiter; `clock` and `sleep` are injectable for tests."""
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._windows = {
+            Budget.STANDARD: SlidingWindow(
+                requests_per_10_seconds, TEN_SECOND_WINDOW_S, TEN_SECOND_MARGIN_S
+            ),
+            Budget.SEARCH: SlidingWindow(
+                search_requests_per_second, SEARCH_WINDOW_S, SEARCH_MARGIN_S
+            ),
+        }
+
+    def limit(self, budget: Budget) -> int:
+        """Return the current limit of `budget`."""
+        return self._windows[budget].limit
+
+    def reserve(self, budget: Budget) -> float:
+        """Book a slot on `budget` and return how many seconds to wait before sending."""
+        window = self._windows.get(budget)
+        if window is None:
+            return 0.0
+        with self._lock:
+            now = self._clock()
+            return max(0.0, window.reserve(now) - now)
+
+    def acquire(self, budget: Budget) -> float:
+        """Block until a request on `budget` may be sent; return the seconds waited."""
+        delay = self.reserve(budget)
+        if delay > 0:
+            self._sleep(delay)
+        return delay
+
+    def pause(self, budget: Budget, seconds: float) -> None:
+        """Hold every later request on `budget` for `seconds` from now."""
+        window = self._windows.get(budget)
+        if window is None:
+            return
+        with self._lock:
+            window.block_until(self._clock() + seconds)
+
+    def lower_limit(self, budget: Budget, limit: int) -> None:
+        """Lower `budget`'s limit to `limit` if that is below the current one."""
+        window = self._windows.get(budget)
+        if window is None or limit < 1:
+            return
+        with self._lock:
+            if limit < window.limit:
+                window.set_limit(limit)
+
+    def observe_headers(self, headers: Mapping[str, str]) -> None:
+        """Adapt to HubSpot's rate-limit headers on an ordinary (non-search) answer.
+
+        A `Max` below the configured budget (a lower account tier) lowers the budget; a
+        `Remaining` of zero holds the budget briefly, since other apps share it.
+        """
+        interval = _int_header(headers, HEADER_INTERVAL_MS)
+        if interval is not None and interval != int(TEN_SECOND_WINDOW_S * 1000):
+            return
+        maximum = _int_header(headers, HEADER_MAX)
+        if maximum is not None:
+            self.lower_limit(Budget.STANDARD, maximum)
+        if _int_header(headers, HEADER_REMAINING) == 0:
+            self.pause(Budget.STANDARD, EXHAUSTED_PAUSE_S)
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+_registry: dict[tuple[str, str], RateLimiter] = {}
+_registry_lock = threading.Lock()
+
+
+def credential_fingerprint(*parts: str | None) -> str:
+    """Return a short, one-way digest identifying a credential (never the credential)."""
+    digest = hashlib.sha256("\x00".join(p or "" for p in parts).encode())
+    return digest.hexdigest()[:16]
+
+
+def shared_limiter(
+    api_url: str,
+    fingerprint: str,
+    requests_per_10_seconds: int,
+    search_requests_per_second: int,
+) -> RateLimiter:
+    """Return the process-wide limiter for one account, creating it on first use.
+
+    Clients of the same account (a tap and its sub-clients) share one limiter; when they ask
+    for different budgets, the smaller one wins.
+    """
+    key = (api_url, fingerprint)
+    with _registry_lock:
+        limiter = _registry.get(key)
+        if limiter is None:
+            limiter = RateLimiter(requests_per_10_seconds, search_requests_per_second)
+            _registry[key] = limiter
+            return limiter
+    limiter.lower_limit(Budget.STANDARD, requests_per_10_seconds)
+    limiter.lower_limit(Budget.SEARCH, search_requests_per_second)
+    return limiter
