@@ -1,0 +1,161 @@
+"""Where refused records go, and the run's tally of what happened to every record.
+
+A rejected record is written as one JSON line `{stream, record, reason, field?, category?,
+correlation_id?, at}` and flushed at once, so the file is complete whenever the target emits a
+state message or stops. Every line passes through `redact` with the run's secrets first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from hubspot_api.errors import redact
+
+# Every record ends in exactly one of these; together they add up to the records received.
+OUTCOMES = ("created", "updated", "upserted", "archived", "associated", "superseded", "rejected")
+
+
+def to_json_value(value: Any) -> Any:
+    """Return `value` as something `json.dumps` renders faithfully (dates as ISO 8601)."""
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, Mapping):
+        return {str(k): to_json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [to_json_value(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Reject:
+    """Why one record was refused, in the words and codes HubSpot (or validation) gave."""
+
+    reason: str
+    field: str | None = None
+    category: str | None = None
+    correlation_id: str | None = None
+
+
+class RejectsFile:
+    """Append rejected records to a JSON-lines file (or only count them when no path is set)."""
+
+    def __init__(self, path: str | os.PathLike[str] | None, secrets: Iterable[str]) -> None:
+        """Open `path` for appending; `secrets` are blanked out of every line written."""
+        self.path = Path(path) if path else None
+        self._secrets = tuple(secrets)
+        self._lock = threading.Lock()
+        self._handle: IO[str] | None = None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = self.path.open("a", encoding="utf-8")
+
+    def write(self, stream: str, record: Mapping[str, Any], reject: Reject) -> None:
+        """Append one reject and flush it to the operating system."""
+        line: dict[str, Any] = {
+            "stream": stream,
+            "record": to_json_value(record),
+            "reason": reject.reason,
+        }
+        if reject.field is not None:
+            line["field"] = reject.field
+        if reject.category is not None:
+            line["category"] = reject.category
+        if reject.correlation_id is not None:
+            line["correlation_id"] = reject.correlation_id
+        line["at"] = dt.datetime.now(dt.UTC).isoformat()
+        text = redact(json.dumps(line, ensure_ascii=False, default=str), self._secrets)
+        with self._lock:
+            if self._handle is not None:
+                self._handle.write(text + "\n")
+                self._handle.flush()
+
+    def sync(self) -> None:
+        """Make every line written so far durable (called before state may be emitted)."""
+        with self._lock:
+            if self._handle is not None:
+                self._handle.flush()
+                os.fsync(self._handle.fileno())
+
+    def close(self) -> None:
+        """Sync and close the file; later writes are counted but not stored."""
+        with self._lock:
+            if self._handle is not None:
+                self._handle.flush()
+                os.fsync(self._handle.fileno())
+                self._handle.close()
+                self._handle = None
+
+    def __enter__(self) -> RejectsFile:
+        """Return self; the file is already open."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the file."""
+        self.close()
+
+
+@dataclass
+class Tally:
+    """Counts of record outcomes and association changes for one run; thread-safe."""
+
+    outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+    received: int = 0
+    associations_added: int = 0
+    associations_removed: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, outcome: str, n: int = 1) -> None:
+        """Add `n` records to `outcome`."""
+        if outcome not in self.outcomes:
+            raise KeyError(f"unknown outcome {outcome!r}")
+        with self._lock:
+            self.outcomes[outcome] += n
+
+    def add_received(self, n: int = 1) -> None:
+        """Count records read from the input."""
+        with self._lock:
+            self.received += n
+
+    def add_associations(self, *, added: int = 0, removed: int = 0) -> None:
+        """Count association links made and removed."""
+        with self._lock:
+            self.associations_added += added
+            self.associations_removed += removed
+
+    def as_dict(self) -> dict[str, int]:
+        """Return the summary: received, each outcome, and association changes."""
+        with self._lock:
+            return {
+                "received": self.received,
+                **self.outcomes,
+                "associations_added": self.associations_added,
+                "associations_removed": self.associations_removed,
+            }
+
+    @property
+    def rejected(self) -> int:
+        """Return how many records were rejected so far."""
+        with self._lock:
+            return self.outcomes["rejected"]
+
+    @property
+    def accounted(self) -> int:
+        """Return how many records have an outcome so far."""
+        with self._lock:
+            return sum(self.outcomes.values())

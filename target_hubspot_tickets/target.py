@@ -1,0 +1,205 @@
+"""`target-hubspot-tickets`: write Singer `tickets` records into HubSpot CRM tickets."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any, ClassVar
+
+from singer_sdk import typing as th
+from singer_sdk.sinks import Sink
+from singer_sdk.target_base import Target
+from typing_extensions import override
+
+from hubspot_api.client import HubSpotClient
+from hubspot_api.config import SECRET_SETTINGS, HubSpotSettings, settings_schema
+from hubspot_api.errors import HubSpotError
+from hubspot_api.paths import Call
+from hubspot_api.properties import fetch_property_definitions
+from target_hubspot_tickets.rejects import RejectsFile, Tally
+from target_hubspot_tickets.sinks import RunContext, TicketsSink, WriteOptions
+from target_hubspot_tickets.validation import (
+    DROP,
+    READ_ONLY_MODES,
+    Pipelines,
+    RecordValidator,
+    ValidatorSettings,
+)
+
+TICKETS_STREAM = "tickets"
+DEFAULT_UNKNOWN_OUTCOME_WAIT_S = 30.0
+DEFAULT_ASSOCIATION_TYPES = ("contacts", "companies")
+
+TARGET_SETTINGS = (
+    th.Property(
+        "id_property",
+        th.StringType,
+        description=(
+            "A unique (hasUniqueValue) ticket property: records carrying a value for it are "
+            "upserted by it instead of being created or updated by id."
+        ),
+    ),
+    th.Property(
+        "source_id_property",
+        th.StringType,
+        description=(
+            "A unique (hasUniqueValue) ticket property that receives a stable source id on "
+            "every create, so a create whose outcome is unknown can be resent safely (as an "
+            "upsert). Without it such creates are looked up by search before any resend."
+        ),
+    ),
+    th.Property(
+        "replace_associations",
+        th.BooleanType,
+        default=False,
+        description=(
+            "For existing tickets, remove associations the record no longer lists (for the "
+            "object types it lists and those in association_types)."
+        ),
+    ),
+    th.Property(
+        "association_types",
+        th.ArrayType(th.StringType),
+        default=list(DEFAULT_ASSOCIATION_TYPES),
+        description="Object types replace_associations always reconciles, even if unlisted.",
+    ),
+    th.Property(
+        "read_only_columns",
+        th.StringType,
+        default=DROP,
+        allowed_values=list(READ_ONLY_MODES),
+        description=(
+            "'drop': read-only and calculated columns are left out with one warning each; "
+            "'reject': a record with a value in one is rejected."
+        ),
+    ),
+    th.Property(
+        "rejects_path",
+        th.StringType,
+        description="JSON-lines file that receives every rejected record and why.",
+    ),
+    th.Property(
+        "summary_path",
+        th.StringType,
+        description="JSON file that receives the run's counts when it ends.",
+    ),
+    th.Property(
+        "max_rejects",
+        th.IntegerType,
+        default=0,
+        description="The run fails (after writing everything else) when rejects exceed this.",
+    ),
+    th.Property(
+        "unknown_outcome_wait_s",
+        th.NumberType,
+        default=DEFAULT_UNKNOWN_OUTCOME_WAIT_S,
+        description=(
+            "Without source_id_property: how long to look (via search, which trails writes) "
+            "for the tickets of a create batch whose outcome is unknown before resending."
+        ),
+    ),
+)
+
+
+class TooManyRejectsError(HubSpotError):
+    """More records were rejected than `max_rejects` allows."""
+
+
+class TargetHubSpotTickets(Target):
+    """Write `tickets` records into HubSpot: create, update, upsert, archive, associate."""
+
+    name = "target-hubspot-tickets"
+    package_name = "hubspot-tickets-connectors"
+    config_jsonschema: ClassVar[dict[str, Any]] = settings_schema(*TARGET_SETTINGS)
+    default_sink_class = TicketsSink
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Set up the target; HubSpot is not contacted until the first SCHEMA message."""
+        self._run: RunContext | None = None
+        self._run_lock = threading.Lock()
+        self.summary: dict[str, int] | None = None
+        super().__init__(*args, **kwargs)
+
+    @override
+    def get_sink_class(self, stream_name: str) -> type[Sink]:
+        """Return the tickets sink; any other stream is a mistake in the pipeline."""
+        if stream_name != TICKETS_STREAM:
+            raise HubSpotError(
+                f"stream {stream_name!r} cannot be written: this target writes only the "
+                f"{TICKETS_STREAM!r} stream (rename it with a stream map if it holds tickets)"
+            )
+        return TicketsSink
+
+    def run_context(self) -> RunContext:
+        """Return the run's shared client, validator, rejects file and tally (built once)."""
+        with self._run_lock:
+            if self._run is None:
+                self._run = self._build_run()
+            return self._run
+
+    def _build_run(self) -> RunContext:
+        config = self.config
+        settings = HubSpotSettings.from_config(config)
+        client = HubSpotClient(settings, logger=self.logger.getChild("api"))
+        definitions = fetch_property_definitions(client)
+        pipelines = Pipelines.from_api(client.get_json(Call.LIST_PIPELINES) or {})
+        validator = RecordValidator(
+            definitions,
+            pipelines,
+            ValidatorSettings(
+                id_property=config.get("id_property") or None,
+                source_id_property=config.get("source_id_property") or None,
+                read_only_columns=config.get("read_only_columns") or DROP,
+            ),
+            warn=self.logger.warning,
+        )
+        options = WriteOptions(
+            id_property=config.get("id_property") or None,
+            source_id_property=config.get("source_id_property") or None,
+            replace_associations=bool(config.get("replace_associations", False)),
+            association_types=tuple(config.get("association_types") or DEFAULT_ASSOCIATION_TYPES),
+            unknown_outcome_wait_s=float(
+                config.get("unknown_outcome_wait_s", DEFAULT_UNKNOWN_OUTCOME_WAIT_S)
+            ),
+        )
+        secrets = [str(config[k]) for k in SECRET_SETTINGS if config.get(k)]
+        rejects = RejectsFile(config.get("rejects_path"), (*secrets, *client.secrets()))
+        return RunContext(client, validator, rejects, Tally(), options)
+
+    @override
+    def process_endofpipe(self) -> None:
+        """Drain everything, then report the counts and enforce `max_rejects`."""
+        super().process_endofpipe()
+        run = self._run
+        tally = run.tally if run is not None else Tally()
+        if run is not None:
+            run.rejects.close()
+            run.client.close()
+        self.summary = tally.as_dict()
+        summary_path = self.config.get("summary_path")
+        if summary_path:
+            path = Path(summary_path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(self.summary, indent=2) + "\n", encoding="utf-8")
+        self.logger.info("Run summary: %s", json.dumps(self.summary, sort_keys=False))
+        if tally.accounted != tally.received:
+            self.logger.error(
+                "Counts do not add up: %d records received, %d accounted for",
+                tally.received,
+                tally.accounted,
+            )
+        max_rejects = int(self.config.get("max_rejects") or 0)
+        if tally.rejected > max_rejects:
+            where = f" (see {run.rejects.path})" if run and run.rejects.path else ""
+            message = (
+                f"{tally.rejected} record(s) rejected, more than max_rejects={max_rejects}"
+                f"{where}; everything else was written"
+            )
+            self.logger.log(logging.ERROR, message)
+            raise TooManyRejectsError(message)
+
+
+if __name__ == "__main__":
+    TargetHubSpotTickets.cli()

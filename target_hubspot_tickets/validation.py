@@ -1,0 +1,477 @@
+"""Turn one input record into a checked HubSpot write, or say exactly why it cannot be one.
+
+Everything here runs before any write is sent: a record that fails a check becomes a reject and
+never reaches HubSpot. The checks use the portal's own property definitions and pipelines, read
+once per run.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hubspot_api.properties import (
+    PropertyDefinition,
+    ValueConversionError,
+    is_writable,
+    to_hubspot,
+)
+from target_hubspot_tickets.rejects import to_json_value
+
+# Columns the tap adds beside the properties, or that HubSpot maintains itself. They are never
+# written, whatever the property definitions say: a tap's output must load unchanged.
+SYSTEM_COLUMNS = frozenset(
+    {
+        "created_at",
+        "updated_at",
+        "archived_at",
+        "hs_object_id",
+        "hs_lastmodifieddate",
+        "createdate",
+    }
+)
+# Input fields that steer the write instead of being written.
+ID_FIELD = "id"
+ARCHIVED_FIELD = "archived"
+ASSOCIATIONS_FIELD = "associations"
+DELETED_AT_FIELD = "_sdc_deleted_at"
+CONTROL_FIELDS = frozenset({ID_FIELD, ARCHIVED_FIELD, ASSOCIATIONS_FIELD, DELETED_AT_FIELD})
+
+SUBJECT = "subject"
+PIPELINE = "hs_pipeline"
+STAGE = "hs_pipeline_stage"
+PINNED_ENGAGEMENT = "hs_pinned_engagement_id"
+# HubSpot's ticket create needs these (https://developers.hubspot.com/docs/api/crm/tickets).
+REQUIRED_ON_CREATE = (SUBJECT, STAGE)
+# Clearing these would leave a ticket without a name or a place in a pipeline: a null in the
+# input means "not given" for them, never "clear it".
+NEVER_CLEARED = frozenset({SUBJECT, PIPELINE, STAGE})
+
+ASSOCIATION_CATEGORIES = ("HUBSPOT_DEFINED", "USER_DEFINED", "INTEGRATOR_DEFINED")
+# HubSpot-defined ticket-to-X association type ids (HUBSPOT_API.md, "Shapes").
+DEFAULT_ASSOCIATION_TYPE_IDS: dict[str, int] = {
+    "contacts": 16,
+    "companies": 339,
+    "deals": 28,
+    "tickets": 452,
+    "calls": 219,
+    "emails": 223,
+    "meetings": 225,
+    "notes": 227,
+    "tasks": 229,
+}
+
+DROP = "drop"
+REJECT = "reject"
+READ_ONLY_MODES = (DROP, REJECT)
+
+
+class Operation(enum.Enum):
+    """What a record asks HubSpot to do."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    UPSERT = "upsert"
+    ARCHIVE = "archive"
+
+
+class RecordInvalid(Exception):
+    """A record failed a check; `field` names the offending input field when there is one."""
+
+    def __init__(self, reason: str, field: str | None = None) -> None:
+        """Keep the reason and the field."""
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Association:
+    """One link from a ticket to another CRM object."""
+
+    to_object_type: str
+    to_object_id: str
+    association_type_id: int
+    association_category: str
+
+    def types_json(self) -> list[dict[str, Any]]:
+        """Render HubSpot's `types` list for this link."""
+        return [
+            {
+                "associationCategory": self.association_category,
+                "associationTypeId": self.association_type_id,
+            }
+        ]
+
+
+@dataclass
+class TicketWrite:
+    """One validated record: the operation, the key it targets and the wire-ready properties."""
+
+    position: int
+    trace_id: str
+    record: Mapping[str, Any]
+    operation: Operation
+    properties: dict[str, str]
+    ticket_id: str | None = None
+    upsert_key: str | None = None
+    associations: list[Association] | None = None
+    pinned_engagement_id: str | None = None
+    # The value a create carries in `source_id_property`, when that setting is used.
+    source_key: str | None = None
+    # Set once HubSpot tells us which ticket the write landed on.
+    result_id: str | None = field(default=None, compare=False)
+
+    @property
+    def dedupe_key(self) -> tuple[str, str] | None:
+        """Return the key two records in a batch share when they target the same ticket."""
+        if self.upsert_key is not None and self.operation is Operation.UPSERT:
+            return ("upsert", self.upsert_key)
+        if self.ticket_id is not None:
+            return ("id", self.ticket_id)
+        if self.source_key is not None:
+            # Two creates with one source id are one ticket (and one batch may not hold both).
+            return ("source", self.source_key)
+        return None
+
+    def describe(self, stream: str) -> str:
+        """Name the record in messages: stream, position in the input, and its id if any."""
+        text = f"{stream} record #{self.position}"
+        if self.ticket_id is not None:
+            return f"{text} (id {self.ticket_id})"
+        if self.upsert_key is not None:
+            return f"{text} (key {self.upsert_key})"
+        return f"{text} (trace {self.trace_id})"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A pipeline stage: its id and label."""
+
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A ticket pipeline with its stages."""
+
+    id: str
+    label: str
+    display_order: int
+    stages: tuple[Stage, ...]
+
+
+class Pipelines:
+    """The portal's ticket pipelines, resolving ids or labels to ids."""
+
+    def __init__(self, pipelines: Sequence[Pipeline]) -> None:
+        """Index `pipelines`; the default is id "0", else the first in display order."""
+        self.pipelines = tuple(sorted(pipelines, key=lambda p: (p.display_order, p.id)))
+        by_id = {p.id: p for p in self.pipelines}
+        # HubSpot's default ticket pipeline always has id "0".
+        self.default: Pipeline | None = by_id.get("0") or (
+            self.pipelines[0] if self.pipelines else None
+        )
+        self._by_id = by_id
+
+    @classmethod
+    def from_api(cls, body: Mapping[str, Any]) -> Pipelines:
+        """Build from the pipelines API answer `{results: [{id, label, stages: [...]}, ...]}`."""
+        out: list[Pipeline] = []
+        for item in body.get("results") or []:
+            stages = tuple(
+                Stage(str(s.get("id")), str(s.get("label") or ""))
+                for s in sorted(item.get("stages") or [], key=lambda s: s.get("displayOrder", 0))
+                if not s.get("archived")
+            )
+            out.append(
+                Pipeline(
+                    str(item.get("id")),
+                    str(item.get("label") or ""),
+                    int(item.get("displayOrder") or 0),
+                    stages,
+                )
+            )
+        return cls(out)
+
+    def resolve_pipeline(self, value: str) -> Pipeline | None:
+        """Return the pipeline with this id, else with this label (exact, then any case)."""
+        if value in self._by_id:
+            return self._by_id[value]
+        exact = [p for p in self.pipelines if p.label == value]
+        if len(exact) == 1:
+            return exact[0]
+        folded = [p for p in self.pipelines if p.label.casefold() == value.casefold()]
+        return folded[0] if len(folded) == 1 else None
+
+    @staticmethod
+    def _stage_in(pipeline: Pipeline, value: str) -> Stage | None:
+        for stage in pipeline.stages:
+            if stage.id == value:
+                return stage
+        exact = [s for s in pipeline.stages if s.label == value]
+        if len(exact) == 1:
+            return exact[0]
+        folded = [s for s in pipeline.stages if s.label.casefold() == value.casefold()]
+        return folded[0] if len(folded) == 1 else None
+
+    def resolve_stage(self, value: str, pipeline: Pipeline | None) -> Stage:
+        """Return the stage `value` (id or label) names, within `pipeline` when one is known.
+
+        Without a pipeline (an update that moves only the stage) a stage id is looked up in
+        every pipeline; a label must then be unique across the portal.
+        """
+        if pipeline is not None:
+            stage = self._stage_in(pipeline, value)
+            if stage is None:
+                raise RecordInvalid(
+                    f"stage {value!r} is not a stage of pipeline {pipeline.label!r} "
+                    f"(id {pipeline.id})",
+                    STAGE,
+                )
+            return stage
+        by_id = [s for p in self.pipelines for s in p.stages if s.id == value]
+        if by_id:
+            return by_id[0]
+        matches = [m for p in self.pipelines if (m := self._stage_in(p, value)) is not None]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise RecordInvalid(f"stage {value!r} is not a stage of any pipeline", STAGE)
+        raise RecordInvalid(
+            f"stage label {value!r} exists in several pipelines; give {PIPELINE} too", STAGE
+        )
+
+
+def source_id_for(record: Mapping[str, Any], occurrence: int) -> str:
+    """Return a stable source id for a create: a digest of its content, plus a repeat count.
+
+    The same input replayed after a crash gets the same value, so its upsert finds the ticket
+    the first run made instead of making another.
+    """
+    payload = json.dumps(to_json_value(record), sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(payload.encode()).hexdigest()[:32]
+    return digest if occurrence <= 1 else f"{digest}-{occurrence}"
+
+
+@dataclass
+class ValidatorSettings:
+    """The settings that shape validation and routing."""
+
+    id_property: str | None = None
+    source_id_property: str | None = None
+    read_only_columns: str = DROP
+
+
+class RecordValidator:
+    """Check records against the portal's property definitions and pipelines, and route them."""
+
+    def __init__(
+        self,
+        definitions: Mapping[str, PropertyDefinition],
+        pipelines: Pipelines,
+        settings: ValidatorSettings,
+        *,
+        warn: Callable[[str], None],
+    ) -> None:
+        """Keep the portal's metadata; `warn` receives each one-per-run column warning."""
+        self.definitions = dict(definitions)
+        self.pipelines = pipelines
+        self.settings = settings
+        self._warn = warn
+        self._warned: set[str] = set()
+        self._source_ids: dict[str, int] = {}
+        for name in (settings.id_property, settings.source_id_property):
+            if name is None:
+                continue
+            defn = self.definitions.get(name)
+            if defn is None:
+                raise ValueError(f"unique property {name!r} does not exist on tickets")
+            if not defn.has_unique_value:
+                raise ValueError(f"property {name!r} is not unique (hasUniqueValue is false)")
+
+    def warn_once(self, column: str, why: str) -> None:
+        """Warn about a dropped column the first time it is seen in this run."""
+        if column not in self._warned:
+            self._warned.add(column)
+            self._warn(f"column {column!r} is not written to HubSpot ({why}); dropped")
+
+    def prepare(self, record: Mapping[str, Any], position: int, trace_id: str) -> TicketWrite:
+        """Return the write `record` asks for, or raise `RecordInvalid`."""
+        operation, ticket_id, upsert_key = self._route(record)
+        write = TicketWrite(
+            position=position,
+            trace_id=trace_id,
+            record=record,
+            operation=operation,
+            properties={},
+            ticket_id=ticket_id,
+            upsert_key=upsert_key,
+        )
+        if operation is Operation.ARCHIVE:
+            return write
+        write.associations = self._associations(record.get(ASSOCIATIONS_FIELD))
+        creating = operation is Operation.CREATE
+        given: dict[str, Any] = {}
+        for name, value in record.items():
+            if name in CONTROL_FIELDS or name.startswith("_sdc_"):
+                continue
+            if name in SYSTEM_COLUMNS:
+                self.warn_once(name, "HubSpot maintains it")
+                continue
+            defn = self.definitions.get(name)
+            if defn is None:
+                raise RecordInvalid(f"unknown property {name!r}", name)
+            if not is_writable(defn):
+                if self.settings.read_only_columns == REJECT and value not in (None, ""):
+                    raise RecordInvalid(f"property {name!r} is read-only", name)
+                self.warn_once(name, "read-only or calculated")
+                continue
+            if name == upsert_key_name(self.settings) and operation is Operation.UPSERT:
+                continue  # travels as the upsert's `id`
+            given[name] = value
+        self._pipeline_and_stage(given, write)
+        for name, value in given.items():
+            if name in (PIPELINE, STAGE) and name in write.properties:
+                continue
+            text = self._convert(self.definitions[name], value, name)
+            if text is None:
+                if creating or name in NEVER_CLEARED:
+                    continue
+                text = ""  # an empty string clears the value on update
+            write.properties[name] = text
+        if creating:
+            missing = [n for n in REQUIRED_ON_CREATE if not write.properties.get(n)]
+            if missing:
+                raise RecordInvalid(
+                    f"missing required field {missing[0]!r} for a new ticket", missing[0]
+                )
+            source = self.settings.source_id_property
+            if source is not None and not write.properties.get(source):
+                content = {k: v for k, v in sorted(write.properties.items())}
+                key = source_id_for(content, 1)
+                seen = self._source_ids.get(key, 0) + 1
+                self._source_ids[key] = seen
+                write.properties[source] = source_id_for(content, seen)
+            if source is not None:
+                write.source_key = write.properties[source]
+        pinned = write.properties.pop(PINNED_ENGAGEMENT, None)
+        if pinned:
+            write.pinned_engagement_id = pinned
+        elif pinned == "" and not creating:
+            write.properties[PINNED_ENGAGEMENT] = ""
+        return write
+
+    # -- routing --------------------------------------------------------------------------------
+    def _route(self, record: Mapping[str, Any]) -> tuple[Operation, str | None, str | None]:
+        ticket_id = _id_text(record.get(ID_FIELD), ID_FIELD)
+        archived = record.get(ARCHIVED_FIELD)
+        if archived not in (None, True, False):
+            raise RecordInvalid(f"{ARCHIVED_FIELD!r} must be true or false", ARCHIVED_FIELD)
+        key_name = upsert_key_name(self.settings)
+        upsert_key = _id_text(record.get(key_name), key_name) if key_name else None
+        if archived is True or record.get(DELETED_AT_FIELD) is not None:
+            if ticket_id is None:
+                raise RecordInvalid(f"an archived record needs {ID_FIELD!r}", ID_FIELD)
+            return Operation.ARCHIVE, ticket_id, None
+        if upsert_key is not None:
+            return Operation.UPSERT, ticket_id, upsert_key
+        if ticket_id is not None:
+            return Operation.UPDATE, ticket_id, None
+        return Operation.CREATE, None, None
+
+    def _pipeline_and_stage(self, given: dict[str, Any], write: TicketWrite) -> None:
+        pipeline = None
+        raw_pipeline = given.get(PIPELINE)
+        if raw_pipeline not in (None, ""):
+            pipeline = self.pipelines.resolve_pipeline(str(raw_pipeline))
+            if pipeline is None:
+                raise RecordInvalid(f"unknown pipeline {raw_pipeline!r}", PIPELINE)
+            write.properties[PIPELINE] = pipeline.id
+        elif write.operation is Operation.CREATE:
+            pipeline = self.pipelines.default
+            if pipeline is not None:
+                write.properties[PIPELINE] = pipeline.id
+        raw_stage = given.get(STAGE)
+        if raw_stage not in (None, ""):
+            stage = self.pipelines.resolve_stage(str(raw_stage), pipeline)
+            write.properties[STAGE] = stage.id
+
+    # -- values ---------------------------------------------------------------------------------
+    def _convert(self, defn: PropertyDefinition, value: Any, name: str) -> str | None:
+        if value is None:
+            return None
+        try:
+            text = to_hubspot(defn, value)
+        except ValueConversionError as exc:
+            raise RecordInvalid(str(exc), name) from None
+        if text == "":
+            return None
+        if defn.type == "enumeration" and defn.options:
+            allowed = {option.value for option in defn.options}
+            parts = text.split(";") if defn.field_type == "checkbox" else [text]
+            for part in parts:
+                if part not in allowed:
+                    shown = ", ".join(option.value for option in defn.options)
+                    raise RecordInvalid(
+                        f"{part!r} is not an option of {name!r} (options: {shown})", name
+                    )
+        return text
+
+    def _associations(self, raw: Any) -> list[Association] | None:
+        if raw is None:
+            return None
+        if not isinstance(raw, list):
+            raise RecordInvalid(f"{ASSOCIATIONS_FIELD!r} must be a list", ASSOCIATIONS_FIELD)
+        out: list[Association] = []
+        for index, item in enumerate(raw):
+            where = f"{ASSOCIATIONS_FIELD}[{index}]"
+            if not isinstance(item, Mapping):
+                raise RecordInvalid(f"{where} must be an object", where)
+            to_type = item.get("to_object_type")
+            if not isinstance(to_type, str) or not to_type.strip():
+                raise RecordInvalid(f"{where}.to_object_type is missing", where)
+            to_type = to_type.strip().lower()
+            to_id = _id_text(item.get("to_object_id"), f"{where}.to_object_id")
+            if to_id is None:
+                raise RecordInvalid(f"{where}.to_object_id is missing", where)
+            category = item.get("association_category") or "HUBSPOT_DEFINED"
+            if category not in ASSOCIATION_CATEGORIES:
+                raise RecordInvalid(f"{where}.association_category {category!r} is unknown", where)
+            type_id = item.get("association_type_id")
+            if type_id is None:
+                type_id = DEFAULT_ASSOCIATION_TYPE_IDS.get(to_type)
+                if type_id is None:
+                    raise RecordInvalid(
+                        f"{where}.association_type_id is needed for {to_type!r}", where
+                    )
+            if isinstance(type_id, bool) or not isinstance(type_id, int | str):
+                raise RecordInvalid(f"{where}.association_type_id must be an integer", where)
+            try:
+                type_number = int(type_id)
+            except ValueError:
+                raise RecordInvalid(
+                    f"{where}.association_type_id must be an integer", where
+                ) from None
+            out.append(Association(to_type, to_id, type_number, str(category)))
+        return out
+
+
+def upsert_key_name(settings: ValidatorSettings) -> str | None:
+    """Return the unique property that routes records to upserts, if configured."""
+    return settings.id_property
+
+
+def _id_text(value: Any, name: str) -> str | None:
+    """Return an id as text, or None when absent; refuse values that cannot be ids."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise RecordInvalid(f"{name!r} must be a string or an integer", name)
+    text = str(value).strip()
+    return text or None
