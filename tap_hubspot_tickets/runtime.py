@@ -1,0 +1,88 @@
+"""What every stream of one tap run shares: validated settings, the client, property metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+from hubspot_api.client import HubSpotClient
+from hubspot_api.config import HubSpotSettings
+from hubspot_api.errors import ConfigError
+from hubspot_api.properties import PropertyDefinition, fetch_property_definitions
+from tap_hubspot_tickets.source import TicketSource
+from tap_hubspot_tickets.windows import parse_instant
+
+# History is one row per recorded value, so every property added multiplies rows and response
+# size. These answer the usual support questions (time in stage, SLA per pipeline, escalations,
+# reassignments, renamed tickets) without the long free-text ones such as `content`.
+DEFAULT_HISTORY_PROPERTIES = (
+    "hs_pipeline_stage",
+    "hs_pipeline",
+    "hs_ticket_priority",
+    "hubspot_owner_id",
+    "subject",
+)
+DEFAULT_ASSOCIATIONS = ("contacts", "companies", "deals")
+# HubSpot documents no bound on search lag ("results lag writes by seconds, occasionally much
+# more"). A change younger than the margin waits for the next run; a larger margin costs
+# nothing but that delay, a smaller one risks a change never being read.
+DEFAULT_SEARCH_LAG_MARGIN_S = 300
+
+
+@dataclass(frozen=True)
+class TapOptions:
+    """The tap's own settings, validated."""
+
+    start_date: datetime | None
+    history_properties: tuple[str, ...]
+    associations: tuple[str, ...]
+    search_lag_margin: timedelta
+    full_sync_search_assist: bool = True
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> TapOptions:
+        """Validate the tap settings; raise `ConfigError` with one clear line."""
+        start = config.get("start_date")
+        try:
+            start_date = parse_instant(start) if start else None
+        except ValueError:
+            raise ConfigError(f"start_date {start!r} is not an ISO 8601 date-time") from None
+        margin = config.get("search_lag_margin_seconds", DEFAULT_SEARCH_LAG_MARGIN_S)
+        if isinstance(margin, bool) or not isinstance(margin, int | float) or margin < 0:
+            raise ConfigError("search_lag_margin_seconds must be a number of seconds >= 0")
+        history = config.get("history_properties", DEFAULT_HISTORY_PROPERTIES)
+        associations = config.get("associations", DEFAULT_ASSOCIATIONS)
+        return cls(
+            start_date=start_date,
+            history_properties=tuple(dict.fromkeys(str(name) for name in history or ())),
+            associations=tuple(dict.fromkeys(str(name) for name in associations or ())),
+            search_lag_margin=timedelta(seconds=margin),
+            full_sync_search_assist=bool(config.get("full_sync_search_assist", True)),
+        )
+
+
+class TapRuntime:
+    """One run's connection to HubSpot; built lazily so `--about` needs no credentials."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        """Validate the settings now; connect on first use."""
+        self.settings = HubSpotSettings.from_config(config)
+        self.options = TapOptions.from_config(config)
+
+    @cached_property
+    def client(self) -> HubSpotClient:
+        """Return the client every stream and worker thread shares."""
+        return HubSpotClient(self.settings)
+
+    @cached_property
+    def source(self) -> TicketSource:
+        """Return the reads the streams make."""
+        return TicketSource(self.client)
+
+    @cached_property
+    def definitions(self) -> dict[str, PropertyDefinition]:
+        """Return the portal's ticket property definitions (one call, at discovery)."""
+        return fetch_property_definitions(self.client)

@@ -1,0 +1,262 @@
+"""Stream schemas and the conversion of HubSpot's JSON into records.
+
+The `tickets` schema is built at discovery from the portal's property definitions: one column
+per property under its HubSpot name, typed by `hubspot_api.properties.json_schema_for`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from singer_sdk import typing as th
+
+from hubspot_api.properties import Parser, PropertyDefinition, json_schema_for, value_parser
+
+JSON = dict[str, Any]
+Record = dict[str, Any]
+
+logger = logging.getLogger(__name__)
+
+# Columns every ticket record has besides its properties. A custom property spelled like one
+# of these cannot get its own column; it is left out with a warning.
+TICKET_BASE_COLUMNS = ("id", "created_at", "updated_at", "archived", "archived_at")
+
+
+def ticket_schema(definitions: Iterable[PropertyDefinition]) -> dict[str, Any]:
+    """Return the `tickets` schema: the base columns, then one column per property."""
+    schema: dict[str, Any] = th.PropertiesList(
+        th.Property("id", th.StringType, required=True, description="HubSpot ticket id."),
+        th.Property("created_at", th.DateTimeType, description="`createdAt` of the ticket."),
+        th.Property("updated_at", th.DateTimeType, description="`updatedAt` of the ticket."),
+        th.Property("archived", th.BooleanType, description="True once the ticket is deleted."),
+        th.Property("archived_at", th.DateTimeType, description="When it was deleted."),
+    ).to_dict()
+    for defn in definitions:
+        if defn.name in TICKET_BASE_COLUMNS:
+            logger.warning("Property %r collides with a base column; left out", defn.name)
+            continue
+        schema["properties"][defn.name] = json_schema_for(defn)
+    return schema
+
+
+class TicketRecordBuilder:
+    """Turn API tickets into `tickets` records for a fixed set of properties."""
+
+    def __init__(self, definitions: Iterable[PropertyDefinition]) -> None:
+        """Pick each property's parser once: this runs for every value of every ticket."""
+        self.parsers: dict[str, Parser] = {
+            defn.name: value_parser(defn)
+            for defn in definitions
+            if defn.name not in TICKET_BASE_COLUMNS
+        }
+
+    @property
+    def names(self) -> list[str]:
+        """Return the property names this builder fills."""
+        return list(self.parsers)
+
+    def record(self, ticket: Mapping[str, Any]) -> Record:
+        """Return the record of one API ticket (list, search or batch read shape)."""
+        values = ticket.get("properties") or {}
+        record: Record = {
+            "id": str(ticket["id"]),
+            "created_at": ticket.get("createdAt"),
+            "updated_at": ticket.get("updatedAt"),
+            "archived": bool(ticket.get("archived", False)),
+            "archived_at": ticket.get("archivedAt"),
+        }
+        for name, parse in self.parsers.items():
+            record[name] = parse(values.get(name))
+        return record
+
+
+# -- ticket_property_history --------------------------------------------------------------------
+HISTORY_SCHEMA: dict[str, Any] = th.PropertiesList(
+    th.Property("ticket_id", th.StringType, required=True),
+    th.Property("property", th.StringType, required=True),
+    th.Property("timestamp", th.DateTimeType, required=True),
+    th.Property("value", th.StringType, description="The value as HubSpot sent it (a string)."),
+    th.Property("source_type", th.StringType),
+    th.Property("source_id", th.StringType),
+    th.Property("source_label", th.StringType),
+    th.Property("updated_by_user_id", th.IntegerType),
+).to_dict()
+
+
+def history_records(ticket: Mapping[str, Any]) -> Iterator[Record]:
+    """Yield one record per recorded value of each property of one ticket."""
+    ticket_id = str(ticket["id"])
+    for name, entries in (ticket.get("propertiesWithHistory") or {}).items():
+        for entry in entries or ():
+            user = entry.get("updatedByUserId")
+            yield {
+                "ticket_id": ticket_id,
+                "property": name,
+                "timestamp": entry.get("timestamp"),
+                "value": entry.get("value"),
+                "source_type": entry.get("sourceType"),
+                "source_id": entry.get("sourceId"),
+                "source_label": entry.get("sourceLabel"),
+                "updated_by_user_id": int(user) if user not in (None, "") else None,
+            }
+
+
+# -- ticket_associations ------------------------------------------------------------------------
+ASSOCIATION_SCHEMA: dict[str, Any] = th.PropertiesList(
+    th.Property("ticket_id", th.StringType, required=True),
+    th.Property("to_object_type", th.StringType, required=True),
+    th.Property("to_object_id", th.StringType, required=True),
+    th.Property("association_category", th.StringType, required=True),
+    th.Property("association_type_id", th.IntegerType, required=True),
+    th.Property("label", th.StringType, description="The label of a labelled association."),
+).to_dict()
+
+
+def association_records(to_type: str, result: Mapping[str, Any]) -> Iterator[Record]:
+    """Yield one record per (target, association type) of one v4 batch-read result."""
+    ticket_id = str((result.get("from") or {}).get("id"))
+    for target in result.get("to") or ():
+        to_id = str(target.get("toObjectId", target.get("id")))
+        for kind in target.get("associationTypes") or ():
+            yield {
+                "ticket_id": ticket_id,
+                "to_object_type": to_type,
+                "to_object_id": to_id,
+                "association_category": kind.get("category"),
+                "association_type_id": int(kind.get("typeId")),
+                "label": kind.get("label"),
+            }
+
+
+# -- pipelines and stages -----------------------------------------------------------------------
+PIPELINE_SCHEMA: dict[str, Any] = th.PropertiesList(
+    th.Property("id", th.StringType, required=True),
+    th.Property("label", th.StringType),
+    th.Property("display_order", th.IntegerType),
+    th.Property("archived", th.BooleanType),
+    th.Property("created_at", th.DateTimeType),
+    th.Property("updated_at", th.DateTimeType),
+).to_dict()
+
+STAGE_SCHEMA: dict[str, Any] = th.PropertiesList(
+    th.Property("pipeline_id", th.StringType, required=True),
+    th.Property("stage_id", th.StringType, required=True),
+    th.Property("label", th.StringType),
+    th.Property("display_order", th.IntegerType),
+    th.Property("ticket_state", th.StringType, description="OPEN or CLOSED."),
+    th.Property("is_closed", th.BooleanType),
+    th.Property("archived", th.BooleanType),
+    th.Property("created_at", th.DateTimeType),
+    th.Property("updated_at", th.DateTimeType),
+).to_dict()
+
+
+def pipeline_record(pipeline: Mapping[str, Any]) -> Record:
+    """Return the record of one pipeline (its stages go to their own stream)."""
+    return {
+        "id": str(pipeline["id"]),
+        "label": pipeline.get("label"),
+        "display_order": pipeline.get("displayOrder"),
+        "archived": bool(pipeline.get("archived", False)),
+        "created_at": pipeline.get("createdAt"),
+        "updated_at": pipeline.get("updatedAt"),
+    }
+
+
+def _is_closed(metadata: Mapping[str, Any]) -> bool | None:
+    """Return a stage's `isClosed`, or derive it from `ticketState` where HubSpot omits it."""
+    value = metadata.get("isClosed")
+    if isinstance(value, bool):
+        return value
+    if value is not None:
+        return str(value).strip().lower() == "true"
+    state = metadata.get("ticketState")
+    return None if state is None else str(state).upper() == "CLOSED"
+
+
+def stage_records(pipeline: Mapping[str, Any]) -> Iterator[Record]:
+    """Yield the records of one pipeline's stages, labelled (singer-io/tap-hubspot#247)."""
+    for stage in pipeline.get("stages") or ():
+        metadata = stage.get("metadata") or {}
+        yield {
+            "pipeline_id": str(pipeline["id"]),
+            "stage_id": str(stage["id"]),
+            "label": stage.get("label"),
+            "display_order": stage.get("displayOrder"),
+            "ticket_state": metadata.get("ticketState"),
+            "is_closed": _is_closed(metadata),
+            "archived": bool(stage.get("archived", False)),
+            "created_at": stage.get("createdAt"),
+            "updated_at": stage.get("updatedAt"),
+        }
+
+
+# -- ticket_properties --------------------------------------------------------------------------
+PROPERTY_SCHEMA: dict[str, Any] = th.PropertiesList(
+    th.Property("name", th.StringType, required=True),
+    th.Property("label", th.StringType),
+    th.Property("description", th.StringType),
+    th.Property("type", th.StringType),
+    th.Property("field_type", th.StringType),
+    th.Property("group_name", th.StringType),
+    th.Property(
+        "options",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("label", th.StringType),
+                th.Property("value", th.StringType),
+                th.Property("display_order", th.IntegerType),
+                th.Property("hidden", th.BooleanType),
+            )
+        ),
+    ),
+    th.Property("display_order", th.IntegerType),
+    th.Property("read_only", th.BooleanType, description="HubSpot refuses writes of values."),
+    th.Property("read_only_definition", th.BooleanType),
+    th.Property("calculated", th.BooleanType),
+    th.Property("external_options", th.BooleanType),
+    th.Property("has_unique_value", th.BooleanType),
+    th.Property("hidden", th.BooleanType),
+    th.Property("hubspot_defined", th.BooleanType),
+    th.Property("form_field", th.BooleanType),
+    th.Property("archived", th.BooleanType),
+    th.Property("created_at", th.DateTimeType),
+    th.Property("updated_at", th.DateTimeType),
+).to_dict()
+
+
+def property_record(defn: PropertyDefinition) -> Record:
+    """Return the record of one property definition, from the API's own JSON."""
+    raw = defn.raw
+    metadata = raw.get("modificationMetadata") or {}
+    return {
+        "name": defn.name,
+        "label": defn.label,
+        "description": raw.get("description"),
+        "type": defn.type,
+        "field_type": defn.field_type,
+        "group_name": defn.group_name,
+        "options": [
+            {
+                "label": option.get("label"),
+                "value": option.get("value"),
+                "display_order": option.get("displayOrder"),
+                "hidden": option.get("hidden"),
+            }
+            for option in raw.get("options") or ()
+        ],
+        "display_order": raw.get("displayOrder"),
+        "read_only": defn.read_only_value,
+        "read_only_definition": metadata.get("readOnlyDefinition"),
+        "calculated": defn.calculated,
+        "external_options": raw.get("externalOptions"),
+        "has_unique_value": defn.has_unique_value,
+        "hidden": defn.hidden,
+        "hubspot_defined": defn.hubspot_defined,
+        "form_field": raw.get("formField"),
+        "archived": defn.archived,
+        "created_at": raw.get("createdAt"),
+        "updated_at": raw.get("updatedAt"),
+    }

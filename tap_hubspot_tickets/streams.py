@@ -1,0 +1,603 @@
+"""The tap's streams: declarations over one base that owns reading, pipelining and state.
+
+How tickets are read (HUBSPOT_API.md has the reasons):
+
+- First run (no bookmark): the list API, pages of 100 with the selected properties; the list
+  cursor is saved after each page, so a killed run resumes where it stopped. With `start_date`,
+  a search window from `start_date` replaces the walk.
+- Later runs: one search window `[bookmark, now - margin]` (see `windows.py`), checkpointed
+  after every page by the last ticket id emitted.
+- Then the archived list (`archived=true` lists only archived tickets, and archiving does not
+  bump `hs_lastmodifieddate`): every archived ticket with `archivedAt` at or after the archived
+  bookmark, emitted with `archived = true`.
+
+`ticket_property_history` rides on that walk: for each page of tickets, batch reads with
+`propertiesWithHistory` (100 ids per POST) start as soon as the page arrives and are emitted
+right after the page's tickets, before the page is checkpointed. `ticket_associations` reads
+every ticket's associations on every run (association changes do not bump the ticket,
+airbytehq/airbyte#44554) and is FULL_TABLE, so with ACTIVATE_VERSION removed associations
+disappear downstream.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from singer_sdk import Stream
+from singer_sdk.helpers.types import Context, Record
+from typing_extensions import override
+
+from hubspot_api.paging import (
+    ASSOCIATION_BATCH_LIMIT,
+    BATCH_LIMIT,
+    SEARCH_PAGE_LIMIT,
+    PagingLoopError,
+    chunked,
+)
+from hubspot_api.properties import PropertyDefinition
+from tap_hubspot_tickets.pipelining import ReadAhead
+from tap_hubspot_tickets.runtime import TapRuntime
+from tap_hubspot_tickets.schemas import (
+    ASSOCIATION_SCHEMA,
+    HISTORY_SCHEMA,
+    PIPELINE_SCHEMA,
+    PROPERTY_SCHEMA,
+    STAGE_SCHEMA,
+    TicketRecordBuilder,
+    association_records,
+    history_records,
+    pipeline_record,
+    property_record,
+    stage_records,
+    ticket_schema,
+)
+from tap_hubspot_tickets.source import fits_in_query
+from tap_hubspot_tickets.windows import (
+    OBJECT_ID,
+    Frontier,
+    SearchWindow,
+    TicketsCheckpoint,
+    parse_instant,
+    plan_window,
+)
+
+if TYPE_CHECKING:
+    from singer_sdk import Tap
+
+JSON = dict[str, Any]
+
+# Pages fetched ahead of the one being emitted: enough to hide a request's latency behind the
+# emitting of the page before, few enough that memory stays flat.
+READ_AHEAD_PAGES = 3
+# Association batches (1,000 tickets each) in flight ahead of the one being emitted.
+ASSOCIATION_BATCHES_AHEAD = 2
+# The property a list call is asked for when the real ones travel in a POST body instead.
+ID_ONLY = (OBJECT_ID,)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class HubSpotStream(Stream):
+    """Base of every stream: access to the run's shared HubSpot connection."""
+
+    def __init__(self, tap: Tap, runtime: TapRuntime, schema: dict[str, Any]) -> None:
+        """Keep the run's runtime; the schema comes from the subclass."""
+        self.runtime = runtime
+        super().__init__(tap=tap, schema=schema)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        """Return a worker pool sized to the client's concurrency."""
+        return ThreadPoolExecutor(
+            max_workers=self.runtime.settings.max_concurrency,
+            thread_name_prefix=self.name,
+        )
+
+
+# -- tickets and the streams that ride on its walk ----------------------------------------------
+@dataclass
+class TicketPage:
+    """A page of tickets to emit, and how to record it as done once emitted."""
+
+    tickets: list[JSON]
+    mark: Callable[[TicketsCheckpoint], None]
+    # Properties read by POST because they did not fit in the GET query (else None).
+    fill: Future[list[JSON]] | None = None
+    # Companion stream name -> the batch token its prefetched reads are kept under.
+    batches: dict[str, int] = field(default_factory=dict)
+
+
+class TicketsStream(HubSpotStream):
+    """Tickets with one column per selected property; incremental by search windows."""
+
+    name = "tickets"
+    primary_keys: ClassVar[list[str]] = ["id"]
+    replication_key = "updated_at"
+    is_sorted = False
+
+    def __init__(self, tap: Tap, runtime: TapRuntime) -> None:
+        """Build the schema from the portal's property definitions."""
+        super().__init__(tap, runtime, ticket_schema(runtime.definitions.values()))
+
+    # State is kept by `TicketsCheckpoint`, per page. The SDK's own per-record bookmark would
+    # be the largest `updated_at` seen, which can lie past the window's upper bound (search
+    # lag) and, since the SDK does not filter by bookmark, lose changes (TOOLCHAIN.md).
+    @override
+    def _increment_stream_state(
+        self, latest_record: Record, *, context: Context | None = None
+    ) -> None:
+        return
+
+    def _selected_definitions(self) -> list[PropertyDefinition]:
+        return [
+            defn
+            for name, defn in self.runtime.definitions.items()
+            if name in self.schema["properties"] and self.mask[("properties", name)]
+        ]
+
+    def _companions(self) -> list[TicketCompanionStream]:
+        return [
+            child
+            for child in self.child_streams
+            if isinstance(child, TicketCompanionStream)
+            and (child.selected or child.has_selected_descendents)
+        ]
+
+    def _flush_state(self) -> None:
+        """Write a STATE message now, even if no record was written since the last one."""
+        self.state_manager.is_flushed = False
+        self._write_state_message()
+
+    @override
+    def generate_child_contexts(
+        self, record: Record, context: Context | None
+    ) -> Iterable[Context | None]:
+        # Companions are synced once per page by `_emit`, never once per ticket.
+        return ()
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        checkpoint = TicketsCheckpoint(self.stream_state)
+        builder = TicketRecordBuilder(self._selected_definitions())
+        options = self.runtime.options
+        with self._pool() as pool:
+            walk = _TicketWalk(self, builder.names, pool, self._companions())
+            try:
+                if checkpoint.bookmark is None:
+                    if checkpoint.full_sync is None and options.start_date is not None:
+                        # A first sync bounded by start_date is a window from it: modified
+                        # covers created, as creating a ticket sets hs_lastmodifieddate.
+                        checkpoint.set_bookmark(options.start_date)
+                    else:
+                        first, *more = walk.full_walks(checkpoint)
+                        yield from self._emit(first, builder, checkpoint, more=tuple(more))
+                # One "now" for the run: windows planned against a moving clock would never end.
+                now = _utc_now()
+                while True:
+                    window = checkpoint.window
+                    if window is None:
+                        bookmark = checkpoint.bookmark
+                        assert bookmark is not None  # set by the full walk or start_date
+                        window = plan_window(bookmark, now, options.search_lag_margin)
+                        if window is None:
+                            break
+                        checkpoint.set_window(window)
+                    yield from self._emit(walk.window_pages(window), builder, checkpoint)
+                yield from self._emit(walk.archived_pages(checkpoint), builder, checkpoint)
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _emit(
+        self,
+        pages: Iterator[TicketPage],
+        builder: TicketRecordBuilder,
+        checkpoint: TicketsCheckpoint,
+        more: tuple[Iterator[TicketPage], ...] = (),
+    ) -> Iterator[Record]:
+        """Emit each page's tickets, then its companions' records, then checkpoint it."""
+        ahead = ReadAhead(pages, READ_AHEAD_PAGES, name=f"{self.name}-pages", more=more)
+        for page in ahead:
+            tickets = page.tickets if page.fill is None else page.fill.result()
+            for ticket in tickets:
+                yield builder.record(ticket)
+            for companion in self._companions():
+                token = page.batches.get(companion.name)
+                if token is not None:
+                    companion.sync(context={"batch": token})
+            page.mark(checkpoint)
+            self._flush_state()
+
+
+class _TicketWalk:
+    """Produce pages of tickets (on the read-ahead thread) and start their side reads."""
+
+    def __init__(
+        self,
+        stream: TicketsStream,
+        names: list[str],
+        pool: ThreadPoolExecutor,
+        companions: list[TicketCompanionStream],
+    ) -> None:
+        self.stream = stream
+        self.source = stream.runtime.source
+        self.options = stream.runtime.options
+        self.names = names
+        self.pool = pool
+        self.companions = companions
+        # Too many selected properties for a GET query: list ids only, read the properties by
+        # POST (airbytehq/airbyte#13691 is the 414 this avoids).
+        self.list_names = names if fits_in_query(names) else list(ID_ONLY)
+
+    def _page(
+        self,
+        tickets: list[JSON],
+        mark: Callable[[TicketsCheckpoint], None],
+        *,
+        archived: bool,
+        fill: bool,
+    ) -> TicketPage:
+        ids = [str(ticket["id"]) for ticket in tickets]
+        page = TicketPage(tickets, mark)
+        if fill and ids and self.list_names is not self.names:
+            page.fill = self.pool.submit(self._read_properties, ids, archived)
+        for companion in self.companions:
+            if ids:
+                page.batches[companion.name] = companion.prefetch(self.pool, ids, archived)
+        return page
+
+    def _read_properties(self, ids: list[str], archived: bool) -> list[JSON]:
+        found: dict[str, JSON] = {}
+        for chunk in chunked(ids, BATCH_LIMIT):
+            for ticket in self.source.batch_read(chunk, properties=self.names, archived=archived):
+                found[str(ticket["id"])] = ticket
+        # Keep the list's order; a ticket deleted in between is skipped here and read by the
+        # archived pass.
+        return [found[ticket_id] for ticket_id in ids if ticket_id in found]
+
+    def _list(self, after: str | None, archived: bool) -> Iterator[tuple[list[JSON], str | None]]:
+        seen: set[str] = set()
+        while True:
+            page = self.source.list_page(properties=self.list_names, after=after, archived=archived)
+            yield page.tickets, page.next_after
+            if page.next_after is None:
+                return
+            if page.next_after in seen:
+                raise PagingLoopError(f"the list returned cursor {page.next_after!r} twice")
+            seen.add(page.next_after)
+            after = page.next_after
+
+    def full_walks(self, checkpoint: TicketsCheckpoint) -> tuple[Iterator[TicketPage], ...]:
+        """Return the walks of a full sync: the list from the bottom, search from the top.
+
+        The list walk is a chain of cursors, one request at a time; search has its own budget
+        (HubSpot: ~19 list calls and 5 searches per second), so a second walk down from the
+        highest id through search reads twice as fast, and the two stop where they meet
+        (`Frontier`). Values search returns may trail recent writes by the search lag: the
+        window after the full sync starts a margin before the walk began, and re-reads them.
+        """
+        saved = checkpoint.full_sync or {}
+        started = parse_instant(saved["started_at"]) if saved else _utc_now()
+        bookmark = started - self.options.search_lag_margin
+        if not saved:
+            checkpoint.set_full_sync(None, started)
+            checkpoint.update_full_sync(
+                bookmark, list_done=False, search_done=not self.options.full_sync_search_assist
+            )
+        full = checkpoint.full_sync or {}
+        frontier = Frontier(int(full.get("list_high") or 0), full.get("search_below"))
+        walks: list[Iterator[TicketPage]] = []
+        if not full.get("list_done"):
+            walks.append(self._list_up(frontier, full.get("after"), bookmark))
+        if not full.get("search_done", True):
+            walks.append(self._search_down(frontier, bookmark))
+        return tuple(walks)
+
+    def _list_up(
+        self, frontier: Frontier, after: str | None, bookmark: datetime
+    ) -> Iterator[TicketPage]:
+        for tickets, next_after in self._list(after, archived=False):
+            taken, met = frontier.claim_from_bottom([int(t["id"]) for t in tickets])
+            done = met or next_after is None
+            high = frontier.list_high
+
+            def mark(
+                cp: TicketsCheckpoint,
+                after: str | None = next_after,
+                high: int = high,
+                done: bool = done,
+            ) -> None:
+                cp.update_full_sync(bookmark, after=after, list_high=high, list_done=done)
+
+            yield self._page(tickets[: len(taken)], mark, archived=False, fill=True)
+            if done:
+                return
+
+    def _search_down(self, frontier: Frontier, bookmark: datetime) -> Iterator[TicketPage]:
+        while True:
+            below = frontier.search_low
+            filters = (
+                []
+                if below is None
+                else [
+                    {
+                        "filters": [
+                            {"propertyName": OBJECT_ID, "operator": "LT", "value": str(below)}
+                        ]
+                    }
+                ]
+            )
+            body = {
+                "filterGroups": filters,
+                "sorts": [{"propertyName": OBJECT_ID, "direction": "DESCENDING"}],
+                "properties": self.names,
+                "limit": SEARCH_PAGE_LIMIT,
+                "after": 0,
+            }
+            results = self.source.search_page(body)
+            taken, met = frontier.claim_from_top([int(r["id"]) for r in results])
+            done = met or len(results) < SEARCH_PAGE_LIMIT
+            low = frontier.search_low
+
+            def mark(cp: TicketsCheckpoint, low: int | None = low, done: bool = done) -> None:
+                cp.update_full_sync(bookmark, search_below=low, search_done=done)
+
+            yield self._page(results[: len(taken)], mark, archived=False, fill=False)
+            if done:
+                return
+
+    def window_pages(self, window: SearchWindow) -> Iterator[TicketPage]:
+        """Walk one search window in id order, each page asking again from offset 0."""
+        while True:
+            results = self.source.search_page(window.search_body(self.names, SEARCH_PAGE_LIMIT))
+            # Do not trust the order: skip anything at or below the last id already emitted.
+            fresh = [r for r in results if int(r["id"]) > window.after_id]
+            if len(results) < SEARCH_PAGE_LIMIT:
+                final = window
+
+                def finish(cp: TicketsCheckpoint, final: SearchWindow = final) -> None:
+                    cp.finish_window(final)
+
+                yield self._page(fresh, finish, archived=False, fill=False)
+                return
+            if not fresh:
+                raise PagingLoopError(f"search returned no ticket past id {window.after_id}")
+            window = window.advanced(max(int(r["id"]) for r in fresh))
+
+            def progress(cp: TicketsCheckpoint, at: SearchWindow = window) -> None:
+                cp.set_window(at)
+
+            yield self._page(fresh, progress, archived=False, fill=False)
+
+    def archived_pages(self, checkpoint: TicketsCheckpoint) -> Iterator[TicketPage]:
+        """Walk the archived list; emit tickets archived since the archived bookmark."""
+        saved = checkpoint.archived_pass or {}
+        started = parse_instant(saved["started_at"]) if saved else _utc_now()
+        since = checkpoint.archived_since or self.options.start_date
+        margin = self.options.search_lag_margin
+        if not saved:
+            checkpoint.set_archived_pass(None, started)
+        for tickets, after in self._list(saved.get("after"), archived=True):
+            wanted = [
+                ticket
+                for ticket in tickets
+                if since is None
+                or not ticket.get("archivedAt")
+                or parse_instant(ticket["archivedAt"]) >= since
+            ]
+
+            def mark(cp: TicketsCheckpoint, after: str | None = after) -> None:
+                if after is None:
+                    cp.finish_archived_pass(started - margin)
+                else:
+                    cp.set_archived_pass(after, started)
+
+            yield self._page(wanted, mark, archived=True, fill=True)
+
+
+class TicketCompanionStream(HubSpotStream):
+    """A stream read per page of the tickets walk, from reads started when the page arrived.
+
+    Its records are emitted right after the page's tickets and before the page's checkpoint,
+    so a resumed run never skips them. Its state is the tickets stream's.
+    """
+
+    parent_stream_type = TicketsStream
+
+    def __init__(self, tap: Tap, runtime: TapRuntime, schema: dict[str, Any]) -> None:
+        """Start with no batches in flight."""
+        super().__init__(tap, runtime, schema)
+        # One bookmark for the stream, not one per batch context.
+        self.state_partitioning_keys = []
+        self._tokens = itertools.count()
+        self._batches: dict[int, list[Future[list[JSON]]]] = {}
+        self._lock = threading.Lock()
+
+    def read(self, ids: list[str], archived: bool) -> list[JSON]:
+        """Read the data of up to one batch of ticket ids (runs on a worker thread)."""
+        raise NotImplementedError
+
+    def records_of(self, item: JSON) -> Iterator[Record]:
+        """Turn one item returned by `read` into records."""
+        raise NotImplementedError
+
+    batch_size: ClassVar[int] = BATCH_LIMIT
+
+    def prefetch(self, pool: ThreadPoolExecutor, ids: list[str], archived: bool) -> int:
+        """Start reading for these tickets; return the token `get_records` finds them by."""
+        futures = [
+            pool.submit(self.read, chunk, archived) for chunk in chunked(ids, self.batch_size)
+        ]
+        with self._lock:
+            token = next(self._tokens)
+            self._batches[token] = futures
+        return token
+
+    @override
+    def _increment_stream_state(
+        self, latest_record: Record, *, context: Context | None = None
+    ) -> None:
+        # Progress is the tickets stream's checkpoint, written after these records.
+        return
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        if not context or "batch" not in context:
+            return
+        with self._lock:
+            futures = self._batches.pop(int(context["batch"]), [])
+        for future in futures:
+            for item in future.result():
+                yield from self.records_of(item)
+
+
+class TicketPropertyHistoryStream(TicketCompanionStream):
+    """Every recorded value of the `history_properties` of each ticket read."""
+
+    name = "ticket_property_history"
+    primary_keys: ClassVar[list[str]] = ["ticket_id", "property", "timestamp"]
+    replication_key = "timestamp"
+    is_sorted = False
+
+    def __init__(self, tap: Tap, runtime: TapRuntime) -> None:
+        """Use the fixed history schema."""
+        super().__init__(tap, runtime, HISTORY_SCHEMA)
+
+    @override
+    def read(self, ids: list[str], archived: bool) -> list[JSON]:
+        history = self.runtime.options.history_properties
+        if not history:
+            return []
+        # History only comes from list/read/batch read, never search (HUBSPOT_API.md).
+        return self.runtime.source.batch_read(
+            ids, properties=ID_ONLY, history=history, archived=archived
+        )
+
+    @override
+    def records_of(self, item: JSON) -> Iterator[Record]:
+        return history_records(item)
+
+
+# -- associations -------------------------------------------------------------------------------
+class TicketAssociationsStream(HubSpotStream):
+    """Every association of every active ticket to the `associations` object types.
+
+    FULL_TABLE on purpose: association changes do not bump the ticket, so no bookmark can
+    find them; with `emit_activate_version_messages` removed associations disappear downstream.
+    """
+
+    name = "ticket_associations"
+    primary_keys: ClassVar[list[str]] = [
+        "ticket_id",
+        "to_object_type",
+        "to_object_id",
+        "association_category",
+        "association_type_id",
+    ]
+
+    def __init__(self, tap: Tap, runtime: TapRuntime) -> None:
+        """Use the fixed associations schema."""
+        super().__init__(tap, runtime, ASSOCIATION_SCHEMA)
+
+    def _ids(self) -> Iterator[list[str]]:
+        """Yield the ids of every active ticket, one list page at a time."""
+        source = self.runtime.source
+        after: str | None = None
+        seen: set[str] = set()
+        while True:
+            page = source.list_page(properties=ID_ONLY, after=after)
+            yield [str(ticket["id"]) for ticket in page.tickets]
+            if page.next_after is None:
+                return
+            if page.next_after in seen:
+                raise PagingLoopError(f"the list returned cursor {page.next_after!r} twice")
+            seen.add(page.next_after)
+            after = page.next_after
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        types = self.runtime.options.associations
+        if not types:
+            return
+        source = self.runtime.source
+        pages = ReadAhead(self._ids(), READ_AHEAD_PAGES, name=f"{self.name}-pages")
+        batches = chunked(itertools.chain.from_iterable(pages), ASSOCIATION_BATCH_LIMIT)
+        with self._pool() as pool:
+            try:
+                pending: deque[list[tuple[str, Future[list[JSON]]]]] = deque()
+                for ids in batches:
+                    pending.append(
+                        [
+                            (kind, pool.submit(source.batch_read_associations, kind, ids))
+                            for kind in types
+                        ]
+                    )
+                    if len(pending) > ASSOCIATION_BATCHES_AHEAD:
+                        yield from self._records(pending.popleft())
+                while pending:
+                    yield from self._records(pending.popleft())
+            finally:
+                pages.close()
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    @staticmethod
+    def _records(batch: list[tuple[str, Future[list[JSON]]]]) -> Iterator[Record]:
+        for kind, future in batch:
+            for result in future.result():
+                yield from association_records(kind, result)
+
+
+# -- metadata streams ---------------------------------------------------------------------------
+class TicketPipelinesStream(HubSpotStream):
+    """Ticket pipelines, so stage and pipeline ids reach the warehouse with labels."""
+
+    name = "ticket_pipelines"
+    primary_keys: ClassVar[list[str]] = ["id"]
+
+    def __init__(self, tap: Tap, runtime: TapRuntime) -> None:
+        """Use the fixed pipeline schema."""
+        super().__init__(tap, runtime, PIPELINE_SCHEMA)
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        for pipeline in self.runtime.source.pipelines():
+            yield pipeline_record(pipeline)
+
+
+class TicketPipelineStagesStream(HubSpotStream):
+    """The stages of every ticket pipeline, keyed by pipeline and stage id."""
+
+    name = "ticket_pipeline_stages"
+    primary_keys: ClassVar[list[str]] = ["pipeline_id", "stage_id"]
+
+    def __init__(self, tap: Tap, runtime: TapRuntime) -> None:
+        """Use the fixed stage schema."""
+        super().__init__(tap, runtime, STAGE_SCHEMA)
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        for pipeline in self.runtime.source.pipelines():
+            yield from stage_records(pipeline)
+
+
+class TicketPropertiesStream(HubSpotStream):
+    """The definitions of every ticket property (read once per run, at discovery)."""
+
+    name = "ticket_properties"
+    primary_keys: ClassVar[list[str]] = ["name"]
+
+    def __init__(self, tap: Tap, runtime: TapRuntime) -> None:
+        """Use the fixed property schema."""
+        super().__init__(tap, runtime, PROPERTY_SCHEMA)
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        for defn in self.runtime.definitions.values():
+            yield property_record(defn)

@@ -1,0 +1,124 @@
+"""The `tap-hubspot-tickets` Singer tap: settings and streams."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, ClassVar
+
+from singer_sdk import Stream, Tap
+from singer_sdk import typing as th
+from singer_sdk.helpers.capabilities import (
+    CapabilitiesEnum,
+    PluginCapabilities,
+    TapCapabilities,
+)
+from typing_extensions import override
+
+from hubspot_api.config import settings_schema
+from tap_hubspot_tickets.runtime import (
+    DEFAULT_ASSOCIATIONS,
+    DEFAULT_HISTORY_PROPERTIES,
+    DEFAULT_SEARCH_LAG_MARGIN_S,
+    TapRuntime,
+)
+from tap_hubspot_tickets.streams import (
+    TicketAssociationsStream,
+    TicketPipelinesStream,
+    TicketPipelineStagesStream,
+    TicketPropertiesStream,
+    TicketPropertyHistoryStream,
+    TicketsStream,
+)
+
+TAP_SETTINGS: tuple[th.Property[Any], ...] = (
+    th.Property(
+        "start_date",
+        th.DateTimeType,
+        description=(
+            "Bound the first sync to tickets created or modified at or after this instant "
+            "(and archived tickets deleted at or after it). Without it the first sync reads "
+            "every ticket."
+        ),
+    ),
+    th.Property(
+        "history_properties",
+        th.ArrayType(th.StringType),
+        default=list(DEFAULT_HISTORY_PROPERTIES),
+        description=(
+            "Properties whose every recorded value goes to ticket_property_history. Each one "
+            "adds a row per change, so keep the list to what you analyse."
+        ),
+    ),
+    th.Property(
+        "associations",
+        th.ArrayType(th.StringType),
+        default=list(DEFAULT_ASSOCIATIONS),
+        description="Object types whose associations with tickets go to ticket_associations.",
+    ),
+    th.Property(
+        "search_lag_margin_seconds",
+        th.IntegerType,
+        default=DEFAULT_SEARCH_LAG_MARGIN_S,
+        description=(
+            "Incremental runs read changes up to now minus this margin, since HubSpot's search "
+            "index lags writes; younger changes are read by the next run."
+        ),
+    ),
+    th.Property(
+        "full_sync_search_assist",
+        th.BooleanType,
+        default=True,
+        description=(
+            "During a full sync, read from the highest ticket id down through the search API "
+            "while the list API reads up from the lowest: the two budgets together are about "
+            "twice as fast. Turn off to read through the list API only."
+        ),
+    ),
+    th.Property(
+        "emit_activate_version_messages",
+        th.BooleanType,
+        default=True,
+        description=(
+            "Send ACTIVATE_VERSION for the full-table streams (associations, pipelines, "
+            "stages, properties) so rows that disappeared in HubSpot are removed downstream."
+        ),
+    ),
+)
+
+
+class TapHubSpotTickets(Tap):
+    """Singer tap for HubSpot CRM tickets, their history, associations and pipelines."""
+
+    name = "tap-hubspot-tickets"
+    package_name = "hubspot-tickets-connectors"
+    config_jsonschema: ClassVar[dict[str, Any]] = settings_schema(*TAP_SETTINGS)
+    capabilities: ClassVar[list[CapabilitiesEnum]] = [
+        PluginCapabilities.ABOUT,
+        TapCapabilities.DISCOVER,
+        TapCapabilities.CATALOG,
+        TapCapabilities.STATE,
+        TapCapabilities.ACTIVATE_VERSION,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+    ]
+
+    @cached_property
+    def runtime(self) -> TapRuntime:
+        """Return the run's HubSpot connection (validated settings, client, metadata)."""
+        return TapRuntime(self.config)
+
+    @override
+    def discover_streams(self) -> list[Stream]:
+        runtime = self.runtime
+        return [
+            TicketsStream(self, runtime),
+            TicketPropertyHistoryStream(self, runtime),
+            TicketAssociationsStream(self, runtime),
+            TicketPipelinesStream(self, runtime),
+            TicketPipelineStagesStream(self, runtime),
+            TicketPropertiesStream(self, runtime),
+        ]
+
+
+if __name__ == "__main__":
+    TapHubSpotTickets.cli()

@@ -1,0 +1,258 @@
+"""Plan incremental search windows and keep the tickets stream's checkpoint.
+
+Pure code: no HTTP, no SDK. The tickets stream reads changes through HubSpot's search API,
+which has three traps (HUBSPOT_API.md, "Pitfalls"):
+
+- a query stops at 10,000 results, and restarting from the last `hs_lastmodifieddate` loops
+  forever when more than 10,000 tickets share one timestamp (airbytehq/airbyte#43317);
+- results lag writes, so a bookmark taken from "now" can skip changes not yet indexed;
+- `after` is an integer offset, so a ticket leaving the result set while we page shifts every
+  later offset and silently skips a ticket.
+
+A window is therefore a closed interval `[lower, upper]` of `hs_lastmodifieddate` with
+`upper = now - margin`, walked in `hs_object_id` order where every page asks again from offset 0
+for `hs_object_id > last id seen`. No offset ever grows, so the 10k cap and offset drift cannot
+bite, and the walk ends however many tickets share a timestamp.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+LAST_MODIFIED = "hs_lastmodifieddate"
+OBJECT_ID = "hs_object_id"
+
+# The SDK-visible replication key of the tickets stream (a record column).
+REPLICATION_KEY = "updated_at"
+
+
+def to_iso(moment: datetime) -> str:
+    """Format an aware instant as HubSpot does: UTC, milliseconds, `Z`."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def parse_instant(value: str | int | float) -> datetime:
+    """Parse an ISO 8601 instant or epoch milliseconds into an aware UTC datetime."""
+    if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def epoch_ms(moment: datetime) -> int:
+    """Return an instant as whole epoch milliseconds (truncated, as HubSpot stores them)."""
+    return int(moment.astimezone(UTC).timestamp() * 1000)
+
+
+def truncate_ms(moment: datetime) -> datetime:
+    """Drop sub-millisecond precision so state round-trips exactly."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+@dataclass(frozen=True)
+class SearchWindow:
+    """A closed `hs_lastmodifieddate` interval, walked in ascending `hs_object_id`."""
+
+    lower: datetime
+    upper: datetime
+    after_id: int = 0
+
+    def filter_groups(self) -> list[dict[str, Any]]:
+        """Return the one filter group: lower <= modified <= upper and id > after_id."""
+        return [
+            {
+                "filters": [
+                    {
+                        "propertyName": LAST_MODIFIED,
+                        "operator": "GTE",
+                        "value": str(epoch_ms(self.lower)),
+                    },
+                    {
+                        "propertyName": LAST_MODIFIED,
+                        "operator": "LTE",
+                        "value": str(epoch_ms(self.upper)),
+                    },
+                    {"propertyName": OBJECT_ID, "operator": "GT", "value": str(self.after_id)},
+                ]
+            }
+        ]
+
+    def search_body(self, properties: list[str], limit: int) -> dict[str, Any]:
+        """Return the search request for the next page of this window (always offset 0)."""
+        return {
+            "filterGroups": self.filter_groups(),
+            # Search takes one sort only; the id is the one that makes progress certain.
+            "sorts": [{"propertyName": OBJECT_ID, "direction": "ASCENDING"}],
+            "properties": properties,
+            "limit": limit,
+            "after": 0,
+        }
+
+    def advanced(self, last_id: int) -> SearchWindow:
+        """Return the same window resumed after `last_id`."""
+        if last_id <= self.after_id:
+            # The loop guard: a page that does not move the id forward would repeat forever.
+            raise ValueError(f"search did not advance past id {self.after_id} (got {last_id})")
+        return SearchWindow(self.lower, self.upper, last_id)
+
+    def to_state(self) -> dict[str, Any]:
+        """Return the JSON form kept in state while the window is in progress."""
+        return {
+            "lower": to_iso(self.lower),
+            "upper": to_iso(self.upper),
+            "after_id": self.after_id,
+        }
+
+    @classmethod
+    def from_state(cls, value: MutableMapping[str, Any]) -> SearchWindow:
+        """Rebuild a window saved by `to_state`."""
+        return cls(
+            parse_instant(value["lower"]),
+            parse_instant(value["upper"]),
+            int(value.get("after_id") or 0),
+        )
+
+
+def plan_window(lower: datetime, now: datetime, margin: timedelta) -> SearchWindow | None:
+    """Return the window `[lower, now - margin]`, or None when it would be empty."""
+    upper = truncate_ms(now - margin)
+    if upper <= lower:
+        return None
+    return SearchWindow(truncate_ms(lower), upper)
+
+
+class TicketsCheckpoint:
+    """Typed access to the tickets stream's state dict, edited in place.
+
+    Layout (all instants ISO 8601 UTC):
+
+    - `replication_key` / `replication_key_value`: every change at or after this instant is
+      still to be read; it only ever takes the `upper` of a finished window (or the start of a
+      finished full walk minus the margin), never "now".
+    - `full_sync`: while the first walk is under way: `after`, the list cursor of the next page;
+      `list_high`, the highest id the list walk emitted; `search_below`, the lowest id the
+      search walk from the top emitted; `list_done` / `search_done`.
+    - `window`: a window in progress, with the last ticket id already emitted.
+    - `archived_since`: archived tickets with `archivedAt` at or after this were not yet read.
+    - `archived_pass`: `{after, started_at}` while a walk of the archived list is under way.
+    """
+
+    def __init__(self, state: MutableMapping[str, Any]) -> None:
+        self.state = state
+
+    @property
+    def bookmark(self) -> datetime | None:
+        """Return the lower bound of the next window, if a sync ever finished."""
+        value = self.state.get("replication_key_value")
+        return parse_instant(value) if value else None
+
+    def set_bookmark(self, moment: datetime) -> None:
+        """Record that every change before `moment` has been read."""
+        self.state["replication_key"] = REPLICATION_KEY
+        self.state["replication_key_value"] = to_iso(moment)
+
+    @property
+    def full_sync(self) -> dict[str, Any] | None:
+        """Return the list walk in progress, if any."""
+        value = self.state.get("full_sync")
+        return dict(value) if value else None
+
+    def set_full_sync(self, after: str | None, started_at: datetime) -> None:
+        """Start (or restart) the first full walk."""
+        self.state["full_sync"] = {"after": after, "started_at": to_iso(started_at)}
+
+    def update_full_sync(self, bookmark: datetime, **progress: Any) -> None:
+        """Record progress of the full walk; close it once both of its walks are done."""
+        full = self.state.setdefault("full_sync", {})
+        full.update(progress)
+        if full.get("list_done") and full.get("search_done", True):
+            self.finish_full_sync(bookmark)
+
+    def finish_full_sync(self, bookmark: datetime) -> None:
+        """Close the full walk and hand over to windows starting at `bookmark`."""
+        self.state.pop("full_sync", None)
+        self.set_bookmark(bookmark)
+
+    @property
+    def window(self) -> SearchWindow | None:
+        """Return the window in progress, if any."""
+        value = self.state.get("window")
+        return SearchWindow.from_state(value) if value else None
+
+    def set_window(self, window: SearchWindow) -> None:
+        """Save progress inside a window."""
+        self.state["window"] = window.to_state()
+
+    def finish_window(self, window: SearchWindow) -> None:
+        """Close a window: its upper bound becomes the bookmark."""
+        self.state.pop("window", None)
+        self.set_bookmark(window.upper)
+
+    @property
+    def archived_since(self) -> datetime | None:
+        """Return the `archivedAt` lower bound of the next archived pass."""
+        value = self.state.get("archived_since")
+        return parse_instant(value) if value else None
+
+    @property
+    def archived_pass(self) -> dict[str, Any] | None:
+        """Return the archived walk in progress, if any."""
+        value = self.state.get("archived_pass")
+        return dict(value) if value else None
+
+    def set_archived_pass(self, after: str | None, started_at: datetime) -> None:
+        """Save the list cursor of the next page of the archived walk."""
+        self.state["archived_pass"] = {"after": after, "started_at": to_iso(started_at)}
+
+    def finish_archived_pass(self, since: datetime) -> None:
+        """Close the archived walk; the next one reads tickets archived from `since`."""
+        self.state.pop("archived_pass", None)
+        self.state["archived_since"] = to_iso(since)
+
+
+class Frontier:
+    """Where a list walk up from the lowest id meets a search walk down from the highest.
+
+    Each walk claims the tickets of a page it fetched under one lock: the list walk takes ids
+    below the lowest id the search walk has taken, the search walk ids above the highest the
+    list walk has taken. Claims are monotone, so every id is taken exactly once; a walk stops
+    at the first id the other side owns. Relies on the list returning ids in ascending order,
+    which `claim_from_bottom` checks.
+    """
+
+    def __init__(self, list_high: int = 0, search_low: int | None = None) -> None:
+        """Start from saved bounds (a resumed walk) or from nothing claimed."""
+        self.list_high = list_high
+        self.search_low = search_low
+        self._lock = threading.Lock()
+
+    def claim_from_bottom(self, ids: list[int]) -> tuple[list[int], bool]:
+        """Claim a list page's ids; return those taken and whether the list walk is done."""
+        if any(b <= a for a, b in itertools.pairwise(ids)) or (ids and ids[0] <= self.list_high):
+            raise ValueError("the ticket list is not in ascending id order")
+        with self._lock:
+            bound = self.search_low
+            taken = [i for i in ids if bound is None or i < bound]
+            if taken:
+                self.list_high = max(self.list_high, taken[-1])
+            return taken, len(taken) < len(ids)
+
+    def claim_from_top(self, ids: list[int]) -> tuple[list[int], bool]:
+        """Claim a search page's ids; return those taken and whether the walks have met."""
+        with self._lock:
+            taken = [i for i in ids if i > self.list_high]
+            if taken:
+                low = min(taken)
+                self.search_low = low if self.search_low is None else min(self.search_low, low)
+            return taken, len(taken) < len(ids)

@@ -1,0 +1,330 @@
+"""Pure parts of the tap: window planning, checkpoints, record shaping, read-ahead."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from hubspot_api.properties import PropertyDefinition
+from tap_hubspot_tickets.pipelining import ReadAhead
+from tap_hubspot_tickets.runtime import TapOptions
+from tap_hubspot_tickets.schemas import (
+    TicketRecordBuilder,
+    association_records,
+    history_records,
+    stage_records,
+    ticket_schema,
+)
+from tap_hubspot_tickets.source import fits_in_query
+from tap_hubspot_tickets.windows import (
+    Frontier,
+    SearchWindow,
+    TicketsCheckpoint,
+    epoch_ms,
+    parse_instant,
+    plan_window,
+    to_iso,
+)
+
+T0 = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
+
+
+# -- windows --------------------------------------------------------------------------------------
+def test_plan_window_stops_margin_before_now() -> None:
+    window = plan_window(T0, T0 + timedelta(minutes=10), timedelta(minutes=5))
+    assert window == SearchWindow(T0, T0 + timedelta(minutes=5), 0)
+
+
+@pytest.mark.parametrize(
+    "now_offset",
+    [timedelta(minutes=5), timedelta(minutes=4), timedelta(0)],
+    ids=["upper-equals-lower", "upper-before-lower", "now-is-lower"],
+)
+def test_plan_window_is_none_when_empty(now_offset: timedelta) -> None:
+    assert plan_window(T0, T0 + now_offset, timedelta(minutes=5)) is None
+
+
+def test_plan_window_truncates_to_milliseconds() -> None:
+    now = T0 + timedelta(minutes=6, microseconds=123_456)
+    window = plan_window(T0, now, timedelta(minutes=5))
+    assert window is not None
+    assert window.upper.microsecond == 123_000
+
+
+def test_search_body_is_closed_window_in_id_order_from_offset_zero() -> None:
+    window = SearchWindow(T0, T0 + timedelta(hours=1), after_id=41)
+    body = window.search_body(["subject"], 200)
+    filters = body["filterGroups"][0]["filters"]
+    assert filters == [
+        {"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": str(epoch_ms(T0))},
+        {
+            "propertyName": "hs_lastmodifieddate",
+            "operator": "LTE",
+            "value": str(epoch_ms(T0 + timedelta(hours=1))),
+        },
+        {"propertyName": "hs_object_id", "operator": "GT", "value": "41"},
+    ]
+    assert body["sorts"] == [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
+    assert body["after"] == 0
+    assert body["limit"] == 200
+    assert body["properties"] == ["subject"]
+
+
+def test_window_advances_only_forward() -> None:
+    window = SearchWindow(T0, T0 + timedelta(hours=1), after_id=10)
+    assert window.advanced(11).after_id == 11
+    with pytest.raises(ValueError, match="did not advance"):
+        window.advanced(10)
+
+
+def test_window_state_round_trip() -> None:
+    window = SearchWindow(T0, T0 + timedelta(seconds=1, milliseconds=5), after_id=7)
+    assert SearchWindow.from_state(window.to_state()) == window
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-28T12:00:00Z", T0),
+        ("2026-11-28T12:00:00.000Z", T0),
+        ("2026-11-28T13:00:00+01:00", T0),
+        ("2026-11-28T12:00:00", T0),
+        (str(epoch_ms(T0)), T0),
+    ],
+    ids=["z", "z-millis", "offset", "naive", "epoch-ms"],
+)
+def test_parse_instant(text: str, expected: datetime) -> None:
+    assert parse_instant(text) == expected
+
+
+def test_to_iso_uses_milliseconds_and_z() -> None:
+    assert to_iso(T0 + timedelta(microseconds=5_999)) == "2026-11-28T12:00:00.005Z"
+
+
+def test_checkpoint_layout() -> None:
+    state: dict[str, object] = {}
+    checkpoint = TicketsCheckpoint(state)
+    assert checkpoint.bookmark is None
+    checkpoint.set_full_sync("abc", T0)
+    assert checkpoint.full_sync == {"after": "abc", "started_at": to_iso(T0)}
+    checkpoint.finish_full_sync(T0 - timedelta(minutes=5))
+    assert "full_sync" not in state
+    assert state["replication_key"] == "updated_at"
+    assert checkpoint.bookmark == T0 - timedelta(minutes=5)
+    window = SearchWindow(T0 - timedelta(minutes=5), T0, 99)
+    checkpoint.set_window(window)
+    assert checkpoint.window == window
+    checkpoint.finish_window(window)
+    assert checkpoint.window is None
+    assert checkpoint.bookmark == T0
+    checkpoint.set_archived_pass("x", T0)
+    checkpoint.finish_archived_pass(T0)
+    assert checkpoint.archived_pass is None
+    assert checkpoint.archived_since == T0
+
+
+# -- options ------------------------------------------------------------------------------------
+def test_options_defaults_and_dedupe() -> None:
+    options = TapOptions.from_config({"history_properties": ["a", "b", "a"]})
+    assert options.history_properties == ("a", "b")
+    assert options.associations == ("contacts", "companies", "deals")
+    assert options.search_lag_margin == timedelta(seconds=300)
+    assert options.start_date is None
+
+
+# -- records ------------------------------------------------------------------------------------
+def _defn(name: str, type_: str, field_type: str = "text") -> PropertyDefinition:
+    return PropertyDefinition(name=name, type=type_, field_type=field_type)
+
+
+DEFINITIONS = [
+    _defn("subject", "string"),
+    _defn("num_notes", "number", "number"),
+    _defn("hs_is_closed", "bool", "booleancheckbox"),
+    _defn("sla_due_date", "date", "date"),
+    _defn("closed_date", "datetime", "date"),
+    _defn("hs_ticket_category", "enumeration", "checkbox"),
+]
+
+
+def test_ticket_schema_types_properties() -> None:
+    schema = ticket_schema([*DEFINITIONS, _defn("archived", "string")])
+    props = schema["properties"]
+    assert props["num_notes"] == {"type": ["number", "null"]}
+    assert props["hs_is_closed"] == {"type": ["boolean", "null"]}
+    assert props["sla_due_date"]["format"] == "date"
+    assert props["closed_date"]["format"] == "date-time"
+    assert props["archived"]["type"] == ["boolean", "null"]  # the base column wins
+    assert schema["required"] == ["id"]
+
+
+def test_record_types_values_and_nulls_empty_strings() -> None:
+    builder = TicketRecordBuilder(DEFINITIONS)
+    record = builder.record(
+        {
+            "id": "17",
+            "createdAt": "2026-01-01T00:00:00.000Z",
+            "updatedAt": "2026-01-02T00:00:00.000Z",
+            "archived": False,
+            "properties": {
+                "subject": "Printer",
+                "num_notes": "2.50",
+                "hs_is_closed": "",
+                "sla_due_date": "2026-02-01",
+                "closed_date": "1767225600000",
+                "hs_ticket_category": "A;B",
+            },
+        }
+    )
+    assert record == {
+        "id": "17",
+        "created_at": "2026-01-01T00:00:00.000Z",
+        "updated_at": "2026-01-02T00:00:00.000Z",
+        "archived": False,
+        "archived_at": None,
+        "subject": "Printer",
+        "num_notes": Decimal("2.50"),
+        "hs_is_closed": None,
+        "sla_due_date": "2026-02-01",
+        "closed_date": "2026-01-01T00:00:00.000Z",
+        "hs_ticket_category": "A;B",
+    }
+
+
+def test_history_records() -> None:
+    ticket = {
+        "id": "5",
+        "propertiesWithHistory": {
+            "subject": [
+                {
+                    "value": "b",
+                    "timestamp": "2026-01-02T00:00:00.000Z",
+                    "sourceType": "CRM_UI",
+                    "sourceId": "userId:1",
+                    "updatedByUserId": 9,
+                },
+                {"value": "a", "timestamp": "2026-01-01T00:00:00.000Z", "sourceType": "API"},
+            ]
+        },
+    }
+    rows = list(history_records(ticket))
+    assert [r["value"] for r in rows] == ["b", "a"]
+    assert rows[0]["updated_by_user_id"] == 9
+    assert rows[1]["source_id"] is None
+    assert {r["ticket_id"] for r in rows} == {"5"}
+
+
+def test_association_records_one_row_per_type() -> None:
+    result = {
+        "from": {"id": "5"},
+        "to": [
+            {
+                "toObjectId": 301,
+                "associationTypes": [
+                    {"category": "HUBSPOT_DEFINED", "typeId": 339, "label": None},
+                    {"category": "HUBSPOT_DEFINED", "typeId": 26, "label": "Primary"},
+                ],
+            }
+        ],
+    }
+    rows = list(association_records("companies", result))
+    assert [(r["to_object_id"], r["association_type_id"]) for r in rows] == [
+        ("301", 339),
+        ("301", 26),
+    ]
+
+
+def test_stage_records_carry_labels_and_state() -> None:
+    pipeline = {
+        "id": "0",
+        "stages": [
+            {
+                "id": "1",
+                "label": "New",
+                "displayOrder": 0,
+                "metadata": {"ticketState": "OPEN", "isClosed": "false"},
+            }
+        ],
+    }
+    (stage,) = stage_records(pipeline)
+    assert stage["pipeline_id"] == "0"
+    assert stage["ticket_state"] == "OPEN"
+    assert stage["is_closed"] is False
+
+
+def test_many_long_property_names_do_not_fit_in_a_query() -> None:
+    names = [f"custom_{i:03d}_" + "x" * 49 for i in range(300)]
+    assert all(len(name) == 60 for name in names)
+    assert not fits_in_query(names)
+    assert fits_in_query(names[:20])
+
+
+# -- read-ahead ---------------------------------------------------------------------------------
+def test_read_ahead_keeps_order() -> None:
+    assert list(ReadAhead(iter(range(50)), depth=3)) == list(range(50))
+
+
+def test_read_ahead_raises_producer_error_in_place() -> None:
+    def items() -> Iterator[int]:
+        yield 1
+        raise RuntimeError("boom")
+
+    ahead = iter(ReadAhead(items(), depth=2))
+    assert next(ahead) == 1
+    with pytest.raises(RuntimeError, match="boom"):
+        next(ahead)
+
+
+def test_read_ahead_stops_producer_when_consumer_leaves() -> None:
+    closed = threading.Event()
+    produced: list[int] = []
+
+    def items() -> Iterator[int]:
+        try:
+            for i in range(10_000):
+                produced.append(i)
+                yield i
+        finally:
+            closed.set()
+
+    ahead = ReadAhead(items(), depth=2)
+    for item in ahead:
+        if item == 3:
+            break
+    assert closed.wait(5)
+    assert len(produced) <= 3 + 1 + 2 + 1  # consumed, the one in hand, the queue, one blocked
+
+
+# -- the frontier of the two full-sync walks -------------------------------------------------------
+def test_frontier_gives_every_id_to_exactly_one_walk() -> None:
+    frontier = Frontier()
+    ids = list(range(1, 1001))
+    up, down = iter(range(0, 1000, 100)), iter(range(1000, 0, -200))
+    taken: list[int] = []
+    list_done = search_done = False
+    while not (list_done and search_done):
+        if not list_done:
+            start = next(up)
+            page = [i for i in ids[start : start + 100] if i > frontier.list_high]
+            got, list_done = frontier.claim_from_bottom(page)
+            taken += got
+            list_done = list_done or start + 100 >= len(ids)
+        if not search_done:
+            top = next(down)
+            page = [
+                i
+                for i in reversed(ids[:top])
+                if frontier.search_low is None or i < frontier.search_low
+            ][:200]
+            got, search_done = frontier.claim_from_top(page)
+            taken += got
+    assert sorted(taken) == ids
+
+
+def test_frontier_refuses_a_list_out_of_id_order() -> None:
+    with pytest.raises(ValueError, match="ascending"):
+        Frontier().claim_from_bottom([3, 2])
