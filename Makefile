@@ -21,7 +21,11 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: lint typecheck
+	bash scripts/ensure-postgres.sh
 	$(BIN)/pytest
+
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -7,8 +7,9 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,3 +87,56 @@ def postgres() -> Iterator[PostgresServer]:
     finally:
         run(str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(base, ignore_errors=True)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+MELTANO_PLUGINS = (
+    "tap-hubspot-tickets",
+    "target-hubspot-tickets",
+    "target-postgres",
+    "tap-postgres",
+    "target-duckdb",
+)
+MELTANO_TIMEOUT_S = 600
+
+RunMeltano = Callable[..., str]
+
+
+@pytest.fixture(scope="session")
+def meltano() -> Iterator[RunMeltano]:
+    """Install the project's Meltano plugins once; return a runner for meltano commands.
+
+    Each session gets its own Meltano system database, so state from a developer's own runs
+    (or `make demo`) never leaks into a test. The runner returns the command's output and fails
+    the test with the output's tail when the command fails.
+    """
+    executable = Path(sys.executable).parent / "meltano"
+    workdir = Path(tempfile.mkdtemp(prefix="hubspot-tickets-meltano-"))
+    base_env = {
+        **os.environ,
+        "MELTANO_DATABASE_URI": f"sqlite:///{workdir / 'meltano.db'}",
+        "MELTANO_ENVIRONMENT": "emulator",
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+    def run(env: dict[str, str], *args: str) -> str:
+        done = subprocess.run(
+            [str(executable), *args],
+            cwd=ROOT,
+            env={**base_env, **env},
+            capture_output=True,
+            text=True,
+            timeout=MELTANO_TIMEOUT_S,
+            check=False,
+        )
+        output = done.stdout + done.stderr
+        if done.returncode != 0:
+            tail = "\n".join(output.splitlines()[-40:])
+            pytest.fail(f"meltano {' '.join(args)} exited {done.returncode}:\n{tail}")
+        return output
+
+    run({}, "install", *MELTANO_PLUGINS)
+    try:
+        yield run
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
