@@ -1,0 +1,140 @@
+"""Time tap-hubspot-tickets against a slow, rate-limited emulator: a full sync, then an incremental.
+
+The emulator answers in 150 +- 50 ms and allows 190 requests per rolling 10 s and 5 searches per
+second, like a Professional portal. The tap runs as its console script (a separate process, as
+Meltano runs it) with its output thrown away. Prints wall time and requests per stream set.
+
+    .venv/bin/python -m benchmarks.tap_full_sync [--tickets 10000] [--updates 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from hubspot_emulator.config import DEFAULT_TOKEN, EmulatorConfig
+from hubspot_emulator.server import EmulatorServer
+
+STREAMS = (
+    "tickets",
+    "ticket_property_history",
+    "ticket_associations",
+    "ticket_pipelines",
+    "ticket_pipeline_stages",
+    "ticket_properties",
+)
+
+
+def catalog_for(config: Path, selected: set[str]) -> dict[str, Any]:
+    """Discover, then select only the named streams."""
+    tap = str(Path(sys.executable).parent / "tap-hubspot-tickets")
+    out = subprocess.run(
+        [tap, "--config", str(config), "--discover"], capture_output=True, check=True, text=True
+    ).stdout
+    catalog: dict[str, Any] = json.loads(out)
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if item["breadcrumb"] == []:
+                item["metadata"]["selected"] = entry["tap_stream_id"] in selected
+    return catalog
+
+
+def run_tap(
+    server: EmulatorServer, workdir: Path, catalog: dict[str, Any], state: dict[str, Any] | None
+) -> tuple[float, dict[str, Any], dict[str, int], dict[str, Any]]:
+    """Run the tap once; return wall seconds, final state, records per stream, emulator stats."""
+    tap = str(Path(sys.executable).parent / "tap-hubspot-tickets")
+    config = workdir / "config.json"
+    (workdir / "catalog.json").write_text(json.dumps(catalog))
+    args = [tap, "--config", str(config), "--catalog", str(workdir / "catalog.json")]
+    if state is not None:
+        (workdir / "state.json").write_text(json.dumps(state))
+        args += ["--state", str(workdir / "state.json")]
+    server.reset_stats()
+    started = time.monotonic()
+    done = subprocess.run(args, capture_output=True, check=True, text=True)
+    wall = time.monotonic() - started
+    counts: dict[str, int] = {}
+    final: dict[str, Any] = {}
+    for line in done.stdout.splitlines():
+        message = json.loads(line)
+        if message["type"] == "RECORD":
+            counts[message["stream"]] = counts.get(message["stream"], 0) + 1
+        elif message["type"] == "STATE":
+            final = message["value"]
+    return wall, final, counts, server.stats()
+
+
+def requests_of(stats: dict[str, Any]) -> dict[str, int]:
+    """Count answered requests per route."""
+    return {route: sum(by.values()) for route, by in stats["by_route"].items()}
+
+
+def report(title: str, wall: float, counts: dict[str, int], stats: dict[str, Any]) -> None:
+    """Print one run as a small table."""
+    routes = requests_of(stats)
+    total = sum(routes.values())
+    tickets = max(counts.get("tickets", 0), 1)
+    print(f"\n## {title}")
+    print(f"wall {wall:.1f} s, {total} requests, {100 * total / tickets:.2f} per 100 tickets")
+    print("| route | requests |\n|---|---|")
+    for route, n in sorted(routes.items()):
+        print(f"| {route} | {n} |")
+    print("records: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+
+
+def main() -> None:
+    """Seed, run a full sync of each stream set, update tickets, run an incremental sync."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tickets", type=int, default=10_000)
+    parser.add_argument("--updates", type=int, default=500)
+    args = parser.parse_args()
+    config = EmulatorConfig(
+        tickets=args.tickets,
+        seed=42,
+        latency_ms=150,
+        jitter_ms=50,
+        rate_limit_10s=190,
+        search_rate_limit=5,
+    )
+    with EmulatorServer(config) as server, tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        (workdir / "config.json").write_text(
+            json.dumps(
+                {
+                    "api_url": server.url,
+                    "access_token": DEFAULT_TOKEN,
+                    "search_lag_margin_seconds": 0,
+                }
+            )
+        )
+        properties = len(server.portal.snapshot()[0]["properties"])
+        print(f"# tap-hubspot-tickets: {args.tickets} tickets, ~{properties} properties each")
+        only_tickets = catalog_for(workdir / "config.json", {"tickets"})
+        everything = catalog_for(workdir / "config.json", set(STREAMS))
+
+        wall, state, counts, stats = run_tap(server, workdir, only_tickets, None)
+        report("full sync, tickets only", wall, counts, stats)
+        wall, state, counts, stats = run_tap(server, workdir, everything, None)
+        report("full sync, every stream", wall, counts, stats)
+
+        active = [t["id"] for t in server.portal.snapshot() if not t.get("archived")]
+        for ticket_id in active[: args.updates]:
+            server.portal.update_ticket(
+                ticket_id,
+                {"properties": {"subject": f"benchmark update {ticket_id}"}},
+                id_property=None,
+                api_version="v3",
+            )
+        wall, state, counts, stats = run_tap(server, workdir, everything, state)
+        report(f"incremental after {args.updates} updates, every stream", wall, counts, stats)
+
+
+if __name__ == "__main__":
+    main()

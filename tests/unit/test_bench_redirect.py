@@ -1,0 +1,59 @@
+"""The benchmark redirect rewrites only the configured host, and applies path shims."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.redirect.sitecustomize import apply_shims, rewrite_url
+from hubspot_api.config import DEFAULT_API_URL
+
+EMULATOR = "http://127.0.0.1:8765"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (f"{DEFAULT_API_URL}/crm/v3/objects/tickets?limit=100",
+         f"{EMULATOR}/crm/v3/objects/tickets?limit=100"),
+        (f"{DEFAULT_API_URL}", EMULATOR),
+        (f"{DEFAULT_API_URL}?a=1", f"{EMULATOR}?a=1"),
+        (DEFAULT_API_URL.upper() + "/x", f"{EMULATOR}/x"),
+        (f"{DEFAULT_API_URL}.example.org/crm", f"{DEFAULT_API_URL}.example.org/crm"),
+        (f"{DEFAULT_API_URL}x/crm", f"{DEFAULT_API_URL}x/crm"),
+        ("https://example.org/crm/v3/objects/tickets", "https://example.org/crm/v3/objects/tickets"),
+        ("http://api.hubapi.com/crm", "http://api.hubapi.com/crm"),
+    ],
+    ids=["path-and-query", "bare-host", "query-only", "case", "longer-host", "host-prefix",
+         "other-host", "other-scheme"],
+)  # fmt: skip
+def test_rewrites_only_the_configured_host(url, expected):
+    assert rewrite_url(url, DEFAULT_API_URL, EMULATOR + "/") == expected
+
+
+@pytest.mark.parametrize(
+    ("real", "target"), [("", EMULATOR), (DEFAULT_API_URL, "")], ids=["no-host", "no-target"]
+)
+def test_unset_variables_change_nothing(real, target):
+    url = f"{DEFAULT_API_URL}/crm/v3/objects/tickets"
+    assert rewrite_url(url, real, target) == url
+
+
+def test_shims_answer_or_reroute_matching_paths_only():
+    shims = [
+        {"match": r"/crm/v3/schemas", "answer": {"results": []}},
+        {"match": r"/crm/v3/objects/ticket(/.*)?", "path": r"/crm/v3/objects/tickets\1"},
+    ]
+    assert apply_shims(f"{EMULATOR}/crm/v3/schemas", shims) == (
+        f"{EMULATOR}/crm/v3/schemas",
+        {"results": []},
+    )
+    assert apply_shims(f"{EMULATOR}/crm/v3/objects/ticket/search?x=1", shims) == (
+        f"{EMULATOR}/crm/v3/objects/tickets/search?x=1",
+        None,
+    )
+    assert apply_shims(f"{EMULATOR}/crm/v3/objects/ticket", shims) == (
+        f"{EMULATOR}/crm/v3/objects/tickets",
+        None,
+    )
+    untouched = f"{EMULATOR}/crm/v3/objects/tickets?limit=1"
+    assert apply_shims(untouched, shims) == (untouched, None)
