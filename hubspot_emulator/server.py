@@ -253,7 +253,8 @@ def _list_ticket_associations(call: Call) -> Result:
 
 
 def _associate(call: Call) -> Result:
-    return 200, call.portal.associate(
+    # HubSpot documents 201 with the labels now between the two records.
+    return 201, call.portal.associate(
         call.params["ticketId"],
         call.params["toObjectType"],
         call.params["toObjectId"],

@@ -1350,14 +1350,20 @@ class Portal:
                 if found:
                     results.append({"from": {"id": key}, "to": found})
                 else:
-                    # HubSpot reports each id without associations as an error, not as [].
+                    # HubSpot reports each id without associations as an error, not as [];
+                    # the message and context name both object types in the singular.
                     errors.append(
                         {
                             "status": "error",
                             "category": "OBJECT_NOT_FOUND",
                             "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
-                            "message": f"No {target} is associated with {_singular(source)} {key}.",
-                            "context": {"fromObjectId": [key]},
+                            "message": f"No {_singular(target)} is associated with "
+                            f"{_singular(source)} {key}.",
+                            "context": {
+                                "fromObjectId": [key],
+                                "fromObjectType": [_singular(source)],
+                                "toObjectType": [_singular(target)],
+                            },
                         }
                     )
             out = self._batch_body(results, started)

@@ -203,7 +203,7 @@ def test_associate_list_and_dissociate(emulator, api_session, prefix):
     types = [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 16}]
     link = f"{url}{prefix}/{ticket_id}/associations/contacts/{contact}"
     put = api_session.put(link, json=types)
-    assert put.status_code == 200, put.text
+    assert put.status_code == 201, put.text
     listed = api_session.get(f"{url}{prefix}/{ticket_id}/associations/contacts").json()
     assert contact in {str(r["toObjectId"]) for r in listed["results"]}
     assert api_session.delete(link).status_code == 204

@@ -228,7 +228,12 @@ def test_v4_batch_read_reports_ids_without_associations_as_errors():
     (error,) = body["errors"]
     assert error["category"] == "OBJECT_NOT_FOUND"
     assert error["subCategory"] == "crm.associations.NO_ASSOCIATIONS_FOUND"
-    assert error["context"] == {"fromObjectId": [lonely]}
+    assert error["message"] == f"No contact is associated with ticket {lonely}."
+    assert error["context"] == {
+        "fromObjectId": [lonely],
+        "fromObjectType": ["ticket"],
+        "toObjectType": ["contact"],
+    }
 
 
 def test_v4_batch_read_from_the_other_side():
