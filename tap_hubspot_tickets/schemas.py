@@ -6,7 +6,10 @@ per property under its HubSpot name, typed by `hubspot_api.properties.json_schem
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -77,6 +80,15 @@ HISTORY_SCHEMA: dict[str, Any] = th.PropertiesList(
     th.Property("ticket_id", th.StringType, required=True),
     th.Property("property", th.StringType, required=True),
     th.Property("timestamp", th.DateTimeType, required=True),
+    th.Property(
+        "entry_key",
+        th.StringType,
+        required=True,
+        description=(
+            "Digest of the entry's value, source and user: tells apart changes of one property "
+            "within one millisecond, and is the same for the same entry on every run."
+        ),
+    ),
     th.Property("value", th.StringType, description="The value as HubSpot sent it (a string)."),
     th.Property("source_type", th.StringType),
     th.Property("source_id", th.StringType),
@@ -85,21 +97,55 @@ HISTORY_SCHEMA: dict[str, Any] = th.PropertiesList(
 ).to_dict()
 
 
+# The primary key of `ticket_property_history`. `(ticket_id, property, timestamp)` alone is not
+# unique: two changes of one property can share a millisecond (a workflow and an API call, a
+# mass update). Warehouses dedupe re-synced rows by this key, so it is built only from what
+# identifies the change itself, never from its position in the list (new values are prepended).
+HISTORY_KEY = ("ticket_id", "property", "timestamp", "entry_key")
+
+
+def history_entry_key(
+    value: str | None,
+    source_type: str | None,
+    source_id: str | None,
+    user: int | None,
+    occurrence: int,
+) -> str:
+    """Return the stable digest that, with its timestamp, identifies one history entry.
+
+    `sourceLabel` is left out: it is display text HubSpot may rename. `occurrence` counts
+    earlier entries of the same property with the same timestamp and the same content, so
+    even identical changes in one millisecond keep one row each.
+    """
+    text = json.dumps([value, source_type, source_id, user, occurrence], separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
 def history_records(ticket: Mapping[str, Any]) -> Iterator[Record]:
     """Yield one record per recorded value of each property of one ticket."""
     ticket_id = str(ticket["id"])
     for name, entries in (ticket.get("propertiesWithHistory") or {}).items():
+        seen: Counter[tuple[Any, ...]] = Counter()
         for entry in entries or ():
             user = entry.get("updatedByUserId")
+            user_id = int(user) if user not in (None, "") else None
+            timestamp = entry.get("timestamp")
+            value = entry.get("value")
+            source_type = entry.get("sourceType")
+            source_id = entry.get("sourceId")
+            content = (timestamp, value, source_type, source_id, user_id)
+            occurrence = seen[content]
+            seen[content] += 1
             yield {
                 "ticket_id": ticket_id,
                 "property": name,
-                "timestamp": entry.get("timestamp"),
-                "value": entry.get("value"),
-                "source_type": entry.get("sourceType"),
-                "source_id": entry.get("sourceId"),
+                "timestamp": timestamp,
+                "entry_key": history_entry_key(value, source_type, source_id, user_id, occurrence),
+                "value": value,
+                "source_type": source_type,
+                "source_id": source_id,
                 "source_label": entry.get("sourceLabel"),
-                "updated_by_user_id": int(user) if user not in (None, "") else None,
+                "updated_by_user_id": user_id,
             }
 
 

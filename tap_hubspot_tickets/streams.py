@@ -13,10 +13,12 @@ How tickets are read (HUBSPOT_API.md has the reasons):
 
 `ticket_property_history` rides on that walk: for each page of tickets, batch reads with
 `propertiesWithHistory` (100 ids per POST) start as soon as the page arrives and are emitted
-right after the page's tickets, before the page is checkpointed. `ticket_associations` reads
-every ticket's associations on every run (association changes do not bump the ticket,
-airbytehq/airbyte#44554) and is FULL_TABLE, so with ACTIVATE_VERSION removed associations
-disappear downstream.
+right after the page's tickets, before the page is checkpointed; it is one sync per run (one
+SCHEMA), not one per page. `ticket_associations` reads every active ticket's associations on
+every run (association changes do not bump the ticket, airbytehq/airbyte#44554) and is
+FULL_TABLE, so with ACTIVATE_VERSION removed associations disappear downstream. Its ticket ids
+come from a list walk up and a search walk down meeting in the middle, ids only, while v4 batch
+reads of 1,000 ids run behind them.
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from singer_sdk import Stream
+from singer_sdk import Stream, metrics
 from singer_sdk.helpers.types import Context, Record
 from typing_extensions import override
 
@@ -46,6 +49,7 @@ from tap_hubspot_tickets.pipelining import ReadAhead
 from tap_hubspot_tickets.runtime import TapRuntime
 from tap_hubspot_tickets.schemas import (
     ASSOCIATION_SCHEMA,
+    HISTORY_KEY,
     HISTORY_SCHEMA,
     PIPELINE_SCHEMA,
     PROPERTY_SCHEMA,
@@ -66,6 +70,7 @@ from tap_hubspot_tickets.windows import (
     TicketsCheckpoint,
     parse_instant,
     plan_window,
+    search_down_body,
 )
 
 if TYPE_CHECKING:
@@ -168,7 +173,9 @@ class TicketsStream(HubSpotStream):
         checkpoint = TicketsCheckpoint(self.stream_state)
         builder = TicketRecordBuilder(self._selected_definitions())
         options = self.runtime.options
-        with self._pool() as pool:
+        with self._pool() as pool, ExitStack() as companions:
+            for companion in self._companions():
+                companions.enter_context(companion.emitting(self.name))
             walk = _TicketWalk(self, builder.names, pool, self._companions())
             try:
                 if checkpoint.bookmark is None:
@@ -211,7 +218,7 @@ class TicketsStream(HubSpotStream):
             for companion in self._companions():
                 token = page.batches.get(companion.name)
                 if token is not None:
-                    companion.sync(context={"batch": token})
+                    companion.emit(token)
             page.mark(checkpoint)
             self._flush_state()
 
@@ -322,25 +329,7 @@ class _TicketWalk:
 
     def _search_down(self, frontier: Frontier, bookmark: datetime) -> Iterator[TicketPage]:
         while True:
-            below = frontier.search_low
-            filters = (
-                []
-                if below is None
-                else [
-                    {
-                        "filters": [
-                            {"propertyName": OBJECT_ID, "operator": "LT", "value": str(below)}
-                        ]
-                    }
-                ]
-            )
-            body = {
-                "filterGroups": filters,
-                "sorts": [{"propertyName": OBJECT_ID, "direction": "DESCENDING"}],
-                "properties": self.names,
-                "limit": SEARCH_PAGE_LIMIT,
-                "after": 0,
-            }
+            body = search_down_body(frontier.search_low, self.names, SEARCH_PAGE_LIMIT)
             results = self.source.search_page(body)
             taken, met = frontier.claim_from_top([int(r["id"]) for r in results])
             done = met or len(results) < SEARCH_PAGE_LIMIT
@@ -406,7 +395,9 @@ class TicketCompanionStream(HubSpotStream):
     """A stream read per page of the tickets walk, from reads started when the page arrived.
 
     Its records are emitted right after the page's tickets and before the page's checkpoint,
-    so a resumed run never skips them. Its state is the tickets stream's.
+    so a resumed run never skips them. Its state is the tickets stream's. It is one sync per
+    run, not one per page: `emitting` wraps the tickets walk (SCHEMA once, one record count)
+    and `emit` writes each page's batch.
     """
 
     parent_stream_type = TicketsStream
@@ -419,6 +410,7 @@ class TicketCompanionStream(HubSpotStream):
         self._tokens = itertools.count()
         self._batches: dict[int, list[Future[list[JSON]]]] = {}
         self._lock = threading.Lock()
+        self._counter: metrics.Counter | None = None
 
     def read(self, ids: list[str], archived: bool) -> list[JSON]:
         """Read the data of up to one batch of ticket ids (runs on a worker thread)."""
@@ -439,6 +431,29 @@ class TicketCompanionStream(HubSpotStream):
             token = next(self._tokens)
             self._batches[token] = futures
         return token
+
+    @contextmanager
+    def emitting(self, parent: str) -> Iterator[None]:
+        """Open this stream's sync for the length of the parent's walk: SCHEMA goes out once."""
+        self.logger.info("Beginning sync of '%s' alongside '%s'", self.name, parent)
+        if self.selected:
+            self._write_schema_message()
+        with self.get_record_counter() as counter:
+            self._counter = counter
+            try:
+                yield
+            finally:
+                self._counter = None
+
+    def emit(self, token: int) -> None:
+        """Write the records of one prefetched batch (inside `emitting`)."""
+        if self._counter is None:
+            raise RuntimeError(f"{self.name}: emit() outside emitting()")
+        for record in self.get_records({"batch": token}):
+            processed = self.post_process(record, None)
+            if processed is not None and self.selected:
+                self._write_record_message(processed)
+                self._counter.increment()
 
     @override
     def _increment_stream_state(
@@ -462,7 +477,7 @@ class TicketPropertyHistoryStream(TicketCompanionStream):
     """Every recorded value of the `history_properties` of each ticket read."""
 
     name = "ticket_property_history"
-    primary_keys: ClassVar[list[str]] = ["ticket_id", "property", "timestamp"]
+    primary_keys: ClassVar[list[str]] = list(HISTORY_KEY)
     replication_key = "timestamp"
     is_sorted = False
 
@@ -506,20 +521,45 @@ class TicketAssociationsStream(HubSpotStream):
         """Use the fixed associations schema."""
         super().__init__(tap, runtime, ASSOCIATION_SCHEMA)
 
-    def _ids(self) -> Iterator[list[str]]:
-        """Yield the ids of every active ticket, one list page at a time."""
+    def _id_walks(self) -> tuple[Iterator[list[str]], ...]:
+        """Return the walks that together yield every active ticket id exactly once.
+
+        The list walks up from the lowest id and search down from the highest on its own
+        budget, both asking for ids only, until they meet (`Frontier`, as in the first
+        tickets sync). A ticket created within the search lag may be missing from the search
+        side; the tickets stream, whose windows also read through search, has not emitted it
+        yet either, and the next run reads both.
+        """
+        frontier = Frontier()
+        walks = [self._ids_up(frontier)]
+        if self.runtime.options.full_sync_search_assist:
+            walks.append(self._ids_down(frontier))
+        return tuple(walks)
+
+    def _ids_up(self, frontier: Frontier) -> Iterator[list[str]]:
         source = self.runtime.source
         after: str | None = None
         seen: set[str] = set()
         while True:
             page = source.list_page(properties=ID_ONLY, after=after)
-            yield [str(ticket["id"]) for ticket in page.tickets]
-            if page.next_after is None:
+            taken, met = frontier.claim_from_bottom([int(t["id"]) for t in page.tickets])
+            yield [str(ticket_id) for ticket_id in taken]
+            if met or page.next_after is None:
                 return
             if page.next_after in seen:
                 raise PagingLoopError(f"the list returned cursor {page.next_after!r} twice")
             seen.add(page.next_after)
             after = page.next_after
+
+    def _ids_down(self, frontier: Frontier) -> Iterator[list[str]]:
+        source = self.runtime.source
+        while True:
+            body = search_down_body(frontier.search_low, list(ID_ONLY), SEARCH_PAGE_LIMIT)
+            results = source.search_page(body)
+            taken, met = frontier.claim_from_top([int(r["id"]) for r in results])
+            yield [str(ticket_id) for ticket_id in taken]
+            if met or len(results) < SEARCH_PAGE_LIMIT:
+                return
 
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
@@ -527,7 +567,8 @@ class TicketAssociationsStream(HubSpotStream):
         if not types:
             return
         source = self.runtime.source
-        pages = ReadAhead(self._ids(), READ_AHEAD_PAGES, name=f"{self.name}-pages")
+        first, *more = self._id_walks()
+        pages = ReadAhead(first, READ_AHEAD_PAGES, name=f"{self.name}-pages", more=tuple(more))
         batches = chunked(itertools.chain.from_iterable(pages), ASSOCIATION_BATCH_LIMIT)
         with self._pool() as pool:
             try:

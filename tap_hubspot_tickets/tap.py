@@ -69,9 +69,10 @@ TAP_SETTINGS: tuple[th.Property[Any], ...] = (
         th.BooleanType,
         default=True,
         description=(
-            "During a full sync, read from the highest ticket id down through the search API "
-            "while the list API reads up from the lowest: the two budgets together are about "
-            "twice as fast. Turn off to read through the list API only."
+            "During a full sync, and for the ticket ids ticket_associations walks every run, "
+            "read from the highest ticket id down through the search API while the list API "
+            "reads up from the lowest: the two budgets together are about twice as fast. Turn "
+            "off to read through the list API only."
         ),
     ),
     th.Property(

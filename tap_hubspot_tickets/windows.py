@@ -124,6 +124,26 @@ class SearchWindow:
         )
 
 
+def search_down_body(below: int | None, properties: list[str], limit: int) -> dict[str, Any]:
+    """Return the search for the highest ticket ids under `below` (any id when None), highest first.
+
+    The walk down from the top of a `Frontier`: each page asks again from offset 0 for ids under
+    the lowest one taken, so no offset grows towards the 10,000 cap.
+    """
+    filters = (
+        []
+        if below is None
+        else [{"filters": [{"propertyName": OBJECT_ID, "operator": "LT", "value": str(below)}]}]
+    )
+    return {
+        "filterGroups": filters,
+        "sorts": [{"propertyName": OBJECT_ID, "direction": "DESCENDING"}],
+        "properties": properties,
+        "limit": limit,
+        "after": 0,
+    }
+
+
 def plan_window(lower: datetime, now: datetime, margin: timedelta) -> SearchWindow | None:
     """Return the window `[lower, now - margin]`, or None when it would be empty."""
     upper = truncate_ms(now - margin)

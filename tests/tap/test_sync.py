@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from hubspot_api.properties import PropertyDefinition, value_parser
+from hubspot_emulator.store import Portal
+from tap_hubspot_tickets.schemas import HISTORY_KEY
 
 
 def _ids(rows: list[dict]) -> Counter[str]:
@@ -44,7 +46,11 @@ def test_full_sync_equals_ground_truth(seeded_emulator, run_tap, truth):
     assert {i for i, t in by_id.items() if t["archived"]} == expected.ids(archived=True)
     assert all(by_id[i]["archived_at"] for i in expected.ids(archived=True))
 
-    assert _history_keys(run.records("ticket_property_history")) == expected.history_keys()
+    history = run.records("ticket_property_history")
+    assert _history_keys(history) == expected.history_keys()
+    assert len({tuple(row[k] for k in HISTORY_KEY) for row in history}) == len(history)
+    # History arrives page by page with the tickets, yet as one stream: one SCHEMA per run.
+    assert run.types("ticket_property_history")["SCHEMA"] == 1
     assert _association_keys(run.records("ticket_associations")) == expected.association_keys()
     assert run.count("ticket_pipelines") == len(seeded_emulator.portal.list_pipelines()["results"])
     assert run.count("ticket_pipeline_stages") == sum(
@@ -159,6 +165,25 @@ def test_incremental_reads_exactly_the_changes(emulator, run_tap, truth):
     assert third.count("ticket_property_history") == 0
 
 
+@pytest.mark.parametrize("assist", [True, False], ids=["list-and-search", "list-only"])
+def test_associations_alone_read_every_active_ticket_once(
+    emulator, run_tap, select_streams, truth, assist
+):
+    server = emulator(tickets=1300, seed=17)
+    catalog = select_streams(server, "ticket_associations")
+    server.reset_stats()
+    run = run_tap(server, catalog=catalog, full_sync_search_assist=assist)
+    assert _association_keys(run.records("ticket_associations")) == truth(server).association_keys()
+    assert run.count("tickets") == 0
+    assert run.types("ticket_associations")["ACTIVATE_VERSION"] >= 1
+    routes = {k: sum(v.values()) for k, v in server.stats()["by_route"].items()}
+    # Ids only: list pages of 100 up, search pages of 200 down, stopping where they meet
+    # (where that is depends on the two budgets, so only the total is bounded).
+    pages = routes["GET tickets.list"] + routes.get("POST tickets.search", 0)
+    assert pages <= 13 + 2
+    assert ("POST tickets.search" in routes) is assist
+
+
 def test_removed_association_disappears_with_activate_version(emulator, run_tap, truth):
     server = emulator(tickets=60, seed=2)
     first = run_tap(server)
@@ -201,6 +226,35 @@ def test_search_lag_never_loses_a_change(emulator, run_tap, truth):
     assert set(ids) <= seen
     latest = {t["id"]: t for t in second.records("tickets") + third.records("tickets")}
     assert all(latest[i]["subject"] == "changed under lag" for i in ids)
+
+
+def test_two_changes_in_one_millisecond_keep_two_history_rows(
+    emulator, run_tap, select_streams, truth
+):
+    frozen: list[int] = []
+    portal = Portal(clock_ms=lambda: frozen[0] if frozen else int(time.time() * 1000))
+    portal.seed(40, 3)
+    server = emulator(portal=portal)
+    ticket_id = sorted(truth(server).ids(archived=False), key=int)[0]
+    frozen.append(int(time.time() * 1000))
+    _touch(server, [ticket_id], subject="set by a workflow")
+    _touch(server, [ticket_id], subject="set by an integration")
+    frozen.clear()
+    (ticket,) = (t for t in truth(server).tickets if t["id"] == ticket_id)
+    stamps = Counter(e["timestamp"] for e in ticket["propertiesWithHistory"]["subject"])
+    assert 2 in stamps.values()
+    catalog = select_streams(server, "tickets", "ticket_property_history")
+
+    def keys() -> set[tuple[str, ...]]:
+        rows = run_tap(server, catalog=catalog).records("ticket_property_history")
+        unique = {tuple(r[k] for k in HISTORY_KEY) for r in rows}
+        assert len(unique) == len(rows)
+        return {key for key in unique if key[:2] == (ticket_id, "subject")}
+
+    first = keys()
+    assert Counter(key[2] for key in first) == stamps
+    # A re-sync maps every entry to the same key, so a warehouse dedupes instead of doubling.
+    assert keys() == first
 
 
 # -- the 10k search cap ---------------------------------------------------------------------------

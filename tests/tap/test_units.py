@@ -13,6 +13,7 @@ from hubspot_api.properties import PropertyDefinition
 from tap_hubspot_tickets.pipelining import ReadAhead
 from tap_hubspot_tickets.runtime import TapOptions
 from tap_hubspot_tickets.schemas import (
+    HISTORY_KEY,
     TicketRecordBuilder,
     association_records,
     history_records,
@@ -27,6 +28,7 @@ from tap_hubspot_tickets.windows import (
     epoch_ms,
     parse_instant,
     plan_window,
+    search_down_body,
     to_iso,
 )
 
@@ -216,6 +218,55 @@ def test_history_records() -> None:
     assert rows[0]["updated_by_user_id"] == 9
     assert rows[1]["source_id"] is None
     assert {r["ticket_id"] for r in rows} == {"5"}
+
+
+STAMP = "2026-01-02T00:00:00.000Z"
+
+
+def _keys(*entries: dict[str, object]) -> list[tuple[object, ...]]:
+    ticket = {"id": "5", "propertiesWithHistory": {"subject": list(entries)}}
+    return [tuple(row[k] for k in HISTORY_KEY) for row in history_records(ticket)]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ({"value": "a", "sourceType": "API"}, {"value": "b", "sourceType": "API"}),
+        ({"value": "a", "sourceType": "API"}, {"value": "a", "sourceType": "WORKFLOW"}),
+        ({"value": "a", "sourceId": "1"}, {"value": "a", "sourceId": "2"}),
+        ({"value": "a", "updatedByUserId": 1}, {"value": "a", "updatedByUserId": 2}),
+        ({"value": "a", "sourceType": "API"}, {"value": "a", "sourceType": "API"}),
+        ({"value": None}, {"value": ""}),
+    ],
+    ids=["value", "source-type", "source-id", "user", "identical", "null-and-empty"],
+)
+def test_history_key_tells_apart_changes_in_one_millisecond(
+    first: dict[str, object], second: dict[str, object]
+) -> None:
+    keys = _keys({**first, "timestamp": STAMP}, {**second, "timestamp": STAMP})
+    assert len(set(keys)) == 2
+    assert all(None not in key for key in keys)
+
+
+def test_history_key_is_the_same_on_every_run() -> None:
+    old = {"value": "a", "timestamp": STAMP, "sourceType": "API", "sourceLabel": "Zapier"}
+    new = {"value": "b", "timestamp": "2026-01-03T00:00:00.000Z", "sourceType": "CRM_UI"}
+    before = _keys(old)
+    # A later change is prepended and a source renamed: the old entry keeps its key.
+    after = _keys(new, {**old, "sourceLabel": "Zapier (renamed)", "updatedByUserId": None})
+    assert after[1] == before[0]
+    assert _keys({**old, "updatedByUserId": "7"}) == _keys({**old, "updatedByUserId": 7})
+
+
+def test_search_down_body_asks_below_the_lowest_taken_id_from_offset_zero() -> None:
+    top = search_down_body(None, ["hs_object_id"], 200)
+    assert top["filterGroups"] == []
+    assert top["sorts"] == [{"propertyName": "hs_object_id", "direction": "DESCENDING"}]
+    below = search_down_body(500, ["hs_object_id"], 200)
+    assert below["filterGroups"][0]["filters"] == [
+        {"propertyName": "hs_object_id", "operator": "LT", "value": "500"}
+    ]
+    assert (below["after"], below["limit"]) == (0, 200)
 
 
 def test_association_records_one_row_per_type() -> None:
