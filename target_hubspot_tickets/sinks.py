@@ -2,12 +2,15 @@
 
 A drained batch goes through four named steps, each for the records still standing:
 
-1. `_dedupe`: the latest record per ticket (id or upsert key) wins; earlier ones are superseded.
+1. `_dedupe`: the latest record per ticket (id or unique key) wins; earlier ones are superseded.
 2. `_write_properties`: batch create / update / upsert / archive, 100 inputs per call, calls in
    flight together within the shared rate budget. Per-input failures (207) come back to their
-   record through its unique `objectWriteTraceId`; a whole-batch 400 is bisected until the bad
-   record stands alone. A create whose outcome is unknown is reconciled, never resent blindly.
-3. `_write_associations`: link (and, with `replace_associations`, unlink) existing tickets.
+   record through its unique `objectWriteTraceId`; a whole-batch refusal is split until the bad
+   records stand alone (`splitting`). A create whose outcome is unknown is reconciled, never
+   resent blindly. Archives are checked against HubSpot first, since its batch archive
+   ignores unknown ids (`archives`): a record whose ticket does not exist is rejected.
+3. Associations: link (and, with `replace_associations`, unlink) existing tickets
+   (`associations`).
 4. `_write_pins`: `hs_pinned_engagement_id`, which needs its engagement associated first.
 
 Every record ends in one outcome of `rejects.OUTCOMES`; the rejects file is synced before the
@@ -19,8 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -30,27 +32,29 @@ from singer_sdk.sinks import BatchSink
 from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
 from typing_extensions import override
 
-from hubspot_api.client import HubSpotClient
-from hubspot_api.errors import (
-    ConflictError,
-    HubSpotAPIError,
-    NotFoundError,
-    OutcomeUnknownError,
-    ValidationError,
-)
+from hubspot_api.errors import HubSpotAPIError, OutcomeUnknownError
 from hubspot_api.paging import BATCH_LIMIT, SEARCH_PAGE_LIMIT, chunked
 from hubspot_api.paths import Call
-from target_hubspot_tickets.rejects import Reject, RejectsFile, Tally
+from target_hubspot_tickets.archives import ArchiveWriter
+from target_hubspot_tickets.associations import AssociationWriter
+from target_hubspot_tickets.rejects import Reject
+from target_hubspot_tickets.splitting import isolate_refusals
 from target_hubspot_tickets.validation import (
     PINNED_ENGAGEMENT,
     PIPELINE,
     STAGE,
     SUBJECT,
-    Association,
     Operation,
     RecordInvalid,
-    RecordValidator,
     TicketWrite,
+)
+from target_hubspot_tickets.writing import (
+    Pending,
+    RunContext,
+    context_values,
+    json_or_empty,
+    reject_from,
+    reject_from_entry,
 )
 
 if TYPE_CHECKING:
@@ -70,8 +74,16 @@ _DATE_PARSERS: dict[str, Callable[[str], Any]] = {
     "date-time": dt.datetime.fromisoformat,
     "date": dt.date.fromisoformat,
 }
-# Client errors that concern the batch's content: bisect to find the records behind them.
-_CONTENT_ERRORS = (ValidationError, NotFoundError, ConflictError)
+
+
+@dataclass(frozen=True)
+class _CreateAnswer:
+    """What one batch create came back with: its answer, or why its outcome is unknown."""
+
+    started_ms: int
+    answer: Mapping[str, Any] = field(default_factory=dict)
+    unknown: OutcomeUnknownError | None = None
+
 
 _OUTCOME_OF = {
     Operation.CREATE: "created",
@@ -79,42 +91,6 @@ _OUTCOME_OF = {
     Operation.UPSERT: "upserted",
     Operation.ARCHIVE: "archived",
 }
-
-
-@dataclass
-class WriteOptions:
-    """The target settings the sink's write steps use."""
-
-    id_property: str | None = None
-    source_id_property: str | None = None
-    replace_associations: bool = False
-    association_types: tuple[str, ...] = ()
-    unknown_outcome_wait_s: float = 30.0
-
-
-@dataclass
-class RunContext:
-    """What all batches of one run share: client, validator, rejects file and tally."""
-
-    client: HubSpotClient
-    validator: RecordValidator
-    rejects: RejectsFile
-    tally: Tally
-    options: WriteOptions
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-
-
-@dataclass
-class _Pending:
-    """A write on its way: its outcome so far."""
-
-    write: TicketWrite
-    failure: Reject | None = None
-    associated_only: bool = False
-
-    @property
-    def ticket_id(self) -> str | None:
-        return self.write.result_id or self.write.ticket_id
 
 
 class _SchemaErrorCollector(BaseJSONSchemaValidator):
@@ -262,32 +238,32 @@ class TicketsSink(BatchSink):
         try:
             pending = self._dedupe(writes)
             self._write_properties(pending)
-            self._write_associations(pending)
+            AssociationWriter(self.run, self.stream_name).write(pending)
             self._write_pins(pending)
             self._settle(pending)
         finally:
             self.run.rejects.sync()
 
-    def _dedupe(self, writes: list[TicketWrite]) -> list[_Pending]:
+    def _dedupe(self, writes: list[TicketWrite]) -> list[Pending]:
         latest: dict[tuple[str, str], int] = {}
         for index, write in enumerate(writes):
             key = write.dedupe_key
             if key is not None:
                 latest[key] = index
-        kept: list[_Pending] = []
+        kept: list[Pending] = []
         superseded = 0
         for index, write in enumerate(writes):
             key = write.dedupe_key
             if key is not None and latest[key] != index:
                 superseded += 1
                 continue
-            kept.append(_Pending(write))
+            kept.append(Pending(write))
         if superseded:
             self.run.tally.count("superseded", superseded)
             self.tally_duplicate_merged(superseded)
         return kept
 
-    def _settle(self, pending: list[_Pending]) -> None:
+    def _settle(self, pending: list[Pending]) -> None:
         tally = self.run.tally
         for item in pending:
             if item.failure is not None:
@@ -298,9 +274,9 @@ class TicketsSink(BatchSink):
                 tally.count(_OUTCOME_OF[item.write.operation])
 
     # -- step 2: properties --------------------------------------------------------------------
-    def _write_properties(self, pending: list[_Pending]) -> None:
-        jobs: list[tuple[Operation, list[_Pending]]] = []
-        by_op: dict[Operation, list[_Pending]] = {op: [] for op in Operation}
+    def _write_properties(self, pending: list[Pending]) -> None:
+        jobs: list[tuple[Operation, list[Pending]]] = []
+        by_op: dict[Operation, list[Pending]] = {op: [] for op in Operation}
         for item in pending:
             write = item.write
             if (
@@ -316,10 +292,10 @@ class TicketsSink(BatchSink):
         if jobs:
             list(self.run.client.map_concurrent(self._send_job, jobs))
 
-    def _send_job(self, job: tuple[Operation, list[_Pending]]) -> None:
+    def _send_job(self, job: tuple[Operation, list[Pending]]) -> None:
         op, items = job
         if op is Operation.ARCHIVE:
-            self._send_batch(Call.BATCH_ARCHIVE, items, _archive_input, None)
+            ArchiveWriter(self.run, self.stream_name, self.logger).write(items)
         elif op is Operation.UPDATE:
             self._send_batch(Call.BATCH_UPDATE, items, _update_input, _match_by_id)
         elif op is Operation.UPSERT:
@@ -336,51 +312,39 @@ class TicketsSink(BatchSink):
     def _send_batch(
         self,
         call: Call,
-        items: list[_Pending],
+        items: list[Pending],
         build: Callable[[TicketWrite], dict[str, Any]],
-        match: Callable[[_Pending, Mapping[str, Any]], bool] | None,
+        match: Callable[[Pending, Mapping[str, Any]], bool] | None,
         *,
         idempotent: bool | None = None,
     ) -> None:
-        """Send one batch; map results and per-input errors back; bisect whole-batch refusals."""
-        body = {"inputs": [build(item.write) for item in items]}
-        try:
-            response = self.run.client.request("POST", call, json=body, idempotent=idempotent)
-        except _CONTENT_ERRORS as exc:
-            self._bisect(call, items, build, match, exc, idempotent=idempotent)
-            return
-        unresolved = self._map_answer(items, _json_or_empty(response), match)
-        for item in unresolved:
-            self._send_batch(call, [item], build, match, idempotent=idempotent)
+        """Send one batch; map results and per-input errors back; split whole-batch refusals."""
 
-    def _bisect(
-        self,
-        call: Call,
-        items: list[_Pending],
-        build: Callable[[TicketWrite], dict[str, Any]],
-        match: Callable[[_Pending, Mapping[str, Any]], bool] | None,
-        exc: HubSpotAPIError,
-        *,
-        idempotent: bool | None,
-    ) -> None:
-        if len(items) == 1:
-            items[0].failure = _reject_from(items[0].write, self.stream_name, exc)
-            return
-        middle = len(items) // 2
+        def send(batch: list[Pending]) -> Mapping[str, Any]:
+            body = {"inputs": [build(item.write) for item in batch]}
+            response = self.run.client.request("POST", call, json=body, idempotent=idempotent)
+            return json_or_empty(response)
+
+        outcome = isolate_refusals(items, send, on_split=self._log_split)
+        for item, exc in outcome.refused:
+            item.failure = reject_from(item.write, self.stream_name, exc)
+        for batch, answer in outcome.accepted:
+            for item in self._map_answer(batch, answer, match):
+                self._send_batch(call, [item], build, match, idempotent=idempotent)
+
+    def _log_split(self, size: int, exc: HubSpotAPIError) -> None:
         self.logger.info(
             "HubSpot refused a batch of %d (%s); splitting it to find the bad records",
-            len(items),
+            size,
             exc.category or exc.status,
         )
-        for half in (items[:middle], items[middle:]):
-            self._send_batch(call, half, build, match, idempotent=idempotent)
 
     def _map_answer(
         self,
-        items: list[_Pending],
+        items: list[Pending],
         answer: Mapping[str, Any],
-        match: Callable[[_Pending, Mapping[str, Any]], bool] | None,
-    ) -> list[_Pending]:
+        match: Callable[[Pending, Mapping[str, Any]], bool] | None,
+    ) -> list[Pending]:
         """Attach results and per-input errors to their records.
 
         Return the records left unexplained when HubSpot reported errors it did not tie to an
@@ -389,23 +353,23 @@ class TicketsSink(BatchSink):
         by_trace = {item.write.trace_id: item for item in items}
         unmatched_errors: list[Mapping[str, Any]] = []
         for error in answer.get("errors") or []:
-            traces = _context_values(error, "objectWriteTraceId")
+            traces = context_values(error, "objectWriteTraceId")
             hit = [by_trace[t] for t in traces if t in by_trace]
             if not hit and match is None:
                 unmatched_errors.append(error)
             for item in hit:
-                item.failure = _reject_from_entry(item.write, self.stream_name, error)
+                item.failure = reject_from_entry(item.write, self.stream_name, error)
             if not hit and match is not None:
-                ids = set(_context_values(error, "ids")) | set(_context_values(error, "id"))
+                ids = set(context_values(error, "ids")) | set(context_values(error, "id"))
                 found = [i for i in items if i.write.ticket_id in ids]
                 for item in found:
-                    item.failure = _reject_from_entry(item.write, self.stream_name, error)
+                    item.failure = reject_from_entry(item.write, self.stream_name, error)
                 if not found:
                     unmatched_errors.append(error)
         results = [r for r in answer.get("results") or [] if isinstance(r, Mapping)]
         for result in results:
             trace = result.get("objectWriteTraceId")
-            owner: _Pending | None = by_trace.get(trace) if isinstance(trace, str) else None
+            owner: Pending | None = by_trace.get(trace) if isinstance(trace, str) else None
             if owner is None and match is not None:
                 owner = next((i for i in items if match(i, result)), None)
             if owner is None:
@@ -416,15 +380,15 @@ class TicketsSink(BatchSink):
             return []
         unresolved = [i for i in items if i.failure is None and i.write.result_id is None]
         if len(unresolved) == 1:
-            unresolved[0].failure = _reject_from_entry(
+            unresolved[0].failure = reject_from_entry(
                 unresolved[0].write, self.stream_name, unmatched_errors[0]
             )
             return []
         return unresolved
 
     def _match_result_by_unique(
-        self, items: list[_Pending], result: Mapping[str, Any]
-    ) -> _Pending | None:
+        self, items: list[Pending], result: Mapping[str, Any]
+    ) -> Pending | None:
         props = result.get("properties")
         if not isinstance(props, Mapping):
             return None
@@ -440,28 +404,30 @@ class TicketsSink(BatchSink):
         return None
 
     # -- creates without a unique source id -------------------------------------------------
-    def _send_creates(self, items: list[_Pending], *, attempt: int) -> None:
-        started_ms = int(time.time() * 1000)
-        body = {"inputs": [_create_input(item.write) for item in items]}
-        try:
-            response = self.run.client.request("POST", Call.BATCH_CREATE, json=body)
-        except OutcomeUnknownError as exc:
-            self._reconcile_creates(items, started_ms, exc, attempt=attempt)
-            return
-        except _CONTENT_ERRORS as exc:
-            if len(items) == 1:
-                items[0].failure = _reject_from(items[0].write, self.stream_name, exc)
-                return
-            middle = len(items) // 2
-            self.logger.info(
-                "HubSpot refused a create batch of %d (%s); splitting it",
-                len(items),
-                exc.category or exc.status,
-            )
-            self._send_creates(items[:middle], attempt=attempt)
-            self._send_creates(items[middle:], attempt=attempt)
-            return
-        answer = _json_or_empty(response)
+    def _send_creates(self, items: list[Pending], *, attempt: int) -> None:
+        def send(batch: list[Pending]) -> _CreateAnswer:
+            started_ms = int(time.time() * 1000)
+            body = {"inputs": [_create_input(item.write) for item in batch]}
+            try:
+                response = self.run.client.request("POST", Call.BATCH_CREATE, json=body)
+            except OutcomeUnknownError as exc:
+                return _CreateAnswer(started_ms, unknown=exc)
+            return _CreateAnswer(started_ms, answer=json_or_empty(response))
+
+        outcome = isolate_refusals(items, send, on_split=self._log_split)
+        for item, exc in outcome.refused:
+            item.failure = reject_from(item.write, self.stream_name, exc)
+        # Claim the tickets of every answered batch before looking for those of unanswered
+        # ones, so a lookup cannot take a ticket that an answer already accounts for.
+        for batch, result in outcome.accepted:
+            if result.unknown is None:
+                self._settle_creates(batch, result.answer)
+        for batch, result in outcome.accepted:
+            if result.unknown is not None:
+                self._reconcile_creates(batch, result.started_ms, result.unknown, attempt=attempt)
+
+    def _settle_creates(self, items: list[Pending], answer: Mapping[str, Any]) -> None:
+        """Tie a batch create's answer to its records; reject those it refused."""
         unresolved = self._map_answer(items, answer, None)
         self._match_created(items, answer)
         if unresolved:
@@ -471,9 +437,9 @@ class TicketsSink(BatchSink):
             error: Mapping[str, Any] = next(iter(answer.get("errors") or []), {})
             for item in unresolved:
                 if item.write.result_id is None and item.failure is None:
-                    item.failure = _reject_from_entry(item.write, self.stream_name, error)
+                    item.failure = reject_from_entry(item.write, self.stream_name, error)
 
-    def _match_created(self, items: list[_Pending], answer: Mapping[str, Any]) -> None:
+    def _match_created(self, items: list[Pending], answer: Mapping[str, Any]) -> None:
         """Tie batch-create results (which carry no trace id) to their records.
 
         HubSpot answers successes in input order; each pairing is checked against the values
@@ -502,7 +468,7 @@ class TicketsSink(BatchSink):
 
     def _reconcile_creates(
         self,
-        items: list[_Pending],
+        items: list[Pending],
         started_ms: int,
         exc: OutcomeUnknownError,
         *,
@@ -540,7 +506,7 @@ class TicketsSink(BatchSink):
         self.logger.info("%d create(s) did not land; sending them again", len(missing))
         self._send_creates(missing, attempt=attempt + 1)
 
-    def _find_created(self, items: list[_Pending], started_ms: int) -> None:
+    def _find_created(self, items: list[Pending], started_ms: int) -> None:
         """Search for tickets made since `started_ms` that match each create's values."""
         for group in chunked(items, SEARCH_FILTER_GROUPS):
             body: dict[str, Any] = {
@@ -579,154 +545,8 @@ class TicketsSink(BatchSink):
                             self._claimed.add(tid)
                             break
 
-    # -- step 3: associations ------------------------------------------------------------------
-    def _write_associations(self, pending: list[_Pending]) -> None:
-        options = self.run.options
-        links: list[tuple[_Pending, Association]] = []
-        replace: list[_Pending] = []
-        for item in pending:
-            write = item.write
-            if item.failure is not None or write.associations is None:
-                continue
-            if write.operation is Operation.CREATE and options.source_id_property is None:
-                continue  # sent inside the batch create itself
-            if item.ticket_id is None:
-                continue
-            links.extend((item, link) for link in write.associations)
-            if options.replace_associations and write.operation is not Operation.CREATE:
-                replace.append(item)
-        if replace:
-            links = self._replace_associations(replace, links)
-        by_type: dict[str, list[tuple[_Pending, Association]]] = {}
-        for item, link in links:
-            by_type.setdefault(link.to_object_type, []).append((item, link))
-        jobs = [
-            (to_type, chunk)
-            for to_type, group in by_type.items()
-            for chunk in chunked(group, BATCH_LIMIT)
-        ]
-        if jobs:
-            list(self.run.client.map_concurrent(self._associate_job, jobs))
-
-    def _associate_job(self, job: tuple[str, list[tuple[_Pending, Association]]]) -> None:
-        to_type, group = job
-        body = {
-            "inputs": [
-                {
-                    "from": {"id": item.ticket_id},
-                    "to": {"id": link.to_object_id},
-                    "types": link.types_json(),
-                }
-                for item, link in group
-            ]
-        }
-        try:
-            response = self.run.client.request(
-                "POST", Call.BATCH_CREATE_ASSOCIATIONS, json=body, to_type=to_type
-            )
-        except _CONTENT_ERRORS:
-            self._associate_one_by_one(to_type, group)
-            return
-        answer = _json_or_empty(response)
-        if answer.get("errors"):
-            # Batch association errors name no input: redo the links one by one to find them.
-            self._associate_one_by_one(to_type, group)
-            return
-        self.run.tally.add_associations(added=len(group))
-
-    def _associate_one_by_one(
-        self, to_type: str, group: list[tuple[_Pending, Association]]
-    ) -> None:
-        added = 0
-        for item, link in group:
-            ticket_id = item.ticket_id
-            assert ticket_id is not None
-            try:
-                self.run.client.put_json(
-                    Call.ASSOCIATE,
-                    link.types_json(),
-                    ticket_id=ticket_id,
-                    to_type=to_type,
-                    to_id=link.to_object_id,
-                )
-            except _CONTENT_ERRORS as exc:
-                if item.failure is None:
-                    item.failure = _reject_from(
-                        item.write,
-                        self.stream_name,
-                        exc,
-                        prefix=f"ticket {ticket_id} written, but its link to {to_type} "
-                        f"{link.to_object_id} failed: ",
-                        field="associations",
-                    )
-                continue
-            added += 1
-        self.run.tally.add_associations(added=added)
-
-    def _replace_associations(
-        self,
-        items: list[_Pending],
-        links: list[tuple[_Pending, Association]],
-    ) -> list[tuple[_Pending, Association]]:
-        """Unlink what the records no longer list; return only the links still to be made."""
-        wanted: dict[str, set[tuple[str, str, int]]] = {}
-        for item, link in links:
-            assert item.ticket_id is not None
-            wanted.setdefault(item.ticket_id, set()).add(
-                (link.to_object_type, link.to_object_id, link.association_type_id)
-            )
-        types = set(self.run.options.association_types)
-        for item in items:
-            types.update(link.to_object_type for link in item.write.associations or [])
-        ids = [i.ticket_id for i in items if i.ticket_id is not None]
-        current: dict[str, set[tuple[str, str, int]]] = {}
-        for to_type in sorted(types):
-            for chunk in chunked(ids, BATCH_LIMIT):
-                answer = self.run.client.post_json(
-                    Call.BATCH_READ_ASSOCIATIONS,
-                    {"inputs": [{"id": i} for i in chunk]},
-                    to_type=to_type,
-                )
-                for result in (answer or {}).get("results") or []:
-                    from_id = str((result.get("from") or {}).get("id"))
-                    for target in result.get("to") or []:
-                        to_id = str(target.get("toObjectId"))
-                        for kind in target.get("associationTypes") or [{}]:
-                            current.setdefault(from_id, set()).add(
-                                (to_type, to_id, int(kind.get("typeId") or 0))
-                            )
-        removals: dict[str, list[tuple[str, str]]] = {}
-        for ticket_id in ids:
-            keep_pairs = {(t, o) for t, o, _ in wanted.get(ticket_id, set())}
-            for to_type, to_id, _ in current.get(ticket_id, set()):
-                if (to_type, to_id) not in keep_pairs:
-                    removals.setdefault(to_type, []).append((ticket_id, to_id))
-        removed = 0
-        for to_type, pairs in removals.items():
-            unique = sorted(set(pairs))
-            by_ticket: dict[str, list[str]] = {}
-            for ticket_id, to_id in unique:
-                by_ticket.setdefault(ticket_id, []).append(to_id)
-            inputs = [
-                {"from": {"id": t}, "to": [{"id": o} for o in to_ids]}
-                for t, to_ids in by_ticket.items()
-            ]
-            for chunk in chunked(inputs, BATCH_LIMIT):
-                self.run.client.request(
-                    "POST", Call.BATCH_ARCHIVE_ASSOCIATIONS, json={"inputs": chunk}, to_type=to_type
-                )
-            removed += len(unique)
-        self.run.tally.add_associations(removed=removed)
-        present = {(tid, link) for tid, links_ in current.items() for link in links_}
-        out: list[tuple[_Pending, Association]] = []
-        for item, link in links:
-            key = (link.to_object_type, link.to_object_id, link.association_type_id)
-            if (item.ticket_id, key) not in present:
-                out.append((item, link))
-        return out
-
     # -- step 4: pins --------------------------------------------------------------------------
-    def _write_pins(self, pending: list[_Pending]) -> None:
+    def _write_pins(self, pending: list[Pending]) -> None:
         items = [
             item
             for item in pending
@@ -742,7 +562,7 @@ class TicketsSink(BatchSink):
                 "objectWriteTraceId": write.trace_id,
             }
 
-        def pin_job(chunk: list[_Pending]) -> None:
+        def pin_job(chunk: list[Pending]) -> None:
             self._send_batch(Call.BATCH_UPDATE, chunk, pin_input, _match_by_result_id)
 
         list(self.run.client.map_concurrent(pin_job, list(chunked(items, BATCH_LIMIT))))
@@ -779,10 +599,6 @@ def _update_input(write: TicketWrite) -> dict[str, Any]:
     }
 
 
-def _archive_input(write: TicketWrite) -> dict[str, Any]:
-    return {"id": write.ticket_id}
-
-
 def _upsert_input(id_property: str) -> Callable[[TicketWrite], dict[str, Any]]:
     def build(write: TicketWrite) -> dict[str, Any]:
         return {
@@ -808,66 +624,12 @@ def _create_as_upsert_input(source_property: str) -> Callable[[TicketWrite], dic
 
 
 # -- answers ------------------------------------------------------------------------------------
-def _match_by_id(item: _Pending, result: Mapping[str, Any]) -> bool:
+def _match_by_id(item: Pending, result: Mapping[str, Any]) -> bool:
     return item.write.ticket_id is not None and str(result.get("id")) == item.write.ticket_id
 
 
-def _match_by_result_id(item: _Pending, result: Mapping[str, Any]) -> bool:
+def _match_by_result_id(item: Pending, result: Mapping[str, Any]) -> bool:
     return item.ticket_id is not None and str(result.get("id")) == item.ticket_id
-
-
-def _json_or_empty(response: Any) -> Mapping[str, Any]:
-    if response.status_code == 204 or not response.content:
-        return {}
-    body = response.json()
-    return body if isinstance(body, Mapping) else {}
-
-
-def _context_values(error: Mapping[str, Any], key: str) -> list[str]:
-    context = error.get("context")
-    if not isinstance(context, Mapping):
-        return []
-    values = context.get(key)
-    if isinstance(values, str):
-        return [values]
-    if isinstance(values, Iterable):
-        return [str(v) for v in values]
-    return []
-
-
-def _field_of(message: str, properties: Iterable[str]) -> str | None:
-    for name in sorted(properties, key=len, reverse=True):
-        if name in message:
-            return name
-    return None
-
-
-def _reject_from_entry(write: TicketWrite, stream: str, error: Mapping[str, Any]) -> Reject:
-    message = str(error.get("message") or "rejected by HubSpot")
-    names = set(_context_values(error, "propertyName"))
-    field = next(iter(sorted(names)), None) or _field_of(message, write.properties)
-    category = error.get("category")
-    return Reject(
-        f"{write.describe(stream)}: {message}",
-        field=field,
-        category=category if isinstance(category, str) else None,
-    )
-
-
-def _reject_from(
-    write: TicketWrite,
-    stream: str,
-    exc: HubSpotAPIError,
-    *,
-    prefix: str = "",
-    field: str | None = None,
-) -> Reject:
-    return Reject(
-        f"{write.describe(stream)}: {prefix}{exc.message}",
-        field=field or _field_of(exc.message, write.properties),
-        category=exc.category,
-        correlation_id=exc.correlation_id,
-    )
 
 
 # Compared when a create's outcome is unknown: the values HubSpot keeps as given.

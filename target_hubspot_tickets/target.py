@@ -19,7 +19,7 @@ from hubspot_api.errors import HubSpotError
 from hubspot_api.paths import Call
 from hubspot_api.properties import fetch_property_definitions
 from target_hubspot_tickets.rejects import RejectsFile, Tally
-from target_hubspot_tickets.sinks import RunContext, TicketsSink, WriteOptions
+from target_hubspot_tickets.sinks import TicketsSink
 from target_hubspot_tickets.validation import (
     DROP,
     READ_ONLY_MODES,
@@ -27,6 +27,7 @@ from target_hubspot_tickets.validation import (
     RecordValidator,
     ValidatorSettings,
 )
+from target_hubspot_tickets.writing import RunContext, WriteOptions
 
 TICKETS_STREAM = "tickets"
 DEFAULT_UNKNOWN_OUTCOME_WAIT_S = 30.0
@@ -38,7 +39,8 @@ TARGET_SETTINGS = (
         th.StringType,
         description=(
             "A unique (hasUniqueValue) ticket property: records carrying a value for it are "
-            "upserted by it instead of being created or updated by id."
+            "upserted by it instead of being created or updated by id, and archived by it "
+            "when they carry no id."
         ),
     ),
     th.Property(

@@ -129,7 +129,8 @@ class TicketWrite:
     @property
     def dedupe_key(self) -> tuple[str, str] | None:
         """Return the key two records in a batch share when they target the same ticket."""
-        if self.upsert_key is not None and self.operation is Operation.UPSERT:
+        if self.upsert_key is not None and self.operation in (Operation.UPSERT, Operation.ARCHIVE):
+            # An archive carries a key only when it has no id (see `RecordValidator._route`).
             return ("upsert", self.upsert_key)
         if self.ticket_id is not None:
             return ("id", self.ticket_id)
@@ -376,9 +377,13 @@ class RecordValidator:
         key_name = upsert_key_name(self.settings)
         upsert_key = _id_text(record.get(key_name), key_name) if key_name else None
         if archived is True or record.get(DELETED_AT_FIELD) is not None:
-            if ticket_id is None:
-                raise RecordInvalid(f"an archived record needs {ID_FIELD!r}", ID_FIELD)
-            return Operation.ARCHIVE, ticket_id, None
+            if ticket_id is not None:
+                return Operation.ARCHIVE, ticket_id, None
+            if upsert_key is not None:
+                # Archived by its unique key: the sink reads the ticket id before archiving.
+                return Operation.ARCHIVE, None, upsert_key
+            needs = f"{ID_FIELD!r}" + (f" or a value in {key_name!r}" if key_name else "")
+            raise RecordInvalid(f"an archived record needs {needs}", ID_FIELD)
         if upsert_key is not None:
             return Operation.UPSERT, ticket_id, upsert_key
         if ticket_id is not None:

@@ -58,6 +58,18 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
     ),
     ("archive-without-id", {**VALID, "archived": True}, {}, "id"),
     (
+        "archive-without-id-or-key",
+        {**VALID, "archived": True},
+        {"id_property": "external_ticket_id"},
+        "id",
+    ),
+    (
+        "archive-by-key-without-id-property",
+        {**VALID, "external_ticket_id": "EXT-1", "archived": True},
+        {},
+        "id",
+    ),
+    (
         "association-without-type",
         {**VALID, "associations": [{"to_object_id": "1"}]},
         {},

@@ -1,0 +1,164 @@
+"""Archive tickets named by id or by `id_property`, and say so only when it is true.
+
+HubSpot's batch archive answers 204 whatever it was given: an id that names no ticket is
+silently ignored. Counting such a record as archived would hide a wrong id (another portal, a
+stale mapping) behind a success, so every archive batch first asks HubSpot which of its tickets
+exist, with batch reads (consistent, unlike search):
+
+1. Records with an `id` are read by id; records with only a value in `id_property` are read by
+   that property (`idProperty`), which gives their ticket id.
+2. What is not found among live tickets is looked for among archived ones (`archived=true`).
+   A ticket already archived is the state the record asks for: it counts as archived and is
+   not sent again, so replaying a run is harmless.
+3. A record whose id or key matches no ticket, live or archived, is rejected
+   (`OBJECT_NOT_FOUND`), naming the id or key. Tickets purged from the recycle bin (after 90
+   days) are no longer found either, and are rejected the same way.
+4. The live tickets are archived in one batch; a whole-batch refusal is split to find the
+   records behind it (`splitting`).
+
+This costs one batch read per 100 archives (two when some carry only a key, one more when
+some are missing), next to the batch archive itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from hubspot_api.errors import HubSpotAPIError
+from hubspot_api.paging import BATCH_LIMIT, chunked
+from hubspot_api.paths import Call
+from target_hubspot_tickets.rejects import Reject
+from target_hubspot_tickets.splitting import isolate_refusals
+from target_hubspot_tickets.validation import ID_FIELD
+from target_hubspot_tickets.writing import Pending, RunContext, context_values, reject_from
+
+NOT_FOUND = "OBJECT_NOT_FOUND"
+
+
+class ArchiveWriter:
+    """Archive the tickets of one chunk of archive records (at most one HubSpot batch)."""
+
+    def __init__(self, run: RunContext, stream_name: str, logger: logging.Logger) -> None:
+        """Keep the run context, the stream name for reject reasons, and the logger."""
+        self.run = run
+        self.stream_name = stream_name
+        self.logger = logger
+
+    def write(self, items: list[Pending]) -> None:
+        """Find each record's ticket, then archive the live ones; reject what matches none."""
+        live = self._locate(items)
+        if not live:
+            return
+
+        def send(batch: list[Pending]) -> None:
+            ids = list(dict.fromkeys(item.ticket_id for item in batch))
+            self.run.client.request(
+                "POST", Call.BATCH_ARCHIVE, json={"inputs": [{"id": i} for i in ids]}
+            )
+
+        outcome = isolate_refusals(live, send, on_split=self._log_split)
+        for item, exc in outcome.refused:
+            item.failure = reject_from(item.write, self.stream_name, exc)
+
+    def _log_split(self, size: int, exc: HubSpotAPIError) -> None:
+        self.logger.info(
+            "HubSpot refused an archive batch of %d (%s); splitting it to find the bad records",
+            size,
+            exc.category or exc.status,
+        )
+
+    def _locate(self, items: list[Pending]) -> list[Pending]:
+        """Set each record's ticket id; return those whose ticket is live, reject the unknown."""
+        key_property = self.run.options.id_property
+        by_id = [i for i in items if i.write.ticket_id is not None]
+        by_key = [i for i in items if i.write.ticket_id is None and i.write.upsert_key]
+        live: set[int] = set()
+        missing: list[Pending] = []
+        for group, prop in ((by_id, None), (by_key, key_property)):
+            if not group:
+                continue
+            found = self._read([_key_of(i) for i in group], prop, archived=False)
+            for item in group:
+                ticket_id = found.get(_key_of(item))
+                if ticket_id is None:
+                    missing.append(item)
+                    continue
+                item.write.result_id = ticket_id
+                live.add(id(item))
+        already = 0
+        for group, prop in (
+            ([i for i in missing if i.write.ticket_id is not None], None),
+            ([i for i in missing if i.write.ticket_id is None], key_property),
+        ):
+            if not group:
+                continue
+            found = self._read([_key_of(i) for i in group], prop, archived=True)
+            for item in group:
+                ticket_id = found.get(_key_of(item))
+                if ticket_id is not None:
+                    item.write.result_id = ticket_id
+                    already += 1
+                else:
+                    item.failure = self._not_found(item, prop)
+        if already:
+            self.logger.info("%d ticket(s) to archive were archived already", already)
+        return [item for item in items if id(item) in live]
+
+    def _not_found(self, item: Pending, prop: str | None) -> Reject:
+        name = prop or ID_FIELD
+        what = f"id {item.write.ticket_id}" if prop is None else f"{prop} = {_key_of(item)!r}"
+        return Reject(
+            f"{item.write.describe(self.stream_name)}: no ticket with {what}, live or archived; "
+            "nothing was archived",
+            field=name,
+            category=NOT_FOUND,
+        )
+
+    def _read(self, keys: list[str], id_property: str | None, *, archived: bool) -> dict[str, str]:
+        """Return the ticket id of each of `keys` HubSpot finds (ids, or `id_property` values)."""
+        found: dict[str, str] = {}
+        for chunk in chunked(list(dict.fromkeys(keys)), BATCH_LIMIT):
+            body: dict[str, Any] = {"inputs": [{"id": k} for k in chunk], "properties": []}
+            if id_property is not None:
+                body["idProperty"] = id_property
+                body["properties"] = [id_property]
+            params = {"archived": "true"} if archived else None
+            answer = self.run.client.post_json(Call.BATCH_READ, body, params=params)
+            found.update(_found_keys(chunk, answer, id_property))
+        return found
+
+
+def _key_of(item: Pending) -> str:
+    key = item.write.ticket_id or item.write.upsert_key
+    assert key is not None  # routing gives every archive an id or a key
+    return key
+
+
+def _found_keys(keys: list[str], answer: Any, id_property: str | None) -> dict[str, str]:
+    """Map each found key to its ticket id from a batch-read answer (200 or 207)."""
+    if not isinstance(answer, Mapping):
+        return {}
+    found: dict[str, str] = {}
+    for result in answer.get("results") or []:
+        if not isinstance(result, Mapping) or result.get("id") is None:
+            continue
+        ticket_id = str(result["id"])
+        if id_property is None:
+            found[ticket_id] = ticket_id
+            continue
+        value = (result.get("properties") or {}).get(id_property)
+        if value is not None:
+            found[str(value)] = ticket_id
+    if id_property is not None:
+        return found
+    # A merged-away id is answered with the ticket it was merged into, under that ticket's id:
+    # an id HubSpot neither returned nor listed as missing still exists, under its own id.
+    errors = [e for e in answer.get("errors") or [] if isinstance(e, Mapping)]
+    listed = {v for e in errors for v in context_values(e, "ids")}
+    if all(context_values(e, "ids") for e in errors):
+        for key in keys:
+            if key not in found and key not in listed:
+                found[key] = key
+    return found
