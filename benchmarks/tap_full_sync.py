@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -45,10 +46,20 @@ def catalog_for(config: Path, selected: set[str]) -> dict[str, Any]:
     return catalog
 
 
+class Run:
+    """What one tap run emitted, kept small: counts, ticket ids and subjects, peak memory."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.ticket_ids: list[str] = []
+        self.subjects: dict[str, Any] = {}
+        self.peak_rss_mib = 0.0
+
+
 def run_tap(
     server: EmulatorServer, workdir: Path, catalog: dict[str, Any], state: dict[str, Any] | None
-) -> tuple[float, dict[str, Any], dict[str, int], dict[str, Any]]:
-    """Run the tap once; return wall seconds, final state, records per stream, emulator stats."""
+) -> tuple[float, dict[str, Any], Run, dict[str, Any]]:
+    """Run the tap once; return wall seconds, final state, what it emitted, emulator stats."""
     tap = str(Path(sys.executable).parent / "tap-hubspot-tickets")
     config = workdir / "config.json"
     (workdir / "catalog.json").write_text(json.dumps(catalog))
@@ -58,17 +69,30 @@ def run_tap(
         args += ["--state", str(workdir / "state.json")]
     server.reset_stats()
     started = time.monotonic()
-    done = subprocess.run(args, capture_output=True, check=True, text=True)
-    wall = time.monotonic() - started
-    counts: dict[str, int] = {}
+    run = Run()
     final: dict[str, Any] = {}
-    for line in done.stdout.splitlines():
-        message = json.loads(line)
-        if message["type"] == "RECORD":
-            counts[message["stream"]] = counts.get(message["stream"], 0) + 1
-        elif message["type"] == "STATE":
-            final = message["value"]
-    return wall, final, counts, server.stats()
+    with subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as tap:
+        assert tap.stdout is not None
+        for line in tap.stdout:
+            message = json.loads(line)
+            if message["type"] == "RECORD":
+                stream = message["stream"]
+                run.counts[stream] = run.counts.get(stream, 0) + 1
+                if stream == "tickets":
+                    record = message["record"]
+                    run.ticket_ids.append(record["id"])
+                    run.subjects[record["id"]] = record.get("subject")
+            elif message["type"] == "STATE":
+                final = message["value"]
+        _, status, usage = os.wait4(tap.pid, 0)
+        tap.returncode = os.waitstatus_to_exitcode(status)
+    if tap.returncode != 0:
+        raise SystemExit(f"the tap exited {tap.returncode}")
+    run.peak_rss_mib = usage.ru_maxrss / 1024
+    wall = time.monotonic() - started
+    return wall, final, run, server.stats()
 
 
 def requests_of(stats: dict[str, Any]) -> dict[str, int]:
@@ -76,17 +100,33 @@ def requests_of(stats: dict[str, Any]) -> dict[str, int]:
     return {route: sum(by.values()) for route, by in stats["by_route"].items()}
 
 
-def report(title: str, wall: float, counts: dict[str, int], stats: dict[str, Any]) -> None:
+def report(title: str, wall: float, run: Run, stats: dict[str, Any]) -> None:
     """Print one run as a small table."""
+    counts = run.counts
     routes = requests_of(stats)
     total = sum(routes.values())
     tickets = max(counts.get("tickets", 0), 1)
     print(f"\n## {title}")
-    print(f"wall {wall:.1f} s, {total} requests, {100 * total / tickets:.2f} per 100 tickets")
+    print(
+        f"wall {wall:.1f} s, {total} requests, {100 * total / tickets:.2f} per 100 tickets, "
+        f"peak memory {run.peak_rss_mib:.0f} MiB"
+    )
     print("| route | requests |\n|---|---|")
     for route, n in sorted(routes.items()):
         print(f"| {route} | {n} |")
     print("records: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+
+
+def check(title: str, emitted: list[str], expected: set[str]) -> None:
+    """Print whether a run emitted exactly the expected tickets, each once."""
+    repeats = len(emitted) - len(set(emitted))
+    missing = expected - set(emitted)
+    extra = set(emitted) - expected
+    exact = not (repeats or missing or extra)
+    print(
+        f"{title}: {len(set(emitted))} tickets, {'EXACT' if exact else 'NOT EXACT'} "
+        f"(missing {len(missing)}, unexpected {len(extra)}, repeated {repeats})"
+    )
 
 
 def main() -> None:
@@ -119,21 +159,32 @@ def main() -> None:
         only_tickets = catalog_for(workdir / "config.json", {"tickets"})
         everything = catalog_for(workdir / "config.json", set(STREAMS))
 
-        wall, state, counts, stats = run_tap(server, workdir, only_tickets, None)
-        report("full sync, tickets only", wall, counts, stats)
-        wall, state, counts, stats = run_tap(server, workdir, everything, None)
-        report("full sync, every stream", wall, counts, stats)
+        truth = {t["id"]: t for t in server.portal.snapshot()}
+        wall, state, run, stats = run_tap(server, workdir, only_tickets, None)
+        report("full sync, tickets only", wall, run, stats)
+        check("full sync, tickets only", run.ticket_ids, set(truth))
+        wall, state, run, stats = run_tap(server, workdir, everything, None)
+        report("full sync, every stream", wall, run, stats)
+        check("full sync, every stream", run.ticket_ids, set(truth))
+        mismatched = [
+            t for t, s in run.subjects.items() if s != truth[t]["properties"].get("subject")
+        ]
+        print(f"subjects equal to the emulator's: {'yes' if not mismatched else mismatched[:5]}")
 
-        active = [t["id"] for t in server.portal.snapshot() if not t.get("archived")]
-        for ticket_id in active[: args.updates]:
+        active = [t["id"] for t in truth.values() if not t.get("archived")]
+        updated = active[: args.updates]
+        for ticket_id in updated:
             server.portal.update_ticket(
                 ticket_id,
                 {"properties": {"subject": f"benchmark update {ticket_id}"}},
                 id_property=None,
                 api_version="v3",
             )
-        wall, state, counts, stats = run_tap(server, workdir, everything, state)
-        report(f"incremental after {args.updates} updates, every stream", wall, counts, stats)
+        wall, state, run, stats = run_tap(server, workdir, everything, state)
+        report(f"incremental after {args.updates} updates, every stream", wall, run, stats)
+        check("incremental", run.ticket_ids, set(updated))
+        wrong = [t for t in updated if run.subjects.get(t) != f"benchmark update {t}"]
+        print(f"updated values read back: {'yes' if not wrong else wrong[:5]}")
 
 
 if __name__ == "__main__":
