@@ -14,6 +14,7 @@ from singer_sdk.helpers.capabilities import (
 )
 from typing_extensions import override
 
+from hubspot_api.cli import run_cli
 from hubspot_api.config import settings_schema
 from tap_hubspot_tickets.runtime import (
     DEFAULT_ASSOCIATIONS,
@@ -121,5 +122,10 @@ class TapHubSpotTickets(Tap):
         ]
 
 
+def main() -> None:
+    """Run the `tap-hubspot-tickets` command line."""
+    run_cli(TapHubSpotTickets.cli, TapHubSpotTickets.name)
+
+
 if __name__ == "__main__":
-    TapHubSpotTickets.cli()
+    main()

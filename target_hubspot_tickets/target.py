@@ -13,6 +13,7 @@ from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
 from typing_extensions import override
 
+from hubspot_api.cli import run_cli
 from hubspot_api.client import HubSpotClient
 from hubspot_api.config import SECRET_SETTINGS, HubSpotSettings, settings_schema
 from hubspot_api.errors import HubSpotError
@@ -203,5 +204,10 @@ class TargetHubSpotTickets(Target):
             raise TooManyRejectsError(message)
 
 
+def main() -> None:
+    """Run the `target-hubspot-tickets` command line."""
+    run_cli(TargetHubSpotTickets.cli, TargetHubSpotTickets.name)
+
+
 if __name__ == "__main__":
-    TargetHubSpotTickets.cli()
+    main()
