@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import socket
@@ -82,11 +83,34 @@ def postgres() -> Iterator[PostgresServer]:
         "-w",
         "start",
     )
+    stop = [*prefix, str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
+    # If this test process dies without its teardown (killed, timed out), a watchdog stops the
+    # server, so no PostgreSQL outlives the run that started it.
+    watchdog = subprocess.Popen(
+        [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(base), json.dumps(stop)],
+        start_new_session=True,
+    )
     try:
         yield PostgresServer(host="127.0.0.1", port=port, user="postgres", database="postgres")
     finally:
-        run(str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+        watchdog.kill()
+        watchdog.wait()
+        run(*stop[len(prefix) :])
         shutil.rmtree(base, ignore_errors=True)
+
+
+_WATCHDOG = """
+import json, os, shutil, subprocess, sys, time
+parent, base, stop = int(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
+while True:
+    try:
+        os.kill(parent, 0)
+    except ProcessLookupError:
+        break
+    time.sleep(2)
+subprocess.run(stop, check=False, capture_output=True, timeout=60)
+shutil.rmtree(base, ignore_errors=True)
+"""
 
 
 ROOT = Path(__file__).resolve().parents[2]
