@@ -124,6 +124,18 @@ def test_postgres_forward_incremental_and_write_back(
     requests.delete(
         f"{server.url}/crm/v3/objects/tickets/{deleted}", headers=headers, timeout=10
     ).raise_for_status()
+    # Removing an association does not touch the ticket; it must still vanish downstream.
+    linked = next(
+        t
+        for t in active[4:]
+        if (truth["tickets"][t].get("associations") or {}).get("contacts", {}).get("results")
+    )
+    contact = truth["tickets"][linked]["associations"]["contacts"]["results"][0]["id"]
+    requests.delete(
+        f"{server.url}/crm/v4/objects/tickets/{linked}/associations/contacts/{contact}",
+        headers=headers,
+        timeout=10,
+    ).raise_for_status()
     time.sleep(1.5)  # past the tap's search-lag margin
     before = _pg_rows(postgres.url, f"SELECT max(_sdc_batched_at) FROM {schema}.tickets")[0][0]
 
@@ -139,6 +151,14 @@ def test_postgres_forward_incremental_and_write_back(
     assert all(by_id[t][1] == "URGENT" for t in changed)
     assert by_id[deleted][2] is True
     assert _pg_rows(postgres.url, f"SELECT count(*) FROM {schema}.tickets")[0][0] == TICKETS
+    # ACTIVATE_VERSION: target-postgres soft-deletes associations that are gone in HubSpot.
+    live = _pg_rows(
+        postgres.url,
+        f"SELECT ticket_id, to_object_id FROM {schema}.ticket_associations "
+        f"WHERE _sdc_deleted_at IS NULL",
+    )
+    assert len(live) == _truth(server)["associations"]
+    assert (linked, contact) not in set(live)
 
     # Write-back: a cleaned table in the warehouse goes back into HubSpot through the target.
     with psycopg.connect(postgres.url, autocommit=True) as conn:
