@@ -3,7 +3,8 @@
 Every connector syncs one stream, `tickets`, in full. A connector's `prepare` runs once
 against a small, fast emulator to build its config and catalog (not measured); `command`
 is what the measured run executes. Peers get the emulator through the `redirect` folder on
-`PYTHONPATH` (none of them has a base-URL setting); ours gets it as `api_url`.
+`PYTHONPATH` (none of them has a base-URL setting); ours gets it as `api_url`. Every request a
+peer makes reaches the emulator unchanged but for the host.
 """
 
 from __future__ import annotations
@@ -12,14 +13,12 @@ import json
 import os
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 from typing import Any, ClassVar
 
-from benchmarks.redirect.sitecustomize import API_URL_ENV, REAL_HOST_ENV, SHIMS_ENV
+from benchmarks.redirect.sitecustomize import API_URL_ENV, REAL_HOST_ENV
 from benchmarks.venvs import ROOT, Unavailable, ensure_venv
-from hubspot_api.config import DEFAULT_API_URL, LEGACY_API_VERSION
-from hubspot_api.paths import Call, path_for
+from hubspot_api.config import DEFAULT_API_URL
 
 STREAM = "tickets"
 REDIRECT_DIR = Path(__file__).resolve().parent / "redirect"
@@ -29,15 +28,7 @@ START_DATE = "2000-01-01T00:00:00Z"
 _PREPARE_TIMEOUT_S = 300
 
 
-# The emulator serves tickets only; peers list other objects' metadata at start-up. These
-# answers stand in for those calls (see `redirect/sitecustomize.py`); none concerns tickets.
-NO_CUSTOM_OBJECTS = {"match": r"/crm/v3/schemas", "answer": {"results": []}}
-NO_OTHER_PROPERTIES = {"match": r"/crm/v3/properties/(?!tickets$)[^/]+", "answer": {"results": []}}
-
-
-def base_env(
-    api_url: str, *, redirect: bool, shims: list[dict[str, Any]] | None = None
-) -> dict[str, str]:
+def base_env(api_url: str, *, redirect: bool) -> dict[str, str]:
     """A clean environment for a connector process, redirected to `api_url` when asked."""
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
     env = {key: os.environ[key] for key in keep if key in os.environ}
@@ -46,8 +37,6 @@ def base_env(
         env["PYTHONPATH"] = str(REDIRECT_DIR)
         env[REAL_HOST_ENV] = DEFAULT_API_URL
         env[API_URL_ENV] = api_url
-        if shims:
-            env[SHIMS_ENV] = json.dumps(shims)
     return env
 
 
@@ -98,12 +87,10 @@ class Connector:
     spec: ClassVar[str | None] = None  # the pinned PyPI package; None for ours
     redirect: ClassVar[bool] = True
     note: ClassVar[str] = ""
-    # Calls the emulator cannot answer, answered or re-routed in the peer's process.
-    shims: ClassVar[list[dict[str, Any]]] = []
 
     def env(self, api_url: str) -> dict[str, str]:
         """The environment of this connector's processes."""
-        return base_env(api_url, redirect=self.redirect, shims=self.shims)
+        return base_env(api_url, redirect=self.redirect)
 
     def install(self) -> Path:
         """Return the bin folder holding the connector, building its venv when needed."""
@@ -121,12 +108,6 @@ class Connector:
     def command(self, bin_dir: Path, workdir: Path) -> list[str]:
         """The measured command."""
         raise NotImplementedError
-
-
-def _get_json(api_url: str, path: str, token: str) -> Any:
-    request = urllib.request.Request(api_url + path, headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)
 
 
 def _write(path: Path, payload: Any) -> Path:
@@ -171,7 +152,6 @@ class MeltanoLabs(Connector):
     label = "meltano-tap-hubspot 0.10.1"
     spec = "meltano-tap-hubspot==0.10.1"
     note = "requests HubSpot's default properties only"
-    shims: ClassVar[list[dict[str, Any]]] = [NO_OTHER_PROPERTIES]
 
     def prepare(self, bin_dir: Path, workdir: Path, api_url: str, token: str) -> None:
         config = _write(workdir / "config.json", {"access_token": token, "start_date": START_DATE})
@@ -213,12 +193,6 @@ class SingerIO(Connector):
     label = "tap-hubspot 4.5.0 (singer-io)"
     spec = "tap-hubspot==4.5.0"
     note = "all ticket properties selected"
-    shims: ClassVar[list[dict[str, Any]]] = [
-        NO_CUSTOM_OBJECTS,
-        # Its list call uses the v4 objects path, which the emulator does not route; the v3
-        # list takes the same query (properties, associations) and answers in the same shape.
-        {"match": r"/crm/v4/objects/tickets", "path": "/crm/v3/objects/tickets"},
-    ]
 
     def prepare(self, bin_dir: Path, workdir: Path, api_url: str, token: str) -> None:
         config = _write(workdir / "config.json", {"api_key": token, "start_date": START_DATE})
@@ -247,22 +221,8 @@ class Airbyte(Connector):
     label = "airbyte-source-hubspot 5.7.0"
     spec = "airbyte-source-hubspot==5.7.0"
     note = "full refresh"
-    shims: ClassVar[list[dict[str, Any]]] = [
-        NO_CUSTOM_OBJECTS,
-        # It names the object type in the singular, which HubSpot accepts as an alias.
-        {"match": r"/crm/v3/objects/ticket(/.*)?", "path": r"/crm/v3/objects/tickets\1"},
-    ]
 
     def prepare(self, bin_dir: Path, workdir: Path, api_url: str, token: str) -> None:
-        # It builds the tickets schema from the legacy v2 properties list (a bare array of the
-        # same property objects v3 wraps in `results`), which the emulator does not serve:
-        # answer it with the emulator's own v3 list.
-        properties = _get_json(api_url, path_for(Call.LIST_PROPERTIES, LEGACY_API_VERSION), token)
-        v2_properties = {
-            "match": r"/properties/v2/ticket/properties",
-            "answer": properties["results"],
-        }
-        self.shims = [*type(self).shims, v2_properties]  # type: ignore[misc]
         credentials = {"credentials_title": "Private App Credentials", "access_token": token}
         _write(workdir / "config.json", {"credentials": credentials, "start_date": START_DATE})
         # A configured catalog needs only the stream's name and modes; the source builds the

@@ -125,7 +125,7 @@ class EmulatorProcess:
         self._call("POST", "/_emulator/reset-stats")
 
     def active_tickets(self) -> int:
-        """How many tickets are not archived (one search request; reset stats afterwards)."""
+        """How many tickets are not archived: one search, spending a slot of the search budget."""
         search = path_for(Call.SEARCH, LEGACY_API_VERSION)
         answer = self._call("POST", search, {"limit": 1}, auth=True)
         return int(answer["total"])

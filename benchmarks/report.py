@@ -105,14 +105,6 @@ def notes(rows: Sequence[TapRow]) -> list[str]:
             lines.append(f"{name}: non-2xx answers: {answers}")
         if row.connector.note and row.ok:
             lines.append(f"{name}: {row.connector.note}")
-        for shim in row.connector.shims:
-            if "path" in shim:
-                done = f"sent to {shim['path']}"
-            elif isinstance(shim["answer"], list):
-                done = f"answered in-process with the emulator's {len(shim['answer'])} properties"
-            else:
-                done = "answered in-process with " + json.dumps(shim["answer"])
-            lines.append(f"{name}: emulator gap, paths matching {shim['match']} {done}")
     return lines
 
 

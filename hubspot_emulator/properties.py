@@ -193,6 +193,42 @@ class PropertyDef:
             "archived": False,
         }
 
+    def to_legacy_json(self) -> JSON:
+        """Render the legacy v2 properties API's shape: flat flags, epoch-millisecond times.
+
+        https://developers.hubspot.com/docs/api-reference/legacy/crm/properties/v2/get-properties-v2-objecttype-properties
+        """
+        return {
+            "name": self.name,
+            "label": self.label,
+            "description": self.description,
+            "groupName": self.group_name,
+            "type": self.type,
+            "fieldType": self.field_type,
+            "options": [
+                {**option.to_json(), "description": "", "readOnly": False}
+                for option in self.options
+            ],
+            "displayOrder": self.display_order,
+            "formField": self.form_field,
+            "readOnlyValue": self.read_only_value,
+            "readOnlyDefinition": self.read_only_definition,
+            "hidden": self.hidden,
+            "mutableDefinitionNotDeletable": self.hubspot_defined and not self.archivable,
+            "calculated": self.calculated,
+            "externalOptions": self.external_options,
+            "hasUniqueValue": self.has_unique_value,
+            "hubspotDefined": self.hubspot_defined,
+            "favorited": False,
+            "favoritedOrder": -1,
+            "displayMode": "current_value",
+            "createdAt": self.created_ms,
+            "updatedAt": self.updated_ms,
+            "createdUserId": None,
+            "updatedUserId": None,
+            "deleted": False,
+        }
+
 
 def options(pairs: list[tuple[str, str]]) -> list[Option]:
     """Build options from (value, label) pairs in display order."""

@@ -3,7 +3,7 @@
 The server only parses the wire and calls the `Portal`; auth, rate limits and fault injection
 wrap every call in the order a client would meet them on HubSpot: the edge (URI length,
 dropped connections, transient errors), then authentication, then the request budgets, then
-the API itself.
+the API itself. Budgets count a request when it arrives; injected latency delays the answer.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from urllib.parse import parse_qs, unquote, urlencode
 from hubspot_emulator.auth import Authenticator, Principal
 from hubspot_emulator.config import EmulatorConfig
 from hubspot_emulator.errors import ApiError, validation_error
-from hubspot_emulator.faults import FaultInjector, fault_body
-from hubspot_emulator.ratelimit import RateLimiter, rate_limit_body
+from hubspot_emulator.faults import FaultInjector, FaultPlan, fault_body
+from hubspot_emulator.objects import OTHER_TYPES, TICKET_TYPE, canonical_name
+from hubspot_emulator.ratelimit import RateLimiter, Verdict, rate_limit_body
 from hubspot_emulator.store import Portal
 
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
@@ -41,7 +42,7 @@ DEFAULT_PAGE_SIZE = 10  # HubSpot's default `limit` on list calls
 DEFAULT_ASSOCIATIONS_PAGE_SIZE = 500  # the v4 association list's default page
 # Idle keep-alive connections are closed after this long; pooled clients reconnect quietly.
 KEEP_ALIVE_TIMEOUT_S = 120.0
-TICKETS = "tickets"
+TICKETS = TICKET_TYPE.name
 
 Result = tuple[int, Any]  # (HTTP status, JSON body, or None for an empty answer)
 
@@ -230,6 +231,29 @@ def _read_property(call: Call) -> Result:
     return 200, call.portal.get_property(call.params["propertyName"])
 
 
+def _list_legacy_properties(call: Call) -> Result:
+    return 200, call.portal.list_legacy_properties()
+
+
+def _other_type(call: Call) -> str:
+    name = canonical_name(call.params["objectType"])
+    assert name is not None, "the route pattern admits known types only"
+    return name
+
+
+def _list_other_properties(call: Call) -> Result:
+    return 200, call.portal.list_other_properties(_other_type(call), archived=call.flag("archived"))
+
+
+def _read_other_property(call: Call) -> Result:
+    return 200, call.portal.get_other_property(_other_type(call), call.params["propertyName"])
+
+
+def _list_schemas(call: Call) -> Result:
+    call.flag("archived")  # validated as HubSpot does; a portal without custom objects has none
+    return 200, call.portal.list_schemas()
+
+
 def _create_property(call: Call) -> Result:
     return 201, call.portal.create_property(call.json_object())
 
@@ -333,7 +357,7 @@ def _inputs(call: Call) -> list[dict[str, Any]]:
 
 def _ticket_side(call: Call) -> str:
     # The portal holds tickets' associations, so batches must start from tickets.
-    if call.params["fromObjectType"] not in (TICKETS, "0-5"):
+    if call.params["fromObjectType"] not in TICKET_TYPE.aliases:
         raise validation_error("Only associations from tickets are supported by this emulator")
     return call.params["toObjectType"]
 
@@ -427,11 +451,24 @@ class Route:
     internal: bool = False  # the emulator's own endpoints: no faults, limits or stats
 
 
-# Each path family: (legacy prefix, date-versioned prefix); bodies are identical on both.
+# Each path family: its legacy prefixes, then the date-versioned one; bodies are identical on
+# all. `{obj}` is any name of the ticket type, `{other}` any name of another standard type.
 _FAMILIES: dict[str, tuple[str, ...]] = {
     "objects": ("/crm/v3/objects/{obj}", "/crm/objects/{ver}/{obj}"),
     "objects-v4": ("/crm/v4/objects/{obj}", "/crm/objects/{ver}/{obj}"),
+    # HubSpot also lists and reads records on v4 object paths (singer-io's tap-hubspot lists
+    # tickets there); writes, batches and search stay on the v3 form above.
+    "objects-v4-read": ("/crm/v4/objects/{obj}",),
     "properties": ("/crm/v3/properties/{obj}", "/crm/properties/{ver}/{obj}"),
+    "other-properties": ("/crm/v3/properties/{other}", "/crm/properties/{ver}/{other}"),
+    # The legacy v2 properties API: a bare array, flat flags, epoch-millisecond times.
+    "properties-v2": ("/properties/v2/{obj}",),
+    # Custom object schemas: `/crm/v3/schemas` is the older documented path, still served.
+    "schemas": (
+        "/crm/v3/schemas",
+        "/crm-object-schemas/v3/schemas",
+        "/crm-object-schemas/{ver}/schemas",
+    ),
     "pipelines": ("/crm/v3/pipelines/{obj}", "/crm/pipelines/{ver}/{obj}"),
     "associations": ("/crm/v4/associations", "/crm/associations/{ver}"),
     "oauth": ("/oauth/v1", "/oauth/{ver}"),
@@ -502,6 +539,19 @@ _ROUTE_TABLE: tuple[tuple[str, str, str, str, Callable[[Call], Result], str], ..
     ("GET", "properties.list", "properties", "", _list_properties, READ),
     ("POST", "properties.create", "properties", "", _create_property, WRITE),
     ("GET", "properties.read", "properties", "/{propertyName}", _read_property, READ),
+    ("GET", "tickets.list", "objects-v4-read", "", _list_tickets, READ),
+    ("GET", "tickets.read", "objects-v4-read", "/{ticketId}", _read_ticket, READ),
+    ("GET", "properties.list_v2", "properties-v2", "/properties", _list_legacy_properties, READ),
+    ("GET", "other_properties.list", "other-properties", "", _list_other_properties, READ),
+    (
+        "GET",
+        "other_properties.read",
+        "other-properties",
+        "/{propertyName}",
+        _read_other_property,
+        READ,
+    ),
+    ("GET", "schemas.list", "schemas", "", _list_schemas, READ),
     ("GET", "pipelines.list", "pipelines", "", _list_pipelines, READ),
     ("GET", "pipelines.read", "pipelines", "/{pipelineId}", _read_pipeline, READ),
     (
@@ -550,8 +600,14 @@ def _placeholder(name: str) -> str:
     if name == "ver":
         return _VERSION_GROUP
     if name == "obj":
-        return "(?:tickets|0-5)"  # HubSpot accepts the object type's name or its id
+        return _alternatives(TICKET_TYPE.aliases)
+    if name == "other":
+        return f"(?P<objectType>{_alternatives(a for t in OTHER_TYPES for a in t.aliases)})"
     return f"(?P<{name}>[^/]+)"
+
+
+def _alternatives(names: Iterable[str]) -> str:
+    return "(?:" + "|".join(re.escape(name) for name in names) + ")"
 
 
 def _compile(template: str) -> re.Pattern[str]:
@@ -665,6 +721,28 @@ def _dumps(payload: Any) -> bytes:
 
 
 # -- HTTP ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Admission:
+    """The outcome of authenticating a request and counting it against the budgets."""
+
+    principal: Principal | None = None
+    verdict: Verdict | None = None
+    error: ApiError | None = None  # the authentication failure, answered after the delay
+
+    def result(self) -> tuple[Principal, Verdict]:
+        """Return who called and the budgets' verdict, or raise the authentication error."""
+        if self.error is not None:
+            raise self.error
+        assert self.principal is not None
+        assert self.verdict is not None
+        return self.principal, self.verdict
+
+
+def _reaches_api(plan: FaultPlan) -> bool:
+    """Tell whether a request gets past the edge (no dropped connection, no injected error)."""
+    return not plan.drop and plan.status is None
+
+
 class _Handler(BaseHTTPRequestHandler):
     """Serve one keep-alive connection: many requests in turn."""
 
@@ -745,6 +823,12 @@ class _Handler(BaseHTTPRequestHandler):
         # answer must find that answer counted.
         stats = emulator.counters
         plan = emulator.faults.plan(write=route is not None and route.write)
+        # HubSpot counts a request against its budgets when the request arrives; the injected
+        # latency stands for the network and processing time around it. So a request that
+        # passes the edge is authenticated and admitted first, and only then delayed.
+        admission = None
+        if route is not None and route.auth and _reaches_api(plan):
+            admission = self._admit(route)
         if plan.delay_s:
             time.sleep(plan.delay_s)
         if plan.drop:
@@ -763,9 +847,8 @@ class _Handler(BaseHTTPRequestHandler):
                 status, payload = self._no_route(allowed, headers)
             else:
                 principal = None
-                if route.auth:
-                    principal = emulator.auth.authenticate(self.headers.get("Authorization"))
-                    verdict = emulator.limiter.admit(principal, search=route.search)
+                if admission is not None:
+                    principal, verdict = admission.result()
                     headers.extend(verdict.headers)
                     if not verdict.allowed:
                         if emulator.config.retry_after and verdict.retry_after_s:
@@ -801,6 +884,16 @@ class _Handler(BaseHTTPRequestHandler):
         stats.record(key, status)
         self._send_json(status, payload, headers)
         return status
+
+    def _admit(self, route: Route) -> _Admission:
+        """Authenticate the caller and count the request against its budgets, now."""
+        emulator = self.server.emulator
+        try:
+            principal = emulator.auth.authenticate(self.headers.get("Authorization"))
+        except ApiError as exc:
+            return _Admission(error=exc)
+        verdict = emulator.limiter.admit(principal, search=route.search)
+        return _Admission(principal=principal, verdict=verdict)
 
     def _no_route(self, allowed: list[str], headers: list[tuple[str, str]]) -> Result:
         if allowed:

@@ -21,6 +21,7 @@ from typing import Any
 
 from hubspot_emulator import seed as seeding
 from hubspot_emulator.errors import ApiError, conflict, not_found, validation_error
+from hubspot_emulator.objects import other_type_properties
 from hubspot_emulator.pipelines import DEFAULT_PIPELINE_ID, Pipeline, default_pipelines
 from hubspot_emulator.properties import (
     ASSOCIATION_COUNTS,
@@ -274,6 +275,10 @@ class Portal:
             defn.name: defn
             for defn in standard_properties(self._pipelines, self._created_ms)
             + custom_properties(self._created_ms)
+        }
+        self._other_props: dict[str, dict[str, PropertyDef]] = {
+            kind: {defn.name: defn for defn in defs}
+            for kind, defs in other_type_properties(self._created_ms).items()
         }
         self._tickets: dict[int, Ticket] = {}
         self._active: list[int] = []  # ids in ascending order
@@ -1088,6 +1093,32 @@ class Portal:
                     context={"propertyName": [name]},
                 )
             return defn.to_json()
+
+    def list_legacy_properties(self) -> list[JSON]:
+        """GET /properties/v2/tickets/properties -> a bare array in the legacy v2 shape."""
+        with self._lock:
+            return [defn.to_legacy_json() for defn in self._props.values()]
+
+    def list_other_properties(self, object_type: str, *, archived: bool = False) -> JSON:
+        """GET /crm/v3/properties/{objectType} for a standard type other than tickets."""
+        defs = self._other_props[object_type]
+        if archived:
+            return {"results": []}
+        return {"results": [defn.to_json() for defn in defs.values()]}
+
+    def get_other_property(self, object_type: str, name: str) -> JSON:
+        """GET /crm/v3/properties/{objectType}/{name} for a standard type other than tickets."""
+        defn = self._other_props[object_type].get(name)
+        if defn is None:
+            raise not_found(
+                f'Unable to find property "{name}" on object type {object_type}',
+                context={"propertyName": [name]},
+            )
+        return defn.to_json()
+
+    def list_schemas(self) -> JSON:
+        """GET /crm-object-schemas/v3/schemas -> {results}: this portal has no custom objects."""
+        return {"results": []}
 
     def create_property(self, body: JSON) -> JSON:
         """POST /crm/v3/properties/tickets (201)."""

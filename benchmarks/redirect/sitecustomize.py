@@ -8,26 +8,16 @@ driver puts this folder on `PYTHONPATH` of a peer connector and sets two variabl
 - `BENCH_API_URL`: where to send those requests instead (the emulator).
 
 With either unset, nothing is patched. Only `requests` is wrapped, at its transport
-(`HTTPAdapter.send`), which every peer connector's HTTP goes through.
-
-`BENCH_SHIMS` (optional, JSON) lists what to do with paths the emulator does not serve but a
-peer calls at start-up for objects other than tickets: `[{"match": REGEX, "answer": JSON}]`
-answers such a request in-process with 200 and that body (it never reaches the emulator), and
-`[{"match": REGEX, "path": REPLACEMENT}]` sends it to another path (`re.sub` on the path).
-The bench driver prints every shim a connector ran with beside its numbers.
+(`HTTPAdapter.send`), which every peer connector's HTTP goes through. Only the host changes:
+paths, queries and bodies reach the emulator exactly as the connector sent them.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 REAL_HOST_ENV = "BENCH_REAL_HOST"
 API_URL_ENV = "BENCH_API_URL"
-SHIMS_ENV = "BENCH_SHIMS"
 
 
 def rewrite_url(url: str, real_host: str, target: str) -> str:
@@ -45,22 +35,7 @@ def rewrite_url(url: str, real_host: str, target: str) -> str:
     return target.rstrip("/") + rest
 
 
-def apply_shims(url: str, shims: list[dict[str, Any]]) -> tuple[str, Any]:
-    """Return `(url, None)` with the first matching path rule applied, or `(url, answer)`.
-
-    Rules match the URL's path with `re.fullmatch`; the first match wins.
-    """
-    parts = urlsplit(url)
-    for shim in shims:
-        if re.fullmatch(shim["match"], parts.path):
-            if "answer" in shim:
-                return url, shim["answer"]
-            path = re.sub(shim["match"], shim["path"], parts.path)
-            return urlunsplit(parts._replace(path=path)), None
-    return url, None
-
-
-def install(real_host: str, target: str, shims: list[dict[str, Any]] | None = None) -> bool:
+def install(real_host: str, target: str) -> bool:
     """Wrap `requests.adapters.HTTPAdapter.send` to rewrite URLs; False when no `requests`."""
     try:
         from requests import adapters  # noqa: PLC0415 - only where requests exists
@@ -69,16 +44,10 @@ def install(real_host: str, target: str, shims: list[dict[str, Any]] | None = No
     original = adapters.HTTPAdapter.send
     if getattr(original, "_bench_redirect", False):
         return True
-    rules = shims or []
 
     def send(self, request, *args, **kwargs):
         if request.url:
-            url = rewrite_url(request.url, real_host, target)
-            if url != request.url:
-                url, answer = apply_shims(url, rules)
-                if answer is not None:
-                    return _local_answer(self, request, answer)
-            request.url = url
+            request.url = rewrite_url(request.url, real_host, target)
         return original(self, request, *args, **kwargs)
 
     send._bench_redirect = True  # type: ignore[attr-defined]
@@ -86,26 +55,7 @@ def install(real_host: str, target: str, shims: list[dict[str, Any]] | None = No
     return True
 
 
-def _local_answer(adapter: Any, request: Any, answer: Any) -> Any:
-    """Build a 200 JSON response the way `HTTPAdapter` does, from a urllib3 response."""
-    import io  # noqa: PLC0415 - only on the rare answered-locally path
-
-    from urllib3 import HTTPResponse  # noqa: PLC0415
-
-    body = json.dumps(answer).encode()
-    raw = HTTPResponse(
-        body=io.BytesIO(body),
-        headers={"Content-Type": "application/json", "Content-Length": str(len(body))},
-        status=200,
-        reason="OK",
-        preload_content=False,
-        decode_content=False,
-        request_url=request.url,
-    )
-    return adapter.build_response(request, raw)
-
-
 if __name__ == "sitecustomize":
     _real, _target = os.environ.get(REAL_HOST_ENV, ""), os.environ.get(API_URL_ENV, "")
     if _real and _target:
-        install(_real, _target, json.loads(os.environ.get(SHIMS_ENV) or "[]"))
+        install(_real, _target)

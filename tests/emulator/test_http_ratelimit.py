@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from hubspot_emulator.auth import Principal
+from hubspot_emulator.faults import FaultInjector
 from hubspot_emulator.ratelimit import RateLimiter
 
 LIST = "/crm/v3/objects/tickets"
@@ -186,3 +187,29 @@ def test_daily_counter_resets_at_midnight_utc():
 def test_limiter_off_admits_everything(search):
     limiter = RateLimiter(per_10s=0, search_per_s=0, daily=0)
     assert all(limiter.admit(PRIVATE, search=search).allowed for _ in range(1000))
+
+
+def _seed_for_slow_then_fast(jitter_ms: float) -> int:
+    """Find a fault seed whose first request is delayed long and whose second is not."""
+    for seed in range(10_000):
+        injector = FaultInjector(seed=seed, jitter_ms=jitter_ms)
+        first, second = (injector.plan(write=False).delay_s for _ in range(2))
+        if first >= 0.5 and second <= 0.05:
+            return seed
+    raise AssertionError("no such seed")
+
+
+def test_budgets_count_a_request_when_it_arrives_not_after_its_latency(emulator, api_session):
+    # One search a second. The first search is delayed ~0.5 s or more, the second barely; sent
+    # 1.1 s apart they are a second apart on arrival, though the first's answer leaves late.
+    jitter_ms = 600.0
+    server = emulator(
+        tickets=1,
+        search_rate_limit=1,
+        jitter_ms=jitter_ms,
+        seed=_seed_for_slow_then_fast(jitter_ms),
+    )
+    sent = time.monotonic()
+    assert api_session.post(f"{server.url}{SEARCH}", json={}).status_code == 200
+    time.sleep(max(0.0, sent + 1.1 - time.monotonic()))
+    assert api_session.post(f"{server.url}{SEARCH}", json={}).status_code == 200

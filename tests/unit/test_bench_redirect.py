@@ -1,10 +1,10 @@
-"""The benchmark redirect rewrites only the configured host, and applies path shims."""
+"""The benchmark redirect rewrites only the configured host, and nothing else."""
 
 from __future__ import annotations
 
 import pytest
 
-from benchmarks.redirect.sitecustomize import apply_shims, rewrite_url
+from benchmarks.redirect.sitecustomize import rewrite_url
 from hubspot_api.config import DEFAULT_API_URL
 
 EMULATOR = "http://127.0.0.1:8765"
@@ -36,24 +36,3 @@ def test_rewrites_only_the_configured_host(url, expected):
 def test_unset_variables_change_nothing(real, target):
     url = f"{DEFAULT_API_URL}/crm/v3/objects/tickets"
     assert rewrite_url(url, real, target) == url
-
-
-def test_shims_answer_or_reroute_matching_paths_only():
-    shims = [
-        {"match": r"/crm/v3/schemas", "answer": {"results": []}},
-        {"match": r"/crm/v3/objects/ticket(/.*)?", "path": r"/crm/v3/objects/tickets\1"},
-    ]
-    assert apply_shims(f"{EMULATOR}/crm/v3/schemas", shims) == (
-        f"{EMULATOR}/crm/v3/schemas",
-        {"results": []},
-    )
-    assert apply_shims(f"{EMULATOR}/crm/v3/objects/ticket/search?x=1", shims) == (
-        f"{EMULATOR}/crm/v3/objects/tickets/search?x=1",
-        None,
-    )
-    assert apply_shims(f"{EMULATOR}/crm/v3/objects/ticket", shims) == (
-        f"{EMULATOR}/crm/v3/objects/tickets",
-        None,
-    )
-    untouched = f"{EMULATOR}/crm/v3/objects/tickets?limit=1"
-    assert apply_shims(untouched, shims) == (untouched, None)
