@@ -1,8 +1,9 @@
 """Run one command and measure it: wall time, CPU and peak memory of its whole process tree.
 
-The child runs in its own process group and is reaped with `os.wait4`, whose resource usage
-covers the child and every descendant it waited for: unlike `RUSAGE_CHILDREN` of the driver,
-it does not accumulate across runs, so each run's peak memory is its own.
+The child runs in its own process group, started through `peak.py`, a small launcher that
+reports the command's own CPU time and peak memory: read directly from `wait4` here, the peak
+would include the driver's own resident size (Linux counts the forked image until `exec`), and
+`RUSAGE_CHILDREN` of the driver would accumulate across runs.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -19,6 +21,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+PEAK_LAUNCHER = Path(__file__).with_name("peak.py")
 
 
 @dataclass
@@ -90,10 +94,15 @@ def run_measured(
     timeout_s: float = 1800.0,
 ) -> RunResult:
     """Run `command`, feed its stdout lines to `tally`, and return what it cost."""
-    with tempfile.TemporaryFile(mode="w+b") as stderr, _open_stdin(stdin_path) as stdin:
+    with (
+        tempfile.TemporaryFile(mode="w+b") as stderr,
+        _open_stdin(stdin_path) as stdin,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
+        report = Path(scratch) / "usage.json"
         started = time.perf_counter()
         proc = subprocess.Popen(
-            list(command),
+            [sys.executable, str(PEAK_LAUNCHER), str(report), "--", *command],
             cwd=cwd,
             env=dict(env),
             stdin=stdin,
@@ -125,12 +134,18 @@ def run_measured(
         size = stderr.tell()
         stderr.seek(max(0, size - 4000))
         tail = stderr.read().decode("utf-8", "replace")
+        # Killed runs leave no report: fall back to the launcher's own figures.
+        own = (
+            json.loads(report.read_text(encoding="utf-8"))
+            if report.exists()
+            else {"user_s": usage.ru_utime, "sys_s": usage.ru_stime, "max_rss_kib": usage.ru_maxrss}
+        )
     return RunResult(
         returncode=proc.returncode,
         wall_s=wall,
-        user_s=usage.ru_utime,
-        sys_s=usage.ru_stime,
-        max_rss_mib=usage.ru_maxrss / 1024,  # KiB on Linux
+        user_s=own["user_s"],
+        sys_s=own["sys_s"],
+        max_rss_mib=own["max_rss_kib"] / 1024,  # KiB on Linux
         timed_out=killed.is_set(),
         stderr_tail=tail,
     )

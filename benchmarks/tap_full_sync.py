@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.measure import PEAK_LAUNCHER
 from hubspot_emulator.config import DEFAULT_TOKEN, EmulatorConfig
 from hubspot_emulator.server import EmulatorServer
 
@@ -71,8 +71,10 @@ def run_tap(
     started = time.monotonic()
     run = Run()
     final: dict[str, Any] = {}
+    usage_file = workdir / "usage.json"
+    launcher = [sys.executable, str(PEAK_LAUNCHER), str(usage_file), "--"]
     with subprocess.Popen(
-        args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        [*launcher, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     ) as tap:
         assert tap.stdout is not None
         for line in tap.stdout:
@@ -86,11 +88,10 @@ def run_tap(
                     run.subjects[record["id"]] = record.get("subject")
             elif message["type"] == "STATE":
                 final = message["value"]
-        _, status, usage = os.wait4(tap.pid, 0)
-        tap.returncode = os.waitstatus_to_exitcode(status)
     if tap.returncode != 0:
         raise SystemExit(f"the tap exited {tap.returncode}")
-    run.peak_rss_mib = usage.ru_maxrss / 1024
+    # The launcher measures the tap itself: this process's emulator would inflate the figure.
+    run.peak_rss_mib = json.loads(usage_file.read_text())["max_rss_kib"] / 1024
     wall = time.monotonic() - started
     return wall, final, run, server.stats()
 
