@@ -71,7 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="lifetime of issued OAuth access tokens, in seconds",
     )
     add("--latency-ms", type=float, default=_DEFAULTS.latency_ms, help="added to every answer")
-    add("--jitter-ms", type=float, default=_DEFAULTS.jitter_ms, help="uniform extra latency, 0..J")
+    add(
+        "--jitter-ms",
+        type=float,
+        default=_DEFAULTS.jitter_ms,
+        help="latency varies uniformly within +- J of --latency-ms",
+    )
     add(
         "--rate-limit-10s",
         type=int,

@@ -80,7 +80,8 @@ class FaultInjector:
             return NO_FAULT
         with self._lock:
             jitter, drop, fault, kind, after = (self._random.random() for _ in range(5))
-        delay = self._latency_s + jitter * self._jitter_s
+        # Latency L with jitter J is uniform in [L - J, L + J]: "150 ms +- 50" as usually written.
+        delay = max(0.0, self._latency_s + (2.0 * jitter - 1.0) * self._jitter_s)
         if drop < self._drop_rate:
             return FaultPlan(delay_s=delay, drop=True)
         if fault < self._fault_rate:
