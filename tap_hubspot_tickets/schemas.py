@@ -60,6 +60,11 @@ class TicketRecordBuilder:
         """Return the property names this builder fills."""
         return list(self.parsers)
 
+    @property
+    def columns(self) -> list[str]:
+        """Return every column of this builder's records, in record order."""
+        return [*TICKET_BASE_COLUMNS, *self.parsers]
+
     def record(self, ticket: Mapping[str, Any]) -> Record:
         """Return the record of one API ticket (list, search or batch read shape)."""
         values = ticket.get("properties") or {}

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Stream, metrics
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context, Record
 from typing_extensions import override
 
@@ -156,6 +157,22 @@ class TicketsStream(HubSpotStream):
             and (child.selected or child.has_selected_descendents)
         ]
 
+    def _conformance_level(self, builder: TicketRecordBuilder) -> TypeConformanceLevel:
+        """Skip the SDK's per-value type conformance where it cannot change a record.
+
+        The builder's values already fit the discovered schema as JSON: strings, ints, finite
+        Decimals, booleans and None, never dates, bytes or floats. The SDK conforms against the
+        catalog's schema instead, so this holds only if every column left after deselection is
+        there, typed exactly as discovered. Otherwise the SDK conforms as usual: it drops the
+        columns the catalog lacks and coerces values to the catalog's booleans.
+        """
+        given = self.effective_schema.get("properties", {})
+        ours = self.schema["properties"]
+        kept = (name for name in builder.columns if self.mask[("properties", name)])
+        if all(given.get(name) == ours[name] for name in kept):
+            return TypeConformanceLevel.NONE
+        return TypeConformanceLevel.RECURSIVE
+
     def _flush_state(self) -> None:
         """Write a STATE message now, even if no record was written since the last one."""
         self.state_manager.is_flushed = False
@@ -172,6 +189,7 @@ class TicketsStream(HubSpotStream):
     def get_records(self, context: Context | None) -> Iterable[Record]:
         checkpoint = TicketsCheckpoint(self.stream_state)
         builder = TicketRecordBuilder(self._selected_definitions())
+        self.TYPE_CONFORMANCE_LEVEL = self._conformance_level(builder)
         options = self.runtime.options
         with self._pool() as pool, ExitStack() as companions:
             for companion in self._companions():

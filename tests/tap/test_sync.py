@@ -89,6 +89,30 @@ def test_full_sync_types_every_value_as_its_property(seeded_emulator, run_tap, t
     assert schema["properties"]["sla_due_date"]["format"] == "date"
 
 
+def _drop_subject(schema: dict) -> None:
+    del schema["properties"]["subject"]
+
+
+def _subject_as_boolean(schema: dict) -> None:
+    schema["properties"]["subject"] = {"type": ["boolean", "null"]}
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [(_drop_subject, None), (_subject_as_boolean, True)],
+    ids=["column-missing", "column-retyped"],
+)
+def test_a_catalog_schema_unlike_discovery_is_still_conformed_to(
+    seeded_emulator, run_tap, select_streams, edit, expected
+):
+    catalog = select_streams(seeded_emulator, "tickets")
+    entry = next(e for e in catalog["streams"] if e["tap_stream_id"] == "tickets")
+    edit(entry["schema"])
+    records = run_tap(seeded_emulator, catalog=catalog).records("tickets")
+    assert records
+    assert all(record.get("subject") is expected for record in records)
+
+
 @pytest.mark.parametrize("assist", [True, False], ids=["list-and-search", "list-only"])
 def test_first_sync_uses_few_requests(emulator, run_tap, select_streams, truth, assist):
     server = emulator(tickets=1000, seed=5)
