@@ -110,6 +110,12 @@ class Connector:
         raise NotImplementedError
 
 
+def _singer_tap(executable: Path, workdir: Path, *, catalog_flag: str = "--catalog") -> list[str]:
+    """Return the command that runs a Singer tap on the config and catalog in `workdir`."""
+    config, catalog = workdir / "config.json", workdir / "catalog.json"
+    return [str(executable), "--config", str(config), catalog_flag, str(catalog)]
+
+
 def _write(path: Path, payload: Any) -> Path:
     path.write_text(json.dumps(payload, indent=1))
     return path
@@ -136,13 +142,7 @@ class Ours(Connector):
         _write(workdir / "catalog.json", select_singer_streams(json.loads(out), STREAM))
 
     def command(self, bin_dir: Path, workdir: Path) -> list[str]:
-        return [
-            str(bin_dir / "tap-hubspot-tickets"),
-            "--config",
-            str(workdir / "config.json"),
-            "--catalog",
-            str(workdir / "catalog.json"),
-        ]
+        return _singer_tap(bin_dir / "tap-hubspot-tickets", workdir)
 
 
 class MeltanoLabs(Connector):
@@ -163,13 +163,7 @@ class MeltanoLabs(Connector):
         _write(workdir / "catalog.json", select_singer_streams(json.loads(out), STREAM))
 
     def command(self, bin_dir: Path, workdir: Path) -> list[str]:
-        return [
-            str(bin_dir / "tap-hubspot"),
-            "--config",
-            str(workdir / "config.json"),
-            "--catalog",
-            str(workdir / "catalog.json"),
-        ]
+        return _singer_tap(bin_dir / "tap-hubspot", workdir)
 
 
 # The singer-io tap's `--discover` loads every stream's schema, and most call endpoints the
@@ -205,13 +199,7 @@ class SingerIO(Connector):
 
     def command(self, bin_dir: Path, workdir: Path) -> list[str]:
         # singer-python's older flag: this tap reads the catalog from `--properties`.
-        return [
-            str(bin_dir / "tap-hubspot"),
-            "--config",
-            str(workdir / "config.json"),
-            "--properties",
-            str(workdir / "catalog.json"),
-        ]
+        return _singer_tap(bin_dir / "tap-hubspot", workdir, catalog_flag="--properties")
 
 
 class Airbyte(Connector):
