@@ -411,3 +411,33 @@ def test_creates_sharing_a_source_id_are_one_ticket(emulator, singer, target_con
     replay = run_target(config, singer(server).lines(records[1:2]))
     assert replay.summary["created"] == 1
     assert len(server.portal.snapshot()) == 2
+
+
+@pytest.mark.parametrize(
+    ("api_version", "rejected"),
+    [pytest.param("2026-03", 0, id="2026-03-no-rule"), pytest.param("2026-09", 1, id="2026-09")],
+)
+def test_admin_required_fields_of_2026_09_reject_only_the_record_missing_one(
+    emulator, singer, target_config, run_target, *, api_version, rejected
+):
+    # From 2026-09 HubSpot also checks writes against admin-configured required fields, which
+    # the property definitions do not show: only HubSpot's answer tells, per record.
+    server = emulator(required_properties=("hs_ticket_priority",))
+    records = [
+        {"subject": "has priority", "hs_pipeline_stage": "New", "hs_ticket_priority": "HIGH"},
+        {"subject": "lacks priority", "hs_pipeline_stage": "New"},
+        {"subject": "has it too", "hs_pipeline_stage": "New", "hs_ticket_priority": "LOW"},
+    ]
+
+    run = run_target(target_config(server, api_version=api_version), singer(server).lines(records))
+
+    assert run.summary["created"] == 3 - rejected
+    assert run.summary["rejected"] == rejected
+    subjects = set(_by_subject(server))
+    assert {"has priority", "has it too"} <= subjects
+    if rejected:
+        [reject] = run.rejects
+        assert reject["record"]["subject"] == "lacks priority"
+        assert reject["category"] == "VALIDATION_ERROR"
+        assert "hs_ticket_priority" in reject["reason"]
+        assert "lacks priority" not in subjects
