@@ -138,9 +138,13 @@ def _touch(server, ids: list[str], **properties: str) -> None:
         )
 
 
-def test_incremental_reads_exactly_the_changes(emulator, run_tap, truth):
-    server = emulator(tickets=250, seed=11)
-    first = run_tap(server)
+DATED_FAMILIES = ("objects", "properties", "pipelines", "associations")
+
+
+@pytest.mark.parametrize("api_version", ["v3", "2026-03", "2026-09"])
+def test_incremental_reads_exactly_the_changes(emulator, run_tap, truth, capsys, api_version):
+    server = emulator(tickets=250, seed=11, verbose=True)
+    first = run_tap(server, api_version=api_version)
     active = sorted(truth(server).ids(archived=False), key=int)
 
     updated = active[10:40]
@@ -163,7 +167,7 @@ def test_incremental_reads_exactly_the_changes(emulator, run_tap, truth):
         for i in range(7)
     ]
 
-    second = run_tap(server, state=first.state)
+    second = run_tap(server, state=first.state, api_version=api_version)
     tickets = second.records("tickets")
     assert set(_ids(tickets)) == {*updated, *archived, *created}
     assert max(_ids(tickets).values()) == 1
@@ -184,9 +188,15 @@ def test_incremental_reads_exactly_the_changes(emulator, run_tap, truth):
     )
     _state_is_settled(second.state)
 
-    third = run_tap(server, state=second.state)
+    third = run_tap(server, state=second.state, api_version=api_version)
     assert third.count("tickets") == 0
     assert third.count("ticket_property_history") == 0
+    # Every call went to the chosen version's paths (the emulator logs one line per request).
+    paths = [line.split()[1] for line in capsys.readouterr().err.splitlines() if " -> " in line]
+    assert paths
+    legacy = ("/crm/v3/", "/crm/v4/")
+    dated = tuple(f"/crm/{kind}/{api_version}/" for kind in DATED_FAMILIES)
+    assert all(path.startswith(legacy if api_version == "v3" else dated) for path in paths)
 
 
 @pytest.mark.parametrize("assist", [True, False], ids=["list-and-search", "list-only"])
