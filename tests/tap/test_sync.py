@@ -430,3 +430,21 @@ def test_faults_and_dropped_connections_still_exact(emulator, run_tap, truth):
     _touch(server, ids, subject="after faults")
     second = run_tap(server, state=first.state)
     assert set(_ids(second.records("tickets"))) == set(ids)
+
+
+def test_oauth_tokens_expiring_mid_run_are_refreshed(emulator, run_tap, truth):
+    # Access tokens live 0.3 s and every answer takes ~20 ms: a full sync outlives several.
+    server = emulator(tickets=400, seed=21, token_lifetime_s=0.3, latency_ms=20)
+    run = run_tap(
+        server,
+        access_token=None,
+        client_id="emulator-client",
+        client_secret="emulator-secret",
+        refresh_token="emulator-refresh-token",
+        max_concurrency=2,
+    )
+    assert _ids(run.records("tickets")) == Counter(truth(server).ids())
+    routes = server.stats()["by_route"]
+    refreshes = sum(n for route, by in routes.items() if "token" in route for n in by.values())
+    assert refreshes >= 2
+    assert not any("401" in by for by in routes.values())
