@@ -120,6 +120,7 @@ MELTANO_PLUGINS = (
     "target-postgres",
     "tap-postgres",
     "target-duckdb",
+    "tap-jsonl",
 )
 MELTANO_TIMEOUT_S = 600
 

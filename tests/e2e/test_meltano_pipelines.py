@@ -7,6 +7,7 @@ installed by the `meltano_env` fixture on first use.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from typing import Any
@@ -183,21 +184,51 @@ def test_postgres_forward_incremental_and_write_back(
         assert got["properties"]["subject"] == subject
 
 
-def test_duckdb_forward_sync_row_counts_are_exact(
+def test_duckdb_forward_write_back_and_incremental(
     emulator: Any, meltano: Any, tmp_path: Any
 ) -> None:
     # target-duckdb with duckdb >= 1.3 drops the first row of every batch: counts catch it.
     server = emulator(tickets=TICKETS, seed=12)
     path = tmp_path / "warehouse.duckdb"
-    env = {**_tap_env(server), "TARGET_DUCKDB_FILEPATH": str(path)}
+    export = tmp_path / "writeback.jsonl"
+    env = {
+        **_tap_env(server),
+        "TARGET_DUCKDB_FILEPATH": str(path),
+        "TAP_JSONL_PATH": str(export),
+    }
     truth = _truth(server)
 
     meltano(env, "run", "--full-refresh", "tap-hubspot-tickets", "target-duckdb")
 
-    with duckdb.connect(str(path), read_only=True) as db:
+    with duckdb.connect(str(path)) as db:
         ids = [r[0] for r in db.execute("SELECT id FROM hubspot.tickets").fetchall()]
         assert Counter(ids) == Counter(list(truth["tickets"]))
         history = db.execute("SELECT count(*) FROM hubspot.ticket_property_history").fetchone()
         stages = db.execute("SELECT count(*) FROM hubspot.ticket_pipeline_stages").fetchone()
         assert history == (truth["history"],)
         assert stages == (truth["stages"],)
+        # Clean a few tickets in the warehouse and export them for the write-back job.
+        cleaned = db.execute(
+            "SELECT id, upper(subject) FROM hubspot.tickets WHERE NOT archived ORDER BY id LIMIT 6"
+        ).fetchall()
+        before = db.execute("SELECT max(_sdc_batched_at) FROM hubspot.tickets").fetchone()
+    export.write_text(
+        "".join(json.dumps({"id": i, "subject": subject}) + "\n" for i, subject in cleaned)
+    )
+
+    meltano(env, "run", "tap-jsonl", "target-hubspot-tickets")
+    snapshot = {t["id"]: t for t in server.portal.snapshot()}
+    assert all(snapshot[i]["properties"]["subject"] == subject for i, subject in cleaned)
+
+    time.sleep(1.5)  # past the tap's search-lag margin
+    meltano(env, "run", "tap-hubspot-tickets", "target-duckdb")
+    with duckdb.connect(str(path), read_only=True) as db:
+        reloaded = dict(
+            db.execute(
+                "SELECT id, subject FROM hubspot.tickets WHERE _sdc_batched_at > ?",
+                [before[0] if before else None],
+            ).fetchall()
+        )
+        total = db.execute("SELECT count(*) FROM hubspot.tickets").fetchone()
+    assert reloaded == dict(cleaned)
+    assert total == (TICKETS,)
