@@ -17,7 +17,7 @@ from dataclasses import asdict
 
 from benchmarks.connectors import CONNECTORS, Connector
 from benchmarks.emulator import Scenario
-from benchmarks.report import notes, ratio_table, save_json, tap_table
+from benchmarks.report import notes, ratio_table, save_chart, save_json, tap_table
 from benchmarks.tap_compare import run_taps
 from benchmarks.venvs import ROOT
 from benchmarks.write_compare import run_baseline, run_target, write_table
@@ -84,7 +84,9 @@ def run_tap_bench(
     for line in notes(rows):
         print(f"- {line}")
     save_json(OUTPUT / f"taps-{mode}.json", scenario.describe(), rows, {})
+    save_chart(OUTPUT / f"taps-{mode}.svg", f"Full sync of tickets: {scenario.describe()}", rows)
     print(f"\nraw numbers: {(OUTPUT / f'taps-{mode}.json').relative_to(ROOT)}")
+    print(f"chart: {(OUTPUT / f'taps-{mode}.svg').relative_to(ROOT)}")
 
 
 def run_write_bench(scenario: Scenario, count: int, timeout_s: float, mode: str) -> None:

@@ -134,3 +134,49 @@ def save_json(path: Path, scenario: str, rows: Sequence[TapRow], extra: dict[str
         **extra,
     }
     path.write_text(json.dumps(payload, indent=2) + "\n")
+
+
+_BAR_HEIGHT = 22
+_LABEL_WIDTH = 250
+_PLOT_WIDTH = 420
+_PANEL_GAP = 40
+
+
+def save_chart(path: Path, title: str, rows: Sequence[TapRow]) -> None:
+    """Write an SVG bar chart of wall time and CPU per 1,000 records (no plotting library)."""
+    measured = [r for r in rows if r.ok and r.run is not None and r.records]
+    if not measured:
+        return
+    panels = [
+        ("wall time, s", [r.run.wall_s for r in measured if r.run]),
+        ("CPU per 1,000 records, s", [r.run.cpu_s / r.records * 1000 for r in measured if r.run]),
+    ]
+    panel_height = _BAR_HEIGHT * len(measured) + 30
+    height = 40 + len(panels) * (panel_height + _PANEL_GAP)
+    width = _LABEL_WIDTH + _PLOT_WIDTH + 80
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        'font-family="sans-serif" font-size="12">',
+        f'<text x="10" y="22" font-size="14" font-weight="bold">{_escape(title)}</text>',
+    ]
+    top = 40
+    for caption, values in panels:
+        scale = _PLOT_WIDTH / max(values)
+        out.append(f'<text x="10" y="{top + 14}" font-weight="bold">{caption}</text>')
+        for i, (row, value) in enumerate(zip(measured, values, strict=True)):
+            y = top + 24 + i * _BAR_HEIGHT
+            colour = "#2b6cb0" if row.connector.name == OURS else "#a0aec0"
+            out += [
+                f'<text x="10" y="{y + 14}">{_escape(row.connector.label)}</text>',
+                f'<rect x="{_LABEL_WIDTH}" y="{y + 3}" width="{value * scale:.1f}" '
+                f'height="{_BAR_HEIGHT - 6}" fill="{colour}"/>',
+                f'<text x="{_LABEL_WIDTH + value * scale + 6:.1f}" y="{y + 14}">{value:.2f}</text>',
+            ]
+        top += panel_height + _PANEL_GAP
+    out.append("</svg>")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
