@@ -90,3 +90,15 @@ def test_meltano_plugins_run_our_console_scripts() -> None:
         plugin = _plugin(name)
         assert plugin["executable"] == name
         assert plugin["pip_url"] == "-e ."
+
+
+def test_split_schedule_variants_cover_every_stream_of_the_tap() -> None:
+    project = yaml.safe_load(MELTANO_YML.read_text(encoding="utf-8"))
+    extractors = {p["name"]: p for p in project["plugins"]["extractors"]}
+    variants = [p for p in extractors.values() if p.get("inherit_from") == "tap-hubspot-tickets"]
+    assert variants, "no scheduled variants of the tap"
+    selected = [rule for variant in variants for rule in variant["select"]]
+    assert sorted(selected) == sorted(extractors["tap-hubspot-tickets"]["select"])
+    jobs = {job["name"]: job["tasks"] for job in project["jobs"]}
+    for schedule in project["schedules"]:
+        assert schedule["job"] in jobs
