@@ -2,9 +2,11 @@
 
 How tickets are read (HUBSPOT_API.md has the reasons):
 
-- First run (no bookmark): the list API, pages of 100 with the selected properties; the list
-  cursor is saved after each page, so a killed run resumes where it stopped. With `start_date`,
-  a search window from `start_date` replaces the walk.
+- First run (no bookmark): the list API walks up from the lowest id (pages of 100 with the
+  selected properties) while the search API, on its own rate budget, walks down from the
+  highest (pages of 200); they stop where they meet (`Frontier`). Both positions are saved
+  after each page, so a killed run resumes where it stopped. With `start_date`, a search window
+  from `start_date` replaces the walks.
 - Later runs: one search window `[bookmark, now - margin]` (see `windows.py`), checkpointed
   after every page by the last ticket id emitted.
 - Then the archived list (`archived=true` lists only archived tickets, and archiving does not
