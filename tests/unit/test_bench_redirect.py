@@ -8,6 +8,7 @@ from benchmarks.redirect.sitecustomize import rewrite_url
 from hubspot_api.config import DEFAULT_API_URL
 
 EMULATOR = "http://127.0.0.1:8765"
+PLAIN_HTTP = DEFAULT_API_URL.replace("https://", "http://")
 
 
 @pytest.mark.parametrize(
@@ -21,7 +22,7 @@ EMULATOR = "http://127.0.0.1:8765"
         (f"{DEFAULT_API_URL}.example.org/crm", f"{DEFAULT_API_URL}.example.org/crm"),
         (f"{DEFAULT_API_URL}x/crm", f"{DEFAULT_API_URL}x/crm"),
         ("https://example.org/crm/v3/objects/tickets", "https://example.org/crm/v3/objects/tickets"),
-        ("http://api.hubapi.com/crm", "http://api.hubapi.com/crm"),
+        (PLAIN_HTTP + "/crm", PLAIN_HTTP + "/crm"),
     ],
     ids=["path-and-query", "bare-host", "query-only", "case", "longer-host", "host-prefix",
          "other-host", "other-scheme"],
