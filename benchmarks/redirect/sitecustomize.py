@@ -23,7 +23,8 @@ API_URL_ENV = "BENCH_API_URL"
 def rewrite_url(url: str, real_host: str, target: str) -> str:
     """Return `url` with its `real_host` prefix replaced by `target`; other URLs unchanged.
 
-    The match is on a whole host: the real host followed by `.evil` or by `x/` keeps its host, and the scheme and host compare case-insensitively.
+    The match is on a whole host: the real host followed by `.evil` or by `x/` keeps its host,
+    and the scheme and host compare case-insensitively.
     """
     real = real_host.rstrip("/")
     if not real or not target:
