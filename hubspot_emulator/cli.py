@@ -144,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="longest request URI (path and query) before answering 414",
     )
+    add(
+        "--whole-batch-errors",
+        action="store_true",
+        help="fail a batch write whole on any bad input, even with objectWriteTraceId",
+    )
     add("--verbose", action="store_true", help="log one line per request to stderr")
     return parser
 
@@ -172,6 +177,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         search_lag_ms=args.search_lag_ms,
         required_properties=tuple(args.required_property),
         max_uri_length=args.max_uri_length,
+        whole_batch_errors=args.whole_batch_errors,
     )
 
 

@@ -37,3 +37,5 @@ class EmulatorConfig:
     # Properties an admin made required; checked on writes under API version 2026-09 only.
     required_properties: tuple[str, ...] = ()
     max_uri_length: int = 16_000
+    # Fail a batch write whole on any bad input, even when every input carries a trace id.
+    whole_batch_errors: bool = False

@@ -1022,7 +1022,9 @@ class _HttpServer(ThreadingHTTPServer):
 def build_portal(config: EmulatorConfig) -> Portal:
     """Create the portal a config describes: seeded and/or loaded from a JSONL file."""
     portal = Portal(
-        search_lag_ms=config.search_lag_ms, required_properties=config.required_properties
+        search_lag_ms=config.search_lag_ms,
+        required_properties=config.required_properties,
+        whole_batch_errors=config.whole_batch_errors,
     )
     if config.tickets > 0:
         portal.seed(config.tickets, config.seed)

@@ -265,8 +265,10 @@ class Portal:
         clock_ms: Callable[[], int] | None = None,
         search_lag_ms: float = 0.0,
         required_properties: Iterable[str] = (),
+        whole_batch_errors: bool = False,
     ) -> None:
         self._lock = threading.RLock()
+        self._whole_batch_errors = whole_batch_errors
         self._clock = clock_ms or _wall_clock_ms
         self._created_ms = self._clock()
         self._required = tuple(required_properties)
@@ -897,12 +899,13 @@ class Portal:
         out["errors"] = [_error_entry(error, trace) for error, trace in failures]
         return 207, out
 
-    @staticmethod
-    def _refuse_untraced(failures: list[tuple[ApiError, str | None]]) -> None:
+    def _refuse_untraced(self, failures: list[tuple[ApiError, str | None]]) -> None:
         # Without objectWriteTraceId HubSpot cannot say which input failed: the whole batch
         # fails and nothing is written. With every failure traced, the rest is applied (207).
+        # `whole_batch_errors` makes any failure fail the batch whole, as some HubSpot errors do
+        # whatever the trace ids, so clients can prove they isolate the bad input themselves.
         for error, trace in failures:
-            if trace is None:
+            if trace is None or self._whole_batch_errors:
                 raise error
 
     def batch_create(self, body: JSON, *, api_version: str) -> tuple[int, JSON]:

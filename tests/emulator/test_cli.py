@@ -36,6 +36,7 @@ FLAGS = (
     "--daily-limit",
     "--retry-after",
     "--required-property",
+    "--whole-batch-errors",
     "--verbose",
 )
 # Config fields whose flag takes one item at a time.
@@ -144,6 +145,7 @@ def test_flags_fill_the_config(tmp_path):
             "--required-property", "hs_ticket_priority",
             "--required-property", "content",
             "--max-uri-length", "8000",
+            "--whole-batch-errors",
         ]
     )  # fmt: skip
     assert config_from_args(args) == EmulatorConfig(
@@ -168,6 +170,7 @@ def test_flags_fill_the_config(tmp_path):
         search_lag_ms=500.0,
         required_properties=("hs_ticket_priority", "content"),
         max_uri_length=8000,
+        whole_batch_errors=True,
     )
 
 

@@ -303,3 +303,20 @@ def test_merge_refusals(body, status):
     with pytest.raises(ApiError) as caught:
         portal.merge(body)
     assert caught.value.status == status
+
+
+def test_whole_batch_errors_fail_a_traced_batch_whole():
+    portal = Portal(whole_batch_errors=True)
+    portal.seed(3, 1)
+    first, second, _ = (t["id"] for t in portal.snapshot())
+    inputs = [
+        {"id": first, "properties": {"subject": "fine"}, "objectWriteTraceId": "a"},
+        {"id": "999999999", "properties": {"subject": "missing"}, "objectWriteTraceId": "b"},
+        {"id": second, "properties": {"subject": "fine too"}, "objectWriteTraceId": "c"},
+    ]
+    with pytest.raises(ApiError) as refused:
+        portal.batch_update({"inputs": inputs}, api_version="v3")
+    assert refused.value.status == 404
+    subjects = {t["id"]: t["properties"]["subject"] for t in portal.snapshot()}
+    assert subjects[first] != "fine"
+    assert subjects[second] != "fine too"

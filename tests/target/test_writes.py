@@ -441,3 +441,28 @@ def test_admin_required_fields_of_2026_09_reject_only_the_record_missing_one(
         assert reject["category"] == "VALIDATION_ERROR"
         assert "hs_ticket_priority" in reject["reason"]
         assert "lacks priority" not in subjects
+
+
+def test_a_batch_refused_whole_is_split_until_only_the_bad_record_is_rejected(
+    emulator, singer, target_config, run_target
+):
+    # Some HubSpot errors fail a batch whole whatever the trace ids; the emulator can do that
+    # for every bad input. One missing id among 64 updates must cost that record only.
+    server = emulator(tickets=64, seed=31, whole_batch_errors=True)
+    ids = sorted((t["id"] for t in server.portal.snapshot() if not t["archived"]), key=int)
+    missing = "999999999"
+    records = [{"id": i, "subject": f"bulk {i}"} for i in ids]
+    records.insert(len(records) // 2, {"id": missing, "subject": "no such ticket"})
+
+    run = run_target(target_config(server), singer(server).lines(records))
+
+    assert run.summary["updated"] == len(ids)
+    assert run.summary["rejected"] == 1
+    [reject] = run.rejects
+    assert reject["record"]["id"] == missing
+    assert reject["category"] == "OBJECT_NOT_FOUND"
+    by_id = {t["id"]: t["properties"]["subject"] for t in server.portal.snapshot()}
+    assert all(by_id[i] == f"bulk {i}" for i in ids)
+    # Bisecting one bad record out of n costs about 2 log2(n) extra requests, not n.
+    batches = sum(server.stats()["by_route"]["POST tickets.batch_update"].values())
+    assert batches <= 1 + 2 * 7
