@@ -19,6 +19,7 @@ Retry policy (all numbers are the named constants below):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
@@ -228,7 +229,10 @@ class HubSpotClient:
         self._sleep = sleep
         self._session = requests.Session()
         adapter = HTTPAdapter(
-            pool_connections=2, pool_maxsize=settings.max_concurrency, max_retries=0
+            # One connection more than the slots, for token requests.
+            pool_connections=2,
+            pool_maxsize=settings.max_concurrency + 1,
+            max_retries=0,
         )
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
@@ -597,13 +601,16 @@ class HubSpotClient:
     ) -> tuple[requests.Response, str | None]:
         token_used: str | None = None
         headers: dict[str, str] = {}
-        if authenticate:
-            token_used = self._auth.token()
-            headers["Authorization"] = f"Bearer {token_used}"
-        with self._inflight:
+        # Token requests skip the connection slots: they are sent by a thread that already
+        # holds one, while the other holders wait for the new token.
+        with self._inflight if authenticate else contextlib.nullcontext():
             # Book the rate slot only once a connection is free, so a slot is never spent
             # late (a late send would crowd the server's window).
             throttle_wait = self.limiter.acquire(budget)
+            if authenticate:
+                # Take the token after every wait, so it is as fresh as it can be on arrival.
+                token_used = self._auth.token()
+                headers["Authorization"] = f"Bearer {token_used}"
             started = time.monotonic()
             status: int | None = None
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 import time
 
 import pytest
@@ -17,6 +18,7 @@ from hubspot_api import (
     NotFoundError,
     iter_list,
 )
+from hubspot_api.paths import Budget
 from hubspot_emulator.config import DEFAULT_TOKEN
 
 CLIENT_ID = "emulator-client"
@@ -54,6 +56,38 @@ def test_tokens_expiring_mid_run_are_refreshed_ahead(emulator, make_client, vers
     assert _count(server, "401") == 0  # refreshed before expiry, never after
     assert client.refresh_token == REFRESH_TOKEN
     assert reads > 5
+
+
+def test_the_token_is_taken_after_the_rate_wait(emulator, make_client):
+    # A token read before a long throttle wait would arrive expired and earn a 401.
+    server = emulator(tickets=3, token_lifetime_s=0.6)
+    client = make_client(server, **oauth())
+    client.get_json(Call.LIST_TICKETS)
+    client.limiter.pause(Budget.STANDARD, 1.0)
+    client.get_json(Call.LIST_TICKETS)
+    assert client.oauth is not None
+    assert client.oauth.refresh_count == 2
+    assert _count(server, "401") == 0
+
+
+def test_a_refresh_needs_no_free_connection_slot(emulator, make_client):
+    # The refreshing thread holds the only slot; the token request must not wait for one.
+    server = emulator(tickets=3, token_lifetime_s=0.3)
+    client = make_client(server, max_concurrency=1, **oauth())
+    done: list[int] = []
+
+    def read_twice() -> None:
+        client.get_json(Call.LIST_TICKETS)
+        time.sleep(0.4)
+        client.get_json(Call.LIST_TICKETS)
+        done.append(2)
+
+    worker = threading.Thread(target=read_twice, daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert done == [2], "the client deadlocked waiting for a connection slot"
+    assert client.oauth is not None
+    assert client.oauth.refresh_count == 2
 
 
 def test_a_401_with_a_stale_token_refreshes_once(emulator, make_client):

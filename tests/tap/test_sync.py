@@ -433,8 +433,8 @@ def test_faults_and_dropped_connections_still_exact(emulator, run_tap, truth):
 
 
 def test_oauth_tokens_expiring_mid_run_are_refreshed(emulator, run_tap, truth):
-    # Access tokens live 0.3 s and every answer takes ~20 ms: a full sync outlives several.
-    server = emulator(tickets=400, seed=21, token_lifetime_s=0.3, latency_ms=20)
+    # Access tokens live 1 s and every answer takes ~60 ms: a full sync outlives at least one.
+    server = emulator(tickets=400, seed=21, token_lifetime_s=1.0, latency_ms=60)
     run = run_tap(
         server,
         access_token=None,
