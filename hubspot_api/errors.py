@@ -6,11 +6,15 @@ HubSpotError                      base of everything below
 └── HubSpotAPIError               HubSpot (or the network in front of it) refused a call
     ├── AuthError                 401/403, or the OAuth token endpoint refused the credentials
     ├── ValidationError           400: the request itself is wrong (bad property, bad value, ...)
+    │   └── UnsendableBodyError   the body cannot be written as JSON (NaN, Infinity): caught
+    │                             before sending, so nothing was sent; never retried
     ├── NotFoundError             404
     ├── ConflictError             409 (e.g. a duplicate value of a unique property)
     ├── UriTooLongError           414: too many properties in a GET query; chunk them
     ├── DailyLimitError           429 DAILY: the account's daily budget is spent; fatal for the run
     ├── OutcomeUnknownError       a non-idempotent write may or may not have been applied
+    ├── TLSError                  the TLS handshake failed (no TLS at api_url, a bad certificate);
+    │                             not transient, so never retried
     └── RetriableError            transient; the client already retried and gave up
         ├── RateLimitError        429 TEN_SECONDLY_ROLLING / SECONDLY
         ├── ServerError           5xx (incl. Cloudflare's 524), 423 locked, 477 migration
@@ -18,15 +22,20 @@ HubSpotError                      base of everything below
 ```
 
 `error_for_response` is the one table from an HTTP answer to a class. Every message is one
-line, cut to `MAX_MESSAGE_CHARS` and passed through `redact` with the client's secrets.
+line, cut to `MAX_MESSAGE_CHARS` and passed through `redact` with the client's secrets, which
+blanks each secret in every spelling a server, a proxy or a log may give it (`spellings`).
 See https://developers.hubspot.com/docs/api/error-handling for HubSpot's error body.
 """
 
 from __future__ import annotations
 
+import functools
+import html
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import requests
 
@@ -37,11 +46,47 @@ REDACTED = "[REDACTED]"
 _MIN_SECRET_LEN = 4
 
 
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-F]{2}")
+
+
+@functools.lru_cache(maxsize=256)
+def spellings(secret: str) -> tuple[str, ...]:
+    """Return the ways `secret` can appear in text, longest first.
+
+    A secret reaches error text raw, or as it was encoded on the way: URL-encoded in a form
+    body or query (`quote`, `quote_plus`, with upper- or lower-case hex, or encoded twice when a
+    URL rides inside another), JSON-escaped inside a quoted string, Python-escaped by `repr`
+    of a str or of its UTF-8 bytes, or HTML-escaped in a proxy's error page.
+    """
+    forms = {
+        secret,
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret),
+        quote_plus(secret, safe="/"),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        repr(secret)[1:-1],
+        repr(secret.encode("utf-8", "surrogatepass"))[2:-1],
+        html.escape(secret),
+        html.escape(secret, quote=False),
+    }
+    forms.add(quote(quote_plus(secret), safe=""))
+    forms |= {_PERCENT_ESCAPE.sub(lambda m: m.group(0).lower(), form) for form in list(forms)}
+    return tuple(sorted(forms, key=lambda form: (-len(form), form)))
+
+
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """Replace every occurrence of each secret in `text` with a fixed marker."""
-    for secret in sorted({s for s in secrets if s and len(s) >= _MIN_SECRET_LEN}, key=len)[::-1]:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
+    """Replace every occurrence of each secret, in any of its `spellings`, with a marker."""
+    wanted = {s for s in secrets if isinstance(s, str) and len(s) >= _MIN_SECRET_LEN}
+    if not wanted:
+        return text
+    # Longest spellings first, across all secrets: a secret inside another one's encoded form
+    # must not leave a remainder of the longer one behind.
+    forms = sorted({form for s in wanted for form in spellings(s)}, key=len, reverse=True)
+    for form in forms:
+        if form in text:
+            text = text.replace(form, REDACTED)
     return text
 
 
@@ -117,6 +162,10 @@ class ValidationError(HubSpotAPIError):
     """HubSpot refused the request as invalid (400)."""
 
 
+class UnsendableBodyError(ValidationError):
+    """The request body cannot be written as JSON (NaN or Infinity); nothing was sent."""
+
+
 class NotFoundError(HubSpotAPIError):
     """The object or endpoint does not exist (404)."""
 
@@ -135,6 +184,10 @@ class DailyLimitError(HubSpotAPIError):
 
 class OutcomeUnknownError(HubSpotAPIError):
     """A non-idempotent write may have been applied: reconcile before sending it again."""
+
+
+class TLSError(HubSpotAPIError):
+    """The TLS handshake failed: the server speaks no TLS, or its certificate was refused."""
 
 
 class RetriableError(HubSpotAPIError):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+from urllib.parse import quote, quote_plus, urlencode
 
 import pytest
 import requests
@@ -24,6 +26,7 @@ from hubspot_api.errors import (
     error_for_response,
     parse_retry_after,
     redact,
+    spellings,
 )
 
 
@@ -153,6 +156,79 @@ def test_secrets_in_error_bodies_are_redacted():
 )
 def test_redact(text, secrets, expected):
     assert redact(text, secrets) == expected
+
+
+SECRETS = [
+    pytest.param("ab/cd+ef=gh&ij", id="slash-plus-equals-ampersand"),
+    pytest.param('p%20q"r\\s', id="percent-quote-backslash"),
+    pytest.param("sec ret\nwith\tspace", id="whitespace-and-newline"),
+    pytest.param("clé/à+é=", id="non-ascii"),
+    pytest.param("<tag>&'quote'", id="html-and-single-quote"),
+    pytest.param("plain-secret-1234", id="plain"),
+]
+
+
+def _encodings(secret: str) -> dict[str, str]:
+    return {
+        "raw": secret,
+        "quote": quote(secret, safe=""),
+        "quote-keep-slash": quote(secret),
+        "quote_plus": quote_plus(secret),
+        "form-body": urlencode({"client_id": "app", "client_secret": secret}),
+        "lower-hex": quote_plus(secret).lower(),
+        "double-encoded": quote(quote_plus(secret), safe=""),
+        "json": json.dumps({"client_secret": secret}),
+        "json-unicode": json.dumps({"client_secret": secret}, ensure_ascii=False),
+        "repr": repr({"client_secret": secret}),
+        "repr-bytes": repr(secret.encode()),
+        "html": html.escape(secret),
+    }
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+@pytest.mark.parametrize(
+    "encoding",
+    [
+        "raw",
+        "quote",
+        "quote-keep-slash",
+        "quote_plus",
+        "form-body",
+        "lower-hex",
+        "double-encoded",
+        "json",
+        "json-unicode",
+        "repr",
+        "repr-bytes",
+        "html",
+    ],
+)
+def test_redact_blanks_every_spelling(secret, encoding):
+    text = f"refused: {_encodings(secret)[encoding]} (end)"
+    out = redact(text, [secret])
+    assert REDACTED in out
+    for form in spellings(secret):
+        assert form not in out
+    assert out.endswith(" (end)")
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+def test_error_message_never_shows_a_secret_sent_back_in_a_form(secret):
+    body = urlencode(
+        {"grant_type": "refresh_token", "client_secret": secret, "refresh_token": "r3fr3sh/+="}
+    )
+    error = error_for_response(
+        make_response(400, {"message": f"bad request body: {body}"}), [secret, "r3fr3sh/+="]
+    )
+    for one in (secret, "r3fr3sh/+="):
+        for form in spellings(one):
+            assert form not in str(error)
+
+
+def test_spellings_are_longest_first_and_include_the_raw_secret():
+    forms = spellings("a/b+c=d&e")
+    assert "a/b+c=d&e" in forms
+    assert [len(f) for f in forms] == sorted((len(f) for f in forms), reverse=True)
 
 
 @pytest.mark.parametrize(
