@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import math
 import os
+import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,20 +23,46 @@ from typing import IO, Any
 from hubspot_api.errors import redact
 
 # Every record ends in exactly one of these; together they add up to the records received.
-OUTCOMES = ("created", "updated", "upserted", "archived", "associated", "superseded", "rejected")
+OUTCOMES = (
+    "created",
+    "updated",
+    "upserted",
+    "archived",
+    "associated",
+    "unchanged",
+    "superseded",
+    "rejected",
+)
+# Decimals beyond this exponent are kept as text: turning `1e30000000` into an int would take
+# minutes, and no JSON reader would take the result.
+_PLAIN_NUMBER_EXPONENT = 300
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def to_json_value(value: Any) -> Any:
-    """Return `value` as something `json.dumps` renders faithfully (dates as ISO 8601)."""
+    """Return `value` as something strict JSON renders faithfully (dates as ISO 8601).
+
+    What strict JSON cannot hold is kept readable instead of breaking the line: NaN and the
+    infinities, and numbers too large to spell out, become text; a lone UTF-16 surrogate (half
+    of a character) becomes U+FFFD.
+    """
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, bool | int) or value is None:
+        return value
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
+        if not value.is_finite() or (value and abs(value.adjusted()) > _PLAIN_NUMBER_EXPONENT):
+            return str(value)
         return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
     if isinstance(value, Mapping):
-        return {str(k): to_json_value(v) for k, v in value.items()}
+        return {to_json_value(str(k)): to_json_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
         return [to_json_value(v) for v in value]
-    return value
+    return to_json_value(str(value))
 
 
 @dataclass(frozen=True)
@@ -74,7 +102,8 @@ class RejectsFile:
         if reject.correlation_id is not None:
             line["correlation_id"] = reject.correlation_id
         line["at"] = dt.datetime.now(dt.UTC).isoformat()
-        text = redact(json.dumps(line, ensure_ascii=False, default=str), self._secrets)
+        strict = to_json_value(line)
+        text = redact(json.dumps(strict, ensure_ascii=False, allow_nan=False), self._secrets)
         with self._lock:
             if self._handle is not None:
                 self._handle.write(text + "\n")

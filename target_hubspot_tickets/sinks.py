@@ -1,29 +1,30 @@
 """The tickets sink: validate each record, then write each batch to HubSpot without loss.
 
-A drained batch goes through four named steps, each for the records still standing:
+A drained batch is first cut into HubSpot batches, then each HubSpot batch goes through its own
+steps, many at once, and settles as soon as its last step is done:
 
 1. `_dedupe`: the latest record per ticket (id or unique key) wins; earlier ones are superseded.
-2. `_write_properties`: batch create / update / upsert / archive, 100 inputs per call, calls in
-   flight together within the shared rate budget. Per-input failures (207) come back to their
-   record through its unique `objectWriteTraceId`; a whole-batch refusal is split until the bad
-   records stand alone (`splitting`). A create whose outcome is unknown is reconciled, never
-   resent blindly. Archives are checked against HubSpot first, since its batch archive
-   ignores unknown ids (`archives`): a record whose ticket does not exist is rejected.
+   A record with an id and nothing to write is `unchanged` (`_plan`).
+2. Properties: batch create / update / upsert / archive, 100 inputs per call, calls in flight
+   together within the shared rate budget. Per-input failures (207) come back to their record
+   through its unique `objectWriteTraceId` (`writing.map_answer`); a whole-batch refusal is
+   split until the bad records stand alone (`splitting`). Creates without a source id go
+   through `creates.CreateWriter`, which reconciles a create whose outcome is unknown instead of
+   resending it blindly. Archives are checked against HubSpot first, since its batch archive
+   ignores unknown ids (`archives`).
 3. Associations: link (and, with `replace_associations`, unlink) existing tickets
    (`associations`).
 4. `_write_pins`: `hs_pinned_engagement_id`, which needs its engagement associated first.
-
-Every record ends in one outcome of `rejects.OUTCOMES`; the rejects file is synced before the
-SDK may emit the state that follows the batch.
+5. `_settle`: every record ends in one outcome of `rejects.OUTCOMES`; rejects are made durable,
+   then the records count as settled for `checkpoints`, which emits the upstream STATE they
+   complete. A run killed at any point has handed back a state that covers only settled records.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk.exceptions import InvalidRecord
@@ -32,8 +33,8 @@ from singer_sdk.sinks import BatchSink
 from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
 from typing_extensions import override
 
-from hubspot_api.errors import HubSpotAPIError, OutcomeUnknownError
-from hubspot_api.paging import BATCH_LIMIT, SEARCH_PAGE_LIMIT, chunked
+from hubspot_api.errors import HubSpotAPIError
+from hubspot_api.paging import BATCH_LIMIT, chunked
 from hubspot_api.paths import Call
 from target_hubspot_tickets.archives import ArchiveWriter
 from target_hubspot_tickets.associations import AssociationWriter
@@ -41,49 +42,28 @@ from target_hubspot_tickets.rejects import Reject
 from target_hubspot_tickets.splitting import isolate_refusals
 from target_hubspot_tickets.validation import (
     PINNED_ENGAGEMENT,
-    PIPELINE,
-    STAGE,
-    SUBJECT,
     Operation,
     RecordInvalid,
     TicketWrite,
+    describe_record,
 )
 from target_hubspot_tickets.writing import (
     Pending,
     RunContext,
-    context_values,
     json_or_empty,
+    map_answer,
     reject_from,
-    reject_from_entry,
 )
 
 if TYPE_CHECKING:
     from singer_sdk.target_base import Target
 
-# Search takes at most this many filter groups per request (HubSpot's search limits).
-SEARCH_FILTER_GROUPS = 5
-# Clocks of this machine and HubSpot may differ; a created ticket may carry a createdate up to
-# this much earlier than our own "before the call" time.
-CLOCK_SKEW_MS = 5_000
-# How often reconciliation polls search while waiting for it to catch up.
-RECONCILE_POLL_S = 0.25
-# A create that keeps ending with an unknown outcome is given up (rejected) after this many
-# tries rather than looping.
-MAX_CREATE_ATTEMPTS = 4
 _DATE_PARSERS: dict[str, Callable[[str], Any]] = {
     "date-time": dt.datetime.fromisoformat,
     "date": dt.date.fromisoformat,
 }
-
-
-@dataclass(frozen=True)
-class _CreateAnswer:
-    """What one batch create came back with: its answer, or why its outcome is unknown."""
-
-    started_ms: int
-    answer: Mapping[str, Any] = field(default_factory=dict)
-    unknown: OutcomeUnknownError | None = None
-
+# Records with an id and nothing to write are named one by one up to this many, then counted.
+UNCHANGED_NAMED = 5
 
 _OUTCOME_OF = {
     Operation.CREATE: "created",
@@ -91,6 +71,9 @@ _OUTCOME_OF = {
     Operation.UPSERT: "upserted",
     Operation.ARCHIVE: "archived",
 }
+# A job of the links-only kind: updates that carry associations or a pin and no properties.
+LINKS_ONLY = None
+_Job = tuple[Operation | None, list[Pending]]
 
 
 class _SchemaErrorCollector(BaseJSONSchemaValidator):
@@ -104,8 +87,8 @@ class _SchemaErrorCollector(BaseJSONSchemaValidator):
         super().__init__(schema)
         self._inner = JSONSchemaValidator(schema, validate_formats=True)
         self.last_error: RecordInvalid | None = None
-        # jsonschema checks `date-time` only when an optional package is installed; the SDK
-        # would then turn an unparsable value into null. Check those formats here instead.
+        # jsonschema checks `date-time` only when an optional package is installed. Check
+        # those formats here instead, with the parser the writes use.
         self._datelike = {
             name: fmt
             for name, prop in (schema.get("properties") or {}).items()
@@ -122,7 +105,9 @@ class _SchemaErrorCollector(BaseJSONSchemaValidator):
             path = ".".join(str(p) for p in steps) or None
             where = f"field {path!r}: " if path else ""
             message = getattr(cause, "message", None) or str(exc)
-            self.last_error = RecordInvalid(f"{where}{message} (stream schema)", path)
+            self.last_error = RecordInvalid(f"{where}{_short(message)} (stream schema)", path)
+        except Exception as exc:  # a value jsonschema itself cannot handle (a huge number)
+            self.last_error = RecordInvalid(f"cannot be checked against the stream schema ({exc})")
         else:
             self.last_error = self._check_dates(record)
 
@@ -135,9 +120,14 @@ class _SchemaErrorCollector(BaseJSONSchemaValidator):
                 _DATE_PARSERS[fmt](value)
             except ValueError:
                 return RecordInvalid(
-                    f"field {name!r}: {value!r} is not a valid {fmt} (stream schema)", name
+                    f"field {name!r}: {_short(ascii(value))} is not a valid {fmt} (stream schema)",
+                    name,
                 )
         return None
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class TicketsSink(BatchSink):
@@ -156,11 +146,7 @@ class TicketsSink(BatchSink):
     ) -> None:
         """Keep the target: the run context (client, rejects, tally) lives there."""
         self._target = target
-        self._position = 0
-        # Ticket ids already matched to a create whose outcome was unknown; batches reconcile
-        # on several threads, and one ticket must never be claimed by two records.
-        self._claim_lock = threading.Lock()
-        self._claimed: set[str] = set()
+        self._unchanged_named = 0
         super().__init__(target, stream_name, schema, key_properties)
 
     @property
@@ -190,6 +176,20 @@ class TicketsSink(BatchSink):
         return _SchemaErrorCollector(self.schema)
 
     @override
+    def _parse_timestamps_in_record(
+        self, record: dict[str, Any], schema: dict[str, Any], treatment: DatetimeErrorTreatmentEnum
+    ) -> None:
+        """Leave date values as given: validation checks them and the writes convert them.
+
+        The SDK's own parsing raises on a number or an object in a date-time column, which
+        would stop the run over one record; its checks are repeated by `_SchemaErrorCollector`.
+        """
+
+    @override
+    def _singer_validate_message(self, record: dict[str, Any]) -> None:
+        """Accept records without their key: a record without an `id` is a create."""
+
+    @override
     def setup(self) -> None:
         """Fetch the portal's metadata before the first record (fails fast on bad config)."""
         super().setup()
@@ -199,9 +199,10 @@ class TicketsSink(BatchSink):
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         """Validate the record now; a valid one waits in the batch, an invalid one is rejected."""
         run = self.run
-        self._position += 1
+        position = run.next_position()
+        line = run.line_number()
         run.tally.add_received()
-        trace_id = f"{run.run_id}-{self.stream_name}-{self._position}"
+        trace_id = f"{run.run_id}-{self.stream_name}-{position}"
         clean = {k: v for k, v in record.items() if not k.startswith("_sdc_") or _is_deleted(k)}
         if clean.get("_sdc_deleted_at") is None:
             clean.pop("_sdc_deleted_at", None)
@@ -212,17 +213,23 @@ class TicketsSink(BatchSink):
         try:
             if schema_error is not None:
                 raise schema_error
-            write = run.validator.prepare(clean, self._position, trace_id)
+            write = run.validator.prepare(clean, position, trace_id, line)
         except RecordInvalid as exc:
-            self._reject_now(clean, self._position, exc)
+            self._reject_now(clean, position, line, exc)
             return
         context.setdefault("writes", []).append(write)
 
-    def _reject_now(self, record: Mapping[str, Any], position: int, exc: RecordInvalid) -> None:
+    def _reject_now(
+        self, record: Mapping[str, Any], position: int, line: int, exc: RecordInvalid
+    ) -> None:
         ident = record.get("id")
-        name = f"{self.stream_name} record #{position}" + (f" (id {ident})" if ident else "")
-        reason = f"{name}: {exc.reason}"
-        self._reject(record, Reject(reason, field=exc.field, category="VALIDATION"))
+        shown = _short(str(ident), 40) if isinstance(ident, str | int) and ident != "" else None
+        name = describe_record(self.stream_name, position, line, id=shown)
+        self._reject(
+            record, Reject(f"{name}: {exc.reason}", field=exc.field, category="VALIDATION")
+        )
+        # Flushed already; durable with the next batch. Nothing is pending before it.
+        self.run.checkpoints.settle((position,))
 
     def _reject(self, record: Mapping[str, Any], reject: Reject) -> None:
         run = self.run
@@ -233,14 +240,12 @@ class TicketsSink(BatchSink):
     # -- SDK hooks: batches --------------------------------------------------------------------
     @override
     def process_batch(self, context: dict[str, Any]) -> None:
-        """Write one batch: dedupe, properties, associations, pins; then settle each record."""
+        """Write one drained batch: HubSpot batches run their steps at once, each settling alone."""
         writes: list[TicketWrite] = context.get("writes", [])
         try:
-            pending = self._dedupe(writes)
-            self._write_properties(pending)
-            AssociationWriter(self.run, self.stream_name).write(pending)
-            self._write_pins(pending)
-            self._settle(pending)
+            jobs = self._plan(self._dedupe(writes))
+            if jobs:
+                list(self.run.client.map_concurrent(self._write_job, jobs))
         finally:
             self.run.rejects.sync()
 
@@ -251,48 +256,55 @@ class TicketsSink(BatchSink):
             if key is not None:
                 latest[key] = index
         kept: list[Pending] = []
-        superseded = 0
+        superseded: list[int] = []
         for index, write in enumerate(writes):
             key = write.dedupe_key
             if key is not None and latest[key] != index:
-                superseded += 1
+                superseded.append(write.position)
                 continue
             kept.append(Pending(write))
         if superseded:
-            self.run.tally.count("superseded", superseded)
-            self.tally_duplicate_merged(superseded)
+            self.run.tally.count("superseded", len(superseded))
+            self.tally_duplicate_merged(len(superseded))
+            # The record that supersedes each comes later in the input: a state emitted before
+            # it settles does not cover it.
+            self.run.checkpoints.settle(superseded)
         return kept
 
-    def _settle(self, pending: list[Pending]) -> None:
-        tally = self.run.tally
-        for item in pending:
-            if item.failure is not None:
-                self._reject(item.write.record, item.failure)
-            elif item.associated_only:
-                tally.count("associated")
-            else:
-                tally.count(_OUTCOME_OF[item.write.operation])
-
-    # -- step 2: properties --------------------------------------------------------------------
-    def _write_properties(self, pending: list[Pending]) -> None:
-        jobs: list[tuple[Operation, list[Pending]]] = []
-        by_op: dict[Operation, list[Pending]] = {op: [] for op in Operation}
+    def _plan(self, pending: list[Pending]) -> list[_Job]:
+        """Cut the batch into HubSpot batches by operation; settle records with nothing to do."""
+        by_op: dict[Operation | None, list[Pending]] = {op: [] for op in Operation}
+        by_op[LINKS_ONLY] = []
+        unchanged: list[Pending] = []
         for item in pending:
             write = item.write
-            if (
-                write.operation is Operation.UPDATE
-                and not write.properties
-                and (write.associations is not None or write.pinned_engagement_id)
-            ):
-                item.associated_only = write.associations is not None
-                continue  # nothing to write beyond links and the pin
+            if write.operation is Operation.UPDATE and not write.properties:
+                if write.associations is not None or write.pinned_engagement_id:
+                    item.associated_only = write.associations is not None
+                    by_op[LINKS_ONLY].append(item)
+                else:
+                    unchanged.append(item)
+                continue
             by_op[write.operation].append(item)
-        for op, items in by_op.items():
-            jobs.extend((op, chunk) for chunk in chunked(items, BATCH_LIMIT))
-        if jobs:
-            list(self.run.client.map_concurrent(self._send_job, jobs))
+        if unchanged:
+            self._settle_unchanged(unchanged)
+        return [(op, chunk) for op, items in by_op.items() for chunk in chunked(items, BATCH_LIMIT)]
 
-    def _send_job(self, job: tuple[Operation, list[Pending]]) -> None:
+    def _settle_unchanged(self, items: list[Pending]) -> None:
+        columns = ", ".join(sorted(self.schema.get("properties") or {}))
+        for item in items:
+            if self._unchanged_named < UNCHANGED_NAMED:
+                self._unchanged_named += 1
+                self.logger.warning(
+                    "%s has an id and nothing to write; counted as unchanged (the stream's "
+                    "schema has only: %s; a column missing there was dropped upstream)",
+                    item.write.describe(self.stream_name),
+                    _short(columns, 300),
+                )
+        self.run.tally.count("unchanged", len(items))
+        self.run.checkpoints.settle(item.write.position for item in items)
+
+    def _write_job(self, job: _Job) -> None:
         op, items = job
         if op is Operation.ARCHIVE:
             ArchiveWriter(self.run, self.stream_name, self.logger).write(items)
@@ -302,12 +314,39 @@ class TicketsSink(BatchSink):
             key = self.run.options.id_property
             assert key is not None  # routing only makes upserts when it is set
             self._send_batch(Call.BATCH_UPSERT, items, _upsert_input(key), _match_by_id)
-        elif self.run.options.source_id_property is not None:
+        elif op is Operation.CREATE and self.run.options.source_id_property is not None:
             # A create keyed by a unique source id is an upsert: resending it is harmless.
             key = self.run.options.source_id_property
             self._send_batch(Call.BATCH_UPSERT, items, _create_as_upsert_input(key), None)
-        else:
-            self._send_creates(items, attempt=1)
+        elif op is Operation.CREATE:
+            creates = self.run.creates
+            assert creates is not None  # built with the run context
+            creates.write(items)
+        AssociationWriter(self.run, self.stream_name).write(items)
+        self._write_pins(items)
+        self._settle(items)
+
+    def _settle(self, pending: list[Pending]) -> None:
+        tally = self.run.tally
+        replays = 0
+        for item in pending:
+            if item.failure is not None:
+                self._reject(item.write.record, item.failure)
+            elif item.associated_only:
+                tally.count("associated")
+            elif item.write.operation is Operation.CREATE and item.matched_existing:
+                replays += 1
+                tally.count("upserted")
+            else:
+                tally.count(_OUTCOME_OF[item.write.operation])
+        if replays:
+            self.logger.info(
+                "%d create(s) found the ticket that the same input record made before (same "
+                "source id): updated, not created again",
+                replays,
+            )
+        self.run.rejects.sync()
+        self.run.checkpoints.settle(item.write.position for item in pending)
 
     def _send_batch(
         self,
@@ -329,7 +368,7 @@ class TicketsSink(BatchSink):
         for item, exc in outcome.refused:
             item.failure = reject_from(item.write, self.stream_name, exc)
         for batch, answer in outcome.accepted:
-            for item in self._map_answer(batch, answer, match):
+            for item in map_answer(self.run, self.stream_name, batch, answer, match):
                 self._send_batch(call, [item], build, match, idempotent=idempotent)
 
     def _log_split(self, size: int, exc: HubSpotAPIError) -> None:
@@ -338,212 +377,6 @@ class TicketsSink(BatchSink):
             size,
             exc.category or exc.status,
         )
-
-    def _map_answer(
-        self,
-        items: list[Pending],
-        answer: Mapping[str, Any],
-        match: Callable[[Pending, Mapping[str, Any]], bool] | None,
-    ) -> list[Pending]:
-        """Attach results and per-input errors to their records.
-
-        Return the records left unexplained when HubSpot reported errors it did not tie to an
-        input: the caller resends those one by one so each gets its own answer.
-        """
-        by_trace = {item.write.trace_id: item for item in items}
-        unmatched_errors: list[Mapping[str, Any]] = []
-        for error in answer.get("errors") or []:
-            traces = context_values(error, "objectWriteTraceId")
-            hit = [by_trace[t] for t in traces if t in by_trace]
-            if not hit and match is None:
-                unmatched_errors.append(error)
-            for item in hit:
-                item.failure = reject_from_entry(item.write, self.stream_name, error)
-            if not hit and match is not None:
-                ids = set(context_values(error, "ids")) | set(context_values(error, "id"))
-                found = [i for i in items if i.write.ticket_id in ids]
-                for item in found:
-                    item.failure = reject_from_entry(item.write, self.stream_name, error)
-                if not found:
-                    unmatched_errors.append(error)
-        results = [r for r in answer.get("results") or [] if isinstance(r, Mapping)]
-        for result in results:
-            trace = result.get("objectWriteTraceId")
-            owner: Pending | None = by_trace.get(trace) if isinstance(trace, str) else None
-            if owner is None and match is not None:
-                owner = next((i for i in items if match(i, result)), None)
-            if owner is None:
-                owner = self._match_result_by_unique(items, result)
-            if owner is not None and owner.failure is None and result.get("id") is not None:
-                owner.write.result_id = str(result["id"])
-        if not unmatched_errors:
-            return []
-        unresolved = [i for i in items if i.failure is None and i.write.result_id is None]
-        if len(unresolved) == 1:
-            unresolved[0].failure = reject_from_entry(
-                unresolved[0].write, self.stream_name, unmatched_errors[0]
-            )
-            return []
-        return unresolved
-
-    def _match_result_by_unique(
-        self, items: list[Pending], result: Mapping[str, Any]
-    ) -> Pending | None:
-        props = result.get("properties")
-        if not isinstance(props, Mapping):
-            return None
-        for key in (self.run.options.source_id_property, self.run.options.id_property):
-            if key is None or props.get(key) in (None, ""):
-                continue
-            for item in items:
-                if (
-                    item.write.properties.get(key) == props[key]
-                    or item.write.upsert_key == props[key]
-                ):
-                    return item
-        return None
-
-    # -- creates without a unique source id -------------------------------------------------
-    def _send_creates(self, items: list[Pending], *, attempt: int) -> None:
-        def send(batch: list[Pending]) -> _CreateAnswer:
-            started_ms = int(time.time() * 1000)
-            body = {"inputs": [_create_input(item.write) for item in batch]}
-            try:
-                response = self.run.client.request("POST", Call.BATCH_CREATE, json=body)
-            except OutcomeUnknownError as exc:
-                return _CreateAnswer(started_ms, unknown=exc)
-            return _CreateAnswer(started_ms, answer=json_or_empty(response))
-
-        outcome = isolate_refusals(items, send, on_split=self._log_split)
-        for item, exc in outcome.refused:
-            item.failure = reject_from(item.write, self.stream_name, exc)
-        # Claim the tickets of every answered batch before looking for those of unanswered
-        # ones, so a lookup cannot take a ticket that an answer already accounts for.
-        for batch, result in outcome.accepted:
-            if result.unknown is None:
-                self._settle_creates(batch, result.answer)
-        for batch, result in outcome.accepted:
-            if result.unknown is not None:
-                self._reconcile_creates(batch, result.started_ms, result.unknown, attempt=attempt)
-
-    def _settle_creates(self, items: list[Pending], answer: Mapping[str, Any]) -> None:
-        """Tie a batch create's answer to its records; reject those it refused."""
-        unresolved = self._map_answer(items, answer, None)
-        self._match_created(items, answer)
-        if unresolved:
-            # HubSpot reported failures it tied to no input, and some records got no result:
-            # those were not created (a 207 accounts for every input), but resending could
-            # duplicate a result that was merely not recognised, so they are rejected.
-            error: Mapping[str, Any] = next(iter(answer.get("errors") or []), {})
-            for item in unresolved:
-                if item.write.result_id is None and item.failure is None:
-                    item.failure = reject_from_entry(item.write, self.stream_name, error)
-
-    def _match_created(self, items: list[Pending], answer: Mapping[str, Any]) -> None:
-        """Tie batch-create results (which carry no trace id) to their records.
-
-        HubSpot answers successes in input order; each pairing is checked against the values
-        sent, and any that does not fit is matched by those values instead.
-        """
-        results = [r for r in answer.get("results") or [] if isinstance(r, Mapping)]
-        waiting = [i for i in items if i.failure is None and i.write.result_id is None]
-        leftovers: list[Mapping[str, Any]] = []
-        if len(results) == len(waiting):
-            for item, result in zip(waiting, results, strict=True):
-                props = result.get("properties") or {}
-                if _fingerprint_matches(item.write, props) and result.get("id") is not None:
-                    item.write.result_id = str(result["id"])
-                else:
-                    leftovers.append(result)
-        else:
-            leftovers = results
-        for result in leftovers:
-            props = result.get("properties") or {}
-            for item in waiting:
-                if item.write.result_id is None and _fingerprint_matches(item.write, props):
-                    item.write.result_id = str(result.get("id"))
-                    break
-        with self._claim_lock:
-            self._claimed.update(i.write.result_id for i in items if i.write.result_id)
-
-    def _reconcile_creates(
-        self,
-        items: list[Pending],
-        started_ms: int,
-        exc: OutcomeUnknownError,
-        *,
-        attempt: int,
-    ) -> None:
-        """Find which creates of a batch with an unknown outcome landed; resend only the rest.
-
-        Search trails writes, so it is polled until every create is found or
-        `unknown_outcome_wait_s` passes; what is still missing then was not applied.
-        """
-        self.logger.warning(
-            "Outcome of a create batch of %d is unknown (%s); looking for its tickets",
-            len(items),
-            self.run.client.redact(str(exc)),
-        )
-        deadline = time.monotonic() + self.run.options.unknown_outcome_wait_s
-        missing = list(items)
-        while True:
-            self._find_created(missing, started_ms)
-            missing = [i for i in missing if i.write.result_id is None]
-            if not missing or time.monotonic() >= deadline:
-                break
-            time.sleep(RECONCILE_POLL_S)
-        if not missing:
-            return
-        if attempt >= MAX_CREATE_ATTEMPTS:
-            for item in missing:
-                item.failure = Reject(
-                    f"{item.write.describe(self.stream_name)}: create outcome still unknown "
-                    f"after {attempt} attempts; not resent to avoid a duplicate",
-                    category="OUTCOME_UNKNOWN",
-                    correlation_id=exc.correlation_id,
-                )
-            return
-        self.logger.info("%d create(s) did not land; sending them again", len(missing))
-        self._send_creates(missing, attempt=attempt + 1)
-
-    def _find_created(self, items: list[Pending], started_ms: int) -> None:
-        """Search for tickets made since `started_ms` that match each create's values."""
-        for group in chunked(items, SEARCH_FILTER_GROUPS):
-            body: dict[str, Any] = {
-                "filterGroups": [
-                    {
-                        "filters": [
-                            {
-                                "propertyName": "createdate",
-                                "operator": "GTE",
-                                "value": str(started_ms - CLOCK_SKEW_MS),
-                            },
-                            {
-                                "propertyName": SUBJECT,
-                                "operator": "EQ",
-                                "value": item.write.properties[SUBJECT],
-                            },
-                        ]
-                    }
-                    for item in group
-                ],
-                "properties": sorted({k for item in group for k in item.write.properties}),
-                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-                "limit": SEARCH_PAGE_LIMIT,
-            }
-            answer = self.run.client.post_json(Call.SEARCH, body)
-            found = answer.get("results") if isinstance(answer, Mapping) else None
-            with self._claim_lock:
-                for result in found or []:
-                    tid = str(result.get("id"))
-                    if tid in self._claimed:
-                        continue
-                    props = result.get("properties") or {}
-                    for item in group:
-                        if item.write.result_id is None and _fingerprint_matches(item.write, props):
-                            item.write.result_id = tid
-                            self._claimed.add(tid)
-                            break
 
     # -- step 4: pins --------------------------------------------------------------------------
     def _write_pins(self, pending: list[Pending]) -> None:
@@ -562,10 +395,8 @@ class TicketsSink(BatchSink):
                 "objectWriteTraceId": write.trace_id,
             }
 
-        def pin_job(chunk: list[Pending]) -> None:
+        for chunk in chunked(items, BATCH_LIMIT):
             self._send_batch(Call.BATCH_UPDATE, chunk, pin_input, _match_by_result_id)
-
-        list(self.run.client.map_concurrent(pin_job, list(chunked(items, BATCH_LIMIT))))
         for item in items:
             if item.failure is not None:
                 # The ticket itself was written: say so, since a resend would only redo the pin.
@@ -578,19 +409,6 @@ class TicketsSink(BatchSink):
 
 
 # -- inputs -------------------------------------------------------------------------------------
-def _create_input(write: TicketWrite) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "properties": write.properties,
-        "objectWriteTraceId": write.trace_id,
-    }
-    if write.associations:
-        body["associations"] = [
-            {"to": {"id": link.to_object_id}, "types": link.types_json()}
-            for link in write.associations
-        ]
-    return body
-
-
 def _update_input(write: TicketWrite) -> dict[str, Any]:
     return {
         "id": write.ticket_id,
@@ -630,18 +448,6 @@ def _match_by_id(item: Pending, result: Mapping[str, Any]) -> bool:
 
 def _match_by_result_id(item: Pending, result: Mapping[str, Any]) -> bool:
     return item.ticket_id is not None and str(result.get("id")) == item.ticket_id
-
-
-# Compared when a create's outcome is unknown: the values HubSpot keeps as given.
-_FINGERPRINT_PROPERTIES = (SUBJECT, PIPELINE, STAGE, "content")
-
-
-def _fingerprint_matches(write: TicketWrite, found: Mapping[str, Any]) -> bool:
-    for name in _FINGERPRINT_PROPERTIES:
-        sent = write.properties.get(name)
-        if sent is not None and (found.get(name) or "") != sent:
-            return False
-    return True
 
 
 def _is_deleted(key: str) -> bool:

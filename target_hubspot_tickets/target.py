@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,6 +20,9 @@ from hubspot_api.config import SECRET_SETTINGS, HubSpotSettings, settings_schema
 from hubspot_api.errors import HubSpotError
 from hubspot_api.paths import Call
 from hubspot_api.properties import fetch_property_definitions
+from target_hubspot_tickets.checkpoints import Checkpoints
+from target_hubspot_tickets.creates import CreateWriter
+from target_hubspot_tickets.input import InputError, TicketsReader
 from target_hubspot_tickets.rejects import RejectsFile, Tally
 from target_hubspot_tickets.sinks import TicketsSink
 from target_hubspot_tickets.validation import (
@@ -117,11 +121,15 @@ class TargetHubSpotTickets(Target):
     package_name = "hubspot-tickets-connectors"
     config_jsonschema: ClassVar[dict[str, Any]] = settings_schema(*TARGET_SETTINGS)
     default_sink_class = TicketsSink
+    message_reader_class = TicketsReader
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Set up the target; HubSpot is not contacted until the first SCHEMA message."""
         self._run: RunContext | None = None
         self._run_lock = threading.Lock()
+        self._stdout_lock = threading.Lock()
+        self._anchor_state: Any = None
+        self.checkpoints = Checkpoints(self._emit_state)
         self.summary: dict[str, int] | None = None
         super().__init__(*args, **kwargs)
 
@@ -167,13 +175,53 @@ class TargetHubSpotTickets(Target):
                 config.get("unknown_outcome_wait_s", DEFAULT_UNKNOWN_OUTCOME_WAIT_S)
             ),
         )
+        if self._anchor_state is not None:
+            validator.anchor(self._anchor_state)
         secrets = [str(config[k]) for k in SECRET_SETTINGS if config.get(k)]
         rejects = RejectsFile(config.get("rejects_path"), (*secrets, *client.secrets()))
-        return RunContext(client, validator, rejects, Tally(), options)
+        run = RunContext(
+            client,
+            validator,
+            rejects,
+            Tally(),
+            options,
+            self.checkpoints,
+            line_number=self._line_number,
+            started_ms=client.server_now_ms(),
+        )
+        run.creates = CreateWriter(run, TICKETS_STREAM, self.logger.getChild("creates"))
+        return run
+
+    def _line_number(self) -> int:
+        reader = self.message_reader
+        return reader.line_number if isinstance(reader, TicketsReader) else 0
+
+    # -- state: handed back as the records before it settle ---------------------------------------
+    @override
+    def _process_state_message(self, message_dict: dict[str, Any]) -> None:
+        """Remember the state with the records read before it; it is emitted once they settle."""
+        super()._process_state_message(message_dict)
+        value = message_dict["value"]
+        run = self._run
+        if run is not None:
+            run.validator.anchor(value)
+        else:
+            self._anchor_state = value
+        self.checkpoints.state_after(run.last_position if run is not None else 0, value)
+
+    @override
+    def _write_state_message(self, state: dict[str, Any]) -> None:
+        """Let the checkpoints emit: after a full drain every state read is ready."""
+        self.checkpoints.settle(())
+
+    def _emit_state(self, value: Any) -> None:
+        with self._stdout_lock:
+            sys.stdout.write(json.dumps(value) + "\n")
+            sys.stdout.flush()
 
     @override
     def process_endofpipe(self) -> None:
-        """Drain everything, then report the counts and enforce `max_rejects`."""
+        """Drain everything, then report the counts; fail on bad input or too many rejects."""
         super().process_endofpipe()
         run = self._run
         tally = run.tally if run is not None else Tally()
@@ -193,6 +241,14 @@ class TargetHubSpotTickets(Target):
                 tally.received,
                 tally.accounted,
             )
+        reader = self.message_reader
+        fatal = reader.fatal if isinstance(reader, TicketsReader) else None
+        if fatal is not None:
+            read = (
+                f"{tally.received} record(s) before it" if tally.received else "nothing before it"
+            )
+            message = f"{fatal}; input stopped there ({read} processed and checkpointed)"
+            raise InputError(message)
         max_rejects = int(self.config.get("max_rejects") or 0)
         if tally.rejected > max_rejects:
             where = f" (see {run.rejects.path})" if run and run.rejects.path else ""

@@ -7,14 +7,18 @@ once per run.
 
 from __future__ import annotations
 
+import decimal
 import enum
 import hashlib
 import json
+import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from hubspot_api.properties import (
+    MAX_TEXT_VALUE_CHARS,
     PropertyDefinition,
     ValueConversionError,
     is_writable,
@@ -117,6 +121,8 @@ class TicketWrite:
     record: Mapping[str, Any]
     operation: Operation
     properties: dict[str, str]
+    # The input line the record came from (0 when not read from a line).
+    line: int = 0
     ticket_id: str | None = None
     upsert_key: str | None = None
     associations: list[Association] | None = None
@@ -140,13 +146,35 @@ class TicketWrite:
         return None
 
     def describe(self, stream: str) -> str:
-        """Name the record in messages: stream, position in the input, and its id if any."""
-        text = f"{stream} record #{self.position}"
-        if self.ticket_id is not None:
-            return f"{text} (id {self.ticket_id})"
-        if self.upsert_key is not None:
-            return f"{text} (key {self.upsert_key})"
-        return f"{text} (trace {self.trace_id})"
+        """Name the record in messages: stream, position and line in the input, its id if any."""
+        return describe_record(
+            stream,
+            self.position,
+            self.line,
+            id=self.ticket_id,
+            key=self.upsert_key,
+            trace=self.trace_id,
+        )
+
+
+def describe_record(
+    stream: str,
+    position: int,
+    line: int,
+    *,
+    id: str | None = None,
+    key: str | None = None,
+    trace: str | None = None,
+) -> str:
+    """Name a record the same way in every message: `tickets record #3 (line 4, id 12)`."""
+    where = [f"line {line}"] if line else []
+    if id is not None:
+        where.append(f"id {id}")
+    elif key is not None:
+        where.append(f"key {key}")
+    elif trace is not None:
+        where.append(f"trace {trace}")
+    return f"{stream} record #{position}" + (f" ({', '.join(where)})" if where else "")
 
 
 @dataclass(frozen=True)
@@ -249,15 +277,26 @@ class Pipelines:
         )
 
 
-def source_id_for(record: Mapping[str, Any], occurrence: int) -> str:
-    """Return a stable source id for a create: a digest of its content, plus a repeat count.
+def source_id_for(record: Mapping[str, Any], occurrence: int, anchor: str = "") -> str:
+    """Return the source id of a create that carries none: where it sits in the input, and what.
 
-    The same input replayed after a crash gets the same value, so its upsert finds the ticket
-    the first run made instead of making another.
+    It is a digest of the last upstream STATE before the record (`anchor`), how many records
+    with the same content came since that STATE (`occurrence`), and the content. Resending the
+    record, or replaying the input from that STATE after a crash, gives the same id, so the
+    upsert finds the ticket made before instead of making another; the same content after a
+    different STATE (a later incremental run) is a new ticket. Input without any STATE cannot be
+    told from its own replay: give such creates their own value in `source_id_property`.
     """
-    payload = json.dumps(to_json_value(record), sort_keys=True, separators=(",", ":"))
-    digest = hashlib.sha256(payload.encode()).hexdigest()[:32]
-    return digest if occurrence <= 1 else f"{digest}-{occurrence}"
+    payload = json.dumps(
+        [anchor, occurrence, to_json_value(record)], sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def state_anchor(state: Any) -> str:
+    """Return the digest of an upstream STATE value that source ids are anchored to."""
+    payload = json.dumps(to_json_value(state), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -287,6 +326,7 @@ class RecordValidator:
         self._warn = warn
         self._warned: set[str] = set()
         self._source_ids: dict[str, int] = {}
+        self._anchor = ""
         for name in (settings.id_property, settings.source_id_property):
             if name is None:
                 continue
@@ -296,13 +336,20 @@ class RecordValidator:
             if not defn.has_unique_value:
                 raise ValueError(f"property {name!r} is not unique (hasUniqueValue is false)")
 
+    def anchor(self, state: Any) -> None:
+        """Start a new segment of the input: an upstream STATE was read (see `source_id_for`)."""
+        self._anchor = state_anchor(state)
+        self._source_ids.clear()
+
     def warn_once(self, column: str, why: str) -> None:
         """Warn about a dropped column the first time it is seen in this run."""
         if column not in self._warned:
             self._warned.add(column)
             self._warn(f"column {column!r} is not written to HubSpot ({why}); dropped")
 
-    def prepare(self, record: Mapping[str, Any], position: int, trace_id: str) -> TicketWrite:
+    def prepare(
+        self, record: Mapping[str, Any], position: int, trace_id: str, line: int = 0
+    ) -> TicketWrite:
         """Return the write `record` asks for, or raise `RecordInvalid`."""
         operation, ticket_id, upsert_key = self._route(record)
         write = TicketWrite(
@@ -311,6 +358,7 @@ class RecordValidator:
             record=record,
             operation=operation,
             properties={},
+            line=line,
             ticket_id=ticket_id,
             upsert_key=upsert_key,
         )
@@ -354,11 +402,11 @@ class RecordValidator:
                 )
             source = self.settings.source_id_property
             if source is not None and not write.properties.get(source):
-                content = {k: v for k, v in sorted(write.properties.items())}
-                key = source_id_for(content, 1)
+                content = dict(sorted(write.properties.items()))
+                key = source_id_for(content, 0)
                 seen = self._source_ids.get(key, 0) + 1
                 self._source_ids[key] = seen
-                write.properties[source] = source_id_for(content, seen)
+                write.properties[source] = source_id_for(content, seen, self._anchor)
             if source is not None:
                 write.source_key = write.properties[source]
         pinned = write.properties.pop(PINNED_ENGAGEMENT, None)
@@ -371,12 +419,10 @@ class RecordValidator:
     # -- routing --------------------------------------------------------------------------------
     def _route(self, record: Mapping[str, Any]) -> tuple[Operation, str | None, str | None]:
         ticket_id = _id_text(record.get(ID_FIELD), ID_FIELD)
-        archived = record.get(ARCHIVED_FIELD)
-        if archived not in (None, True, False):
-            raise RecordInvalid(f"{ARCHIVED_FIELD!r} must be true or false", ARCHIVED_FIELD)
+        archived = control_flag(record.get(ARCHIVED_FIELD), ARCHIVED_FIELD)
         key_name = upsert_key_name(self.settings)
         upsert_key = _id_text(record.get(key_name), key_name) if key_name else None
-        if archived is True or record.get(DELETED_AT_FIELD) is not None:
+        if archived is True or record.get(DELETED_AT_FIELD) not in (None, ""):
             if ticket_id is not None:
                 return Operation.ARCHIVE, ticket_id, None
             if upsert_key is not None:
@@ -411,10 +457,19 @@ class RecordValidator:
     def _convert(self, defn: PropertyDefinition, value: Any, name: str) -> str | None:
         if value is None:
             return None
+        check_storable(value, name)
         try:
             text = to_hubspot(defn, value)
         except ValueConversionError as exc:
             raise RecordInvalid(str(exc), name) from None
+        except (ValueError, ArithmeticError, OverflowError, TypeError) as exc:
+            raise RecordInvalid(f"property {name!r}: cannot be written ({exc})", name) from None
+        if len(text) > MAX_TEXT_VALUE_CHARS:
+            raise RecordInvalid(
+                f"property {name!r}: {len(text):,} characters, more than the "
+                f"{MAX_TEXT_VALUE_CHARS:,} HubSpot stores",
+                name,
+            )
         if text == "":
             return None
         if defn.type == "enumeration" and defn.options:
@@ -467,16 +522,98 @@ class RecordValidator:
         return out
 
 
+# A lone UTF-16 surrogate: JSON text may carry one ("\ud800"), no Unicode text can.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Spellings of a control flag (`archived`) read as the user meant; anything else is refused.
+_FLAG_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def check_storable(value: Any, name: str) -> None:
+    """Refuse values JSON text allows but HubSpot cannot store: NaN, infinities, broken text."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found = _LONE_SURROGATE.search(item)
+            if found is not None:
+                raise RecordInvalid(
+                    f"property {name!r}: holds a lone UTF-16 surrogate "
+                    f"({found.group()!a} at character {found.start()}), which is not "
+                    "text HubSpot can store",
+                    name,
+                )
+        elif isinstance(item, float | decimal.Decimal):
+            finite = math.isfinite(item) if isinstance(item, float) else item.is_finite()
+            if not finite:
+                raise RecordInvalid(
+                    f"property {name!r}: {item} is not a number HubSpot stores", name
+                )
+        elif isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+
+
+def control_flag(value: Any, name: str) -> bool | None:
+    """Read a control column (`archived`) as the user meant it, or refuse it.
+
+    true/false; the numbers 1/0; the strings "true"/"false", "1"/"0", "yes"/"no" in any case
+    (CSV exports and databases spell booleans so). Null and "" mean "not given".
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int | decimal.Decimal | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word == "":
+            return None
+        if word in _FLAG_WORDS:
+            return _FLAG_WORDS[word]
+    raise RecordInvalid(
+        f'{name!r} must be true or false (or 1/0, "true"/"false", "yes"/"no"), not {_shown(value)}',
+        name,
+    )
+
+
+def _shown(value: Any) -> str:
+    text = ascii(to_json_value(value))
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def upsert_key_name(settings: ValidatorSettings) -> str | None:
     """Return the unique property that routes records to upserts, if configured."""
     return settings.id_property
 
 
+# Larger than any HubSpot id; checked before a number is turned into an int.
+_MAX_ID = decimal.Decimal(10) ** 30
+_INTEGRAL_TEXT = re.compile(r"^[0-9]+\.0*$")
+
+
 def _id_text(value: Any, name: str) -> str | None:
-    """Return an id as text, or None when absent; refuse values that cannot be ids."""
+    """Return an id as text, or None when absent; refuse values that cannot be ids.
+
+    Whole numbers given as floats (`1850000034.0`, what a float column or a CSV export makes of
+    an id) are read as the integer they spell.
+    """
     if value is None or value == "":
         return None
+    if isinstance(value, float | decimal.Decimal) and not isinstance(value, bool):
+        number = value if isinstance(value, decimal.Decimal) else decimal.Decimal(repr(value))
+        if number.is_finite() and abs(number) < _MAX_ID and number == number.to_integral_value():
+            return str(int(number))
+        raise RecordInvalid(f"{name!r} must be a whole number, not {_shown(value)}", name)
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise RecordInvalid(f"{name!r} must be a string or an integer", name)
-    text = str(value).strip()
+    if isinstance(value, int):
+        if abs(value) >= _MAX_ID:
+            raise RecordInvalid(f"{name!r} is too large to be an id", name)
+        return str(value)
+    text = value.strip()
+    if _LONE_SURROGATE.search(text):
+        raise RecordInvalid(f"{name!r} holds a lone UTF-16 surrogate", name)
+    if _INTEGRAL_TEXT.match(text):
+        text = text.split(".", 1)[0]
     return text or None

@@ -7,17 +7,24 @@ helpers here, so every reason names the record the same way.
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
+import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
-from hubspot_api.client import HubSpotClient
+from hubspot_api.client import SERVER_CLOCK_UNCERTAINTY_MS, HubSpotClient
 from hubspot_api.errors import HubSpotAPIError
+from target_hubspot_tickets.checkpoints import Checkpoints
 from target_hubspot_tickets.rejects import Reject, RejectsFile, Tally
 from target_hubspot_tickets.validation import RecordValidator, TicketWrite
+
+if TYPE_CHECKING:
+    from target_hubspot_tickets.creates import CreateWriter
 
 
 @dataclass
@@ -40,7 +47,23 @@ class RunContext:
     rejects: RejectsFile
     tally: Tally
     options: WriteOptions
+    checkpoints: Checkpoints
+    # The input line being read (for reasons that say where a record came from).
+    line_number: Callable[[], int] = lambda: 0
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    # When the run started, on HubSpot's clock (`HubSpotClient.server_now_ms`).
+    started_ms: int = 0
+    # The run's create writer (`creates.CreateWriter`), shared by every sink of the run.
+    creates: CreateWriter | None = None
+    last_position: int = 0
+    _positions: Iterator[int] = field(default_factory=lambda: itertools.count(1), repr=False)
+    _position_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def next_position(self) -> int:
+        """Number the next record of the input (1, 2, ...), across every sink of the run."""
+        with self._position_lock:
+            self.last_position = next(self._positions)
+            return self.last_position
 
 
 @dataclass
@@ -50,6 +73,8 @@ class Pending:
     write: TicketWrite
     failure: Reject | None = None
     associated_only: bool = False
+    # A create sent as an upsert by its source id landed on a ticket that already existed.
+    matched_existing: bool = False
 
     @property
     def ticket_id(self) -> str | None:
@@ -114,3 +139,92 @@ def reject_from(
         category=exc.category,
         correlation_id=exc.correlation_id,
     )
+
+
+def map_answer(
+    run: RunContext,
+    stream: str,
+    items: list[Pending],
+    answer: Mapping[str, Any],
+    match: Callable[[Pending, Mapping[str, Any]], bool] | None,
+) -> list[Pending]:
+    """Attach a batch answer's results and per-input errors to their records.
+
+    Results and errors are tied to inputs by `objectWriteTraceId`; without one, by `match`, or
+    by the unique property values sent. Return the records left unexplained when HubSpot
+    reported errors it tied to no input: the caller resends those one by one so each gets its
+    own answer (or rejects them, when resending is not safe).
+    """
+    by_trace = {item.write.trace_id: item for item in items}
+    unmatched_errors: list[Mapping[str, Any]] = []
+    for error in answer.get("errors") or []:
+        if not isinstance(error, Mapping):
+            continue
+        traces = context_values(error, "objectWriteTraceId")
+        hit = [by_trace[t] for t in traces if t in by_trace]
+        for item in hit:
+            item.failure = reject_from_entry(item.write, stream, error)
+        if hit:
+            continue
+        if match is not None:
+            ids = set(context_values(error, "ids")) | set(context_values(error, "id"))
+            found = [i for i in items if i.write.ticket_id in ids]
+            for item in found:
+                item.failure = reject_from_entry(item.write, stream, error)
+            if found:
+                continue
+        unmatched_errors.append(error)
+    results = [r for r in answer.get("results") or [] if isinstance(r, Mapping)]
+    for result in results:
+        trace = result.get("objectWriteTraceId")
+        owner: Pending | None = by_trace.get(trace) if isinstance(trace, str) else None
+        if owner is None and match is not None:
+            owner = next((i for i in items if match(i, result)), None)
+        if owner is None:
+            owner = _owner_by_unique(run, items, result)
+        if owner is not None and owner.failure is None and result.get("id") is not None:
+            owner.write.result_id = str(result["id"])
+            owner.matched_existing = result.get("new") is False and _created_before(
+                result, run.started_ms
+            )
+    if not unmatched_errors:
+        return []
+    unresolved = [i for i in items if i.failure is None and i.write.result_id is None]
+    if len(unresolved) == 1:
+        unresolved[0].failure = reject_from_entry(unresolved[0].write, stream, unmatched_errors[0])
+        return []
+    return unresolved
+
+
+def _created_before(result: Mapping[str, Any], started_ms: int) -> bool:
+    """Return whether a result's ticket was created before the run (not by a resend of it).
+
+    An upsert answers `new: false` for a ticket made by an earlier run from the same record, but
+    also for one that this run's own first try made when that answer was lost and the client
+    sent the upsert again; only the creation time tells them apart.
+    """
+    created = result.get("createdAt")
+    if not isinstance(created, str):
+        return False
+    try:
+        moment = dt.datetime.fromisoformat(created)
+    except ValueError:
+        return False
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp() * 1000 < started_ms - SERVER_CLOCK_UNCERTAINTY_MS
+
+
+def _owner_by_unique(
+    run: RunContext, items: list[Pending], result: Mapping[str, Any]
+) -> Pending | None:
+    props = result.get("properties")
+    if not isinstance(props, Mapping):
+        return None
+    for key in (run.options.source_id_property, run.options.id_property):
+        if key is None or props.get(key) in (None, ""):
+            continue
+        for item in items:
+            if item.write.properties.get(key) == props[key] or item.write.upsert_key == props[key]:
+                return item
+    return None

@@ -44,7 +44,7 @@ def test_archive_by_key_resolves_the_id_and_rejects_unknown_keys(
     assert reject["category"] == "OBJECT_NOT_FOUND"
     assert reject["record"][KEY] == "NO-SUCH-KEY"
     assert reject["reason"] == (
-        "tickets record #3 (key NO-SUCH-KEY): no ticket with external_ticket_id = "
+        "tickets record #3 (line 4, key NO-SUCH-KEY): no ticket with external_ticket_id = "
         "'NO-SUCH-KEY', live or archived; nothing was archived"
     )
     tickets = {t["id"]: t for t in server.portal.snapshot()}

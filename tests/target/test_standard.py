@@ -13,7 +13,6 @@ from singer_sdk.testing.suites import SingerTestSuite
 from singer_sdk.testing.target_tests import (
     TargetCliPrintsTest,
     TargetInvalidSchemaTest,
-    TargetRecordBeforeSchemaTest,
 )
 
 from target_hubspot_tickets.target import TargetHubSpotTickets
@@ -24,7 +23,6 @@ CONFIG = {"access_token": "not-used-by-these-tests", "api_url": "http://127.0.0.
 
 INCLUDED = [
     TargetCliPrintsTest,  # --about / --version output
-    TargetRecordBeforeSchemaTest,  # a RECORD before its SCHEMA stops the run
     TargetInvalidSchemaTest,  # a SCHEMA without properties stops the run
 ]
 
@@ -44,6 +42,8 @@ EXCLUDED = {
     "schema_no_properties": "arbitrary stream refused before its records",
     "schema_updates": "arbitrary stream; a new tickets SCHEMA starts a new sink (SDK)",
     "special_chars_in_attributes": "arbitrary stream; unknown properties are rejected",
+    "record_before_schema": "expects the SDK's exception; ours drains, then stops with one "
+    "line naming the input line (tests/journeys)",
     "multiple_state_messages": "arbitrary streams; state ordering: test_state_is_emitted...",
 }
 

@@ -7,6 +7,7 @@ import json
 import logging
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -70,6 +71,7 @@ def test_create_update_upsert_archive_in_one_run(emulator, singer, target_config
         "upserted": 2,
         "archived": 1,
         "associated": 0,
+        "unchanged": 0,
         "superseded": 0,
         "rejected": 0,
         "associations_added": 0,
@@ -143,7 +145,7 @@ def test_per_input_failures_of_a_207_map_to_their_records(
     assert run.summary["created"] == 2
     assert run.summary["rejected"] == 2
     by_position = {r["reason"].split(":")[0]: r for r in run.rejects}
-    missing_update = by_position["tickets record #2 (id 999999999)"]
+    missing_update = by_position["tickets record #2 (line 3, id 999999999)"]
     assert missing_update["category"] == "OBJECT_NOT_FOUND"
     assert missing_update["record"]["subject"] == "no such ticket"
     [bad_create] = [r for r in run.rejects if "record #5" in r["reason"]]
@@ -407,10 +409,20 @@ def test_creates_sharing_a_source_id_are_one_ticket(emulator, singer, target_con
     tickets = {t["properties"]["subject"]: t["properties"] for t in server.portal.snapshot()}
     assert set(tickets) == {"first, corrected", "second"}
     assert tickets["first, corrected"]["external_ticket_id"] == "SRC-1"
-    # The generated source id is stable: a replay of the same input updates, never duplicates.
+    # The generated source id is stable: a replay of the same input updates, never duplicates,
+    # and says so instead of counting a create. (A ticket counts as made before the run when
+    # it is older than the run's start by more than HubSpot's clock can be read: one second.)
+    time.sleep(1.2)
     replay = run_target(config, singer(server).lines(records[1:2]))
-    assert replay.summary["created"] == 1
+    assert replay.summary["created"] == 0
+    assert replay.summary["upserted"] == 1
     assert len(server.portal.snapshot()) == 2
+    # The same content after another upstream STATE (a later incremental run) is a new ticket.
+    builder = singer(server)
+    later = [builder.schema(), builder.state({"bookmark": 2}), builder.record(records[1])]
+    again = run_target(config, later)
+    assert again.summary["created"] == 1
+    assert len(server.portal.snapshot()) == 3
 
 
 @pytest.mark.parametrize(
