@@ -49,6 +49,12 @@ STRING = "string"
 JSON_TYPE = "json"
 MULTI_SELECT_FIELD_TYPE = "checkbox"
 MULTI_SELECT_SEPARATOR = ";"
+# Text property values hold at most this many characters when written through the API
+# (docs/hubspot-api.md, "Value limits").
+MAX_TEXT_VALUE_CHARS = 65_536
+# Numbers are written as plain decimals; beyond this decimal exponent (a double's range) a
+# value is refused instead of being spelled out digit by digit (`1e30000000`).
+MAX_NUMBER_EXPONENT = 308
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CANONICAL_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\Z")
@@ -312,6 +318,8 @@ def _number_to_wire(name: str, value: Any) -> str:
         raise ValueConversionError(name, value, f"cannot write a {type(value).__name__}")
     if not number.is_finite():
         raise ValueConversionError(name, value, "not a finite number")
+    if number and abs(number.adjusted()) > MAX_NUMBER_EXPONENT:
+        raise ValueConversionError(name, value, "outside the range of numbers HubSpot stores")
     return format(number, "f")
 
 
