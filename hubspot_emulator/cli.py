@@ -149,6 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="fail a batch write whole on any bad input, even with objectWriteTraceId",
     )
+    add(
+        "--clock-offset-s",
+        type=float,
+        default=_DEFAULTS.clock_offset_s,
+        metavar="S",
+        help="run the emulator's clock S seconds ahead of this machine's (negative: behind); "
+        "shifts every timestamp it serves and its Date header",
+    )
     add("--verbose", action="store_true", help="log one line per request to stderr")
     return parser
 
@@ -178,6 +186,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         required_properties=tuple(args.required_property),
         max_uri_length=args.max_uri_length,
         whole_batch_errors=args.whole_batch_errors,
+        clock_offset_s=args.clock_offset_s,
     )
 
 

@@ -39,3 +39,5 @@ class EmulatorConfig:
     max_uri_length: int = 16_000
     # Fail a batch write whole on any bad input, even when every input carries a trace id.
     whole_batch_errors: bool = False
+    # Seconds the emulator's clock runs ahead of this machine's (negative: behind); see clock.py.
+    clock_offset_s: float = 0.0

@@ -27,6 +27,14 @@ PROPERTY_NAME = re.compile(r"[a-z][a-z0-9_]{0,99}")
 # HubSpot refuses an 11th property with `hasUniqueValue` on one object type.
 MAX_UNIQUE_PROPERTIES = 10
 
+# A property value written through the API holds at most this many characters (HubSpot's
+# knowledge base on property field types,
+# https://knowledge.hubspot.com/properties/property-field-types-in-hubspot). Text is where it
+# bites; a longer value of any other type is invalid anyway. The error code below is the
+# emulator's: HubSpot's docs give the limit, not the code.
+MAX_VALUE_CHARS = 65_536
+VALUE_TOO_LONG = "VALUE_TOO_LONG"
+
 # Which fieldType each property type accepts, as HubSpot's property API checks on create.
 FIELD_TYPES: dict[str, frozenset[str]] = {
     "string": frozenset({"text", "textarea", "html", "file", "phonenumber"}),
@@ -459,6 +467,13 @@ def normalise_value(defn: PropertyDef, raw: Any) -> str | None:
     text = _as_text(defn, raw)
     if text == "":
         return None
+    if len(text) > MAX_VALUE_CHARS:
+        raise PropertyValueError(
+            defn.name,
+            VALUE_TOO_LONG,
+            f'The value of property "{defn.name}" is {len(text):,} characters long; at most '
+            f"{MAX_VALUE_CHARS:,} are allowed",
+        )
     kind = defn.type
     if kind == "number":
         return _number(defn, text)

@@ -9,7 +9,6 @@ the API itself. Budgets count a request when it arrives; injected latency delays
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import json
 import re
 import socket
@@ -28,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode
 
 from hubspot_emulator.auth import Authenticator, Principal
+from hubspot_emulator.clock import Clock
 from hubspot_emulator.config import EmulatorConfig
 from hubspot_emulator.errors import ApiError, validation_error
 from hubspot_emulator.faults import FaultInjector, FaultPlan, fault_body
@@ -45,6 +45,105 @@ KEEP_ALIVE_TIMEOUT_S = 120.0
 TICKETS = TICKET_TYPE.name
 
 Result = tuple[int, Any]  # (HTTP status, JSON body, or None for an empty answer)
+
+
+# -- request bodies ----------------------------------------------------------------------------
+# NaN and Infinity are not JSON (RFC 8259 has no such numbers) although Python's json reads them;
+# HubSpot's parser refuses them, and lone UTF-16 surrogates, whether escaped or as raw bytes.
+_NON_STANDARD_TOKENS = ("-Infinity", "Infinity", "NaN")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+class _NonStandardToken(ValueError):
+    def __init__(self, token: str) -> None:
+        super().__init__(token)
+        self.token = token
+
+
+def _refuse_constant(token: str) -> Any:
+    raise _NonStandardToken(token)
+
+
+def _invalid_json(text: str, offset: int, reason: str) -> ApiError:
+    """HubSpot's 400 for a body it cannot parse, pointing at `offset` like its parser does."""
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return validation_error(f"Invalid input JSON on line {line}, column {column}: {reason}")
+
+
+def _first_problem(text: str) -> tuple[int, str] | None:
+    """Find the first non-standard number outside strings or lone surrogate escape inside one."""
+    index, end, in_string = 0, len(text), False
+    while index < end:
+        char = text[index]
+        if in_string:
+            if char == '"':
+                in_string = False
+            elif char == "\\":
+                if text.startswith("u", index + 1):
+                    problem, length = _surrogate_at(text, index)
+                    if problem:
+                        return index, problem
+                    index += length
+                    continue
+                index += 2
+                continue
+        elif char == '"':
+            in_string = True
+        else:
+            for token in _NON_STANDARD_TOKENS:
+                if text.startswith(token, index):
+                    return index, f"Non-standard token '{token}': not a JSON number"
+        index += 1
+    return None
+
+
+def _code_unit(text: str, index: int) -> int | None:
+    """Return the UTF-16 code unit of a `\\uXXXX` escape at `index`, or None."""
+    digits = text[index + 2 : index + 6]
+    if not text.startswith("\\u", index) or len(digits) != 4:
+        return None
+    try:
+        return int(digits, 16)
+    except ValueError:
+        return None
+
+
+def _surrogate_at(text: str, index: int) -> tuple[str | None, int]:
+    """Check the `\\u` escape at `index`: (what is wrong or None, characters it spans)."""
+    unit = _code_unit(text, index)
+    if unit is None or not 0xD800 <= unit <= 0xDFFF:
+        return None, 6
+    if unit <= 0xDBFF:
+        low = _code_unit(text, index + 6)
+        if low is not None and 0xDC00 <= low <= 0xDFFF:
+            return None, 12  # a valid pair
+        return f"Unpaired high surrogate \\u{unit:04x}: not valid Unicode", 6
+    return f"Unpaired low surrogate \\u{unit:04x}: not valid Unicode", 6
+
+
+def parse_json_body(body: bytes) -> Any:
+    """Decode a request body as strict JSON in UTF-8, or raise HubSpot's 400."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Raw surrogate bytes (ED A0 80) and any other bytes that are not UTF-8 land here.
+        prefix = body[: exc.start].decode("utf-8", "replace")
+        reason = f"Invalid UTF-8 start byte 0x{body[exc.start]:02x}"
+        raise _invalid_json(prefix, len(prefix), reason) from None
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except _NonStandardToken as exc:
+        offset, reason = _first_problem(text) or (0, f"Non-standard token '{exc.token}'")
+        raise _invalid_json(text, offset, reason) from None
+    except json.JSONDecodeError as exc:
+        raise _invalid_json(text, exc.pos, exc.msg) from None
+    # Only an escape can smuggle a lone surrogate past the UTF-8 decoding above.
+    if _SURROGATE_ESCAPE.search(text):
+        found = _first_problem(text)
+        if found is not None:
+            raise _invalid_json(text, *found)
+    return value
 
 
 # -- one request as the handlers see it ---------------------------------------------------------
@@ -78,14 +177,7 @@ class Call:
 
     def json(self) -> Any:
         """Decode the body, answering HubSpot's 400 for anything that is not JSON."""
-        try:
-            return json.loads(self.body)
-        except json.JSONDecodeError as exc:
-            raise validation_error(
-                f"Invalid input JSON on line {exc.lineno}, column {exc.colno}: {exc.msg}"
-            ) from None
-        except UnicodeDecodeError as exc:
-            raise validation_error(f"Invalid input JSON: {exc.reason}") from None
+        return parse_json_body(self.body)
 
     def json_object(self) -> dict[str, Any]:
         """Decode a body that must be a JSON object."""
@@ -362,18 +454,14 @@ def _ticket_side(call: Call) -> str:
     return call.params["toObjectType"]
 
 
-def _now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-
-
 def _batch_answer(
-    results: list[Any], errors: list[dict[str, Any]], started: str, ok_status: int
+    results: list[Any], errors: list[dict[str, Any]], started: str, completed: str, ok_status: int
 ) -> Result:
     body: dict[str, Any] = {
         "status": "COMPLETE",
         "results": results,
         "startedAt": started,
-        "completedAt": _now_iso(),
+        "completedAt": completed,
     }
     if errors:
         body["numErrors"] = len(errors)
@@ -391,7 +479,8 @@ def _error_entry(exc: ApiError) -> dict[str, Any]:
 
 def _batch_create_associations(call: Call) -> Result:
     to_type = _ticket_side(call)
-    started = _now_iso()
+    clock = call.emulator.clock
+    started = clock.iso_now()
     results: list[Any] = []
     errors: list[dict[str, Any]] = []
     for item in _inputs(call):
@@ -401,7 +490,7 @@ def _batch_create_associations(call: Call) -> Result:
             results.append(call.portal.associate(from_id, to_type, to_id, item.get("types", [])))
         except ApiError as exc:
             errors.append(_error_entry(exc))
-    return _batch_answer(results, errors, started, 201)
+    return _batch_answer(results, errors, started, clock.iso_now(), 201)
 
 
 def _batch_archive_associations(call: Call) -> Result:
@@ -667,14 +756,15 @@ ROUTER = Router(build_routes())
 class Stats:
     """Count answers by route and status, plus dropped connections and injected faults."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
         self._lock = threading.Lock()
+        self._clock = clock or Clock()
         self.reset()
 
     def reset(self) -> None:
         """Forget every count."""
         with self._lock:
-            self._started = time.time()
+            self._started = self._clock.now()
             self._by_route: Counter[tuple[str, str]] = Counter()
             self._events: Counter[str] = Counter()
 
@@ -684,6 +774,11 @@ class Stats:
             self._by_route[key, str(status)] += 1
             for event in events:
                 self._events[event] += 1
+
+    def count_connection(self) -> None:
+        """Count one accepted TCP connection, whether or not a request ever arrives on it."""
+        with self._lock:
+            self._events["connection"] += 1
 
     def snapshot(self) -> dict[str, Any]:
         """Return the counts as JSON."""
@@ -700,24 +795,24 @@ class Stats:
             "applied_then_dropped": events.get("applied_then_dropped", 0),
             "injected_faults": events.get("injected_fault", 0),
             "rate_limited": events.get("rate_limited", 0),
+            # Accepted TCP connections: keep-alive reuse, or a TLS handshake that never became
+            # a request, shows here and nowhere else.
+            "connections": events.get("connection", 0),
             "since": since,
         }
 
 
-_date_cache: tuple[int, str] = (0, "")
-
-
-def _http_date() -> str:
-    # Formatting the Date header once a second keeps it off the per-request cost.
-    global _date_cache  # noqa: PLW0603
-    now = int(time.time())
-    if _date_cache[0] != now:
-        _date_cache = (now, email.utils.formatdate(now, usegmt=True))
-    return _date_cache[1]
-
-
 def _dumps(payload: Any) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A stored value holds a lone UTF-16 surrogate (from a --load file or a portal built in
+        # code; request bodies with one are refused). HubSpot runs on the JVM, whose UTF-8
+        # encoder never writes a lone surrogate but a replacement; U+FFFD, the Unicode
+        # replacement character, keeps the answer valid UTF-8 JSON that any client can read,
+        # where an escaped `\ud800` would be refused by strict parsers. Pairs stay pairs.
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode("utf-8")
 
 
 # -- HTTP ----------------------------------------------------------------------------------------
@@ -747,6 +842,10 @@ class _Handler(BaseHTTPRequestHandler):
     """Serve one keep-alive connection: many requests in turn."""
 
     protocol_version = "HTTP/1.1"
+    # A request line http.server cannot parse (garbage, a TLS handshake sent to plain HTTP) is
+    # answered with a status line and headers, Date included, as HubSpot's edge does, not in
+    # the header-less HTTP/0.9 form http.server would otherwise fall back to.
+    default_request_version = "HTTP/1.1"
     server_version = "hubspot-emulator"
     timeout = KEEP_ALIVE_TIMEOUT_S
     server: _HttpServer
@@ -758,6 +857,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Stay quiet: `_serve` logs its own line when verbose."""
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """Date the answers http.server writes itself (malformed requests) by the emulator clock."""
+        return self.server.emulator.clock.http_date()
 
     def do_GET(self) -> None:
         """Serve any method the same way: the route table decides."""
@@ -958,7 +1061,7 @@ class _Handler(BaseHTTPRequestHandler):
             reason = HTTPStatus(status).phrase
         except ValueError:
             reason = "Unknown"
-        lines = [f"HTTP/1.1 {status} {reason}", f"Date: {_http_date()}"]
+        lines = [f"HTTP/1.1 {status} {reason}", f"Date: {self.server.emulator.clock.http_date()}"]
         if content_type is not None:
             lines.append(f"Content-Type: {content_type}")
         if status != 204:
@@ -994,6 +1097,7 @@ class _HttpServer(ThreadingHTTPServer):
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """Track the connection, then serve it on its own thread."""
+        self.emulator.counters.count_connection()
         with self._connections_lock:
             self._connections.add(request)
         super().process_request(request, client_address)
@@ -1019,9 +1123,10 @@ class _HttpServer(ThreadingHTTPServer):
                 connection.shutdown(socket.SHUT_RDWR)
 
 
-def build_portal(config: EmulatorConfig) -> Portal:
+def build_portal(config: EmulatorConfig, clock: Clock | None = None) -> Portal:
     """Create the portal a config describes: seeded and/or loaded from a JSONL file."""
     portal = Portal(
+        clock_ms=(clock or Clock(config.clock_offset_s)).now_ms,
         search_lag_ms=config.search_lag_ms,
         required_properties=config.required_properties,
         whole_batch_errors=config.whole_batch_errors,
@@ -1035,13 +1140,18 @@ def build_portal(config: EmulatorConfig) -> Portal:
 
 
 class EmulatorServer:
-    """The emulator: a portal served over HTTP on a background thread."""
+    """The emulator: a portal served over HTTP on a background thread.
+
+    `config.clock_offset_s` shifts the clock of everything the server builds; a `portal` passed
+    in keeps the clock it was built with.
+    """
 
     def __init__(
         self, config: EmulatorConfig, portal: Portal | None = None, *, verbose: bool = False
     ) -> None:
         self.config = config
-        self.portal = portal if portal is not None else build_portal(config)
+        self.clock = Clock(config.clock_offset_s)
+        self.portal = portal if portal is not None else build_portal(config, self.clock)
         self.verbose = verbose
         self.auth = Authenticator(
             private_token=config.token,
@@ -1053,6 +1163,7 @@ class EmulatorServer:
             per_10s=config.rate_limit_10s,
             search_per_s=config.search_rate_limit,
             daily=config.daily_limit,
+            wall_clock=self.clock.now,
         )
         self.faults = FaultInjector(
             seed=config.seed,
@@ -1062,7 +1173,7 @@ class EmulatorServer:
             drop_rate=config.drop_rate,
             apply_then_drop_rate=config.apply_then_drop_rate,
         )
-        self.counters = Stats()
+        self.counters = Stats(self.clock)
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()

@@ -37,6 +37,7 @@ FLAGS = (
     "--retry-after",
     "--required-property",
     "--whole-batch-errors",
+    "--clock-offset-s",
     "--verbose",
 )
 # Config fields whose flag takes one item at a time.
