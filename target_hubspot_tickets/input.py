@@ -15,8 +15,8 @@ What upstream taps, exports and hand-edited files send is not always Singer. The
   the input there, so the target still drains what it read, emits the state it reached and writes
   its summary before it fails with that one line (`TargetHubSpotTickets.process_endofpipe`).
 
-HubSpot's own refusals (a wrong token, the daily limit) are not input problems and propagate
-unchanged.
+HubSpot's own refusals (a wrong token, the daily limit) are not input problems: they end the
+input too (`stopped_by`), and the target raises them unchanged once it has closed its files.
 """
 
 from __future__ import annotations
@@ -87,6 +87,8 @@ class TicketsReader(SimpleSingerReader):
         super().__init__()
         self.line_number = 0
         self.fatal: InputError | None = None
+        # HubSpot stopped the run while a message was handled (a drain hit the daily limit).
+        self.stopped_by: HubSpotAPIError | None = None
 
     def deserialize_json(self, line: str) -> dict[str, Any]:
         """Parse one line; refuse it with its line number unless it is a JSON object."""
@@ -141,8 +143,9 @@ class TicketsReader(SimpleSingerReader):
                 message = self.deserialize_json(line)
                 kind = self.check_message(message, handlers)
                 handlers[kind](message)
-            except HubSpotAPIError:
-                raise
+            except HubSpotAPIError as exc:
+                self.stopped_by = exc
+                break
             except InputError as exc:
                 self.fatal = exc
                 break

@@ -291,7 +291,9 @@ class TicketsSink(BatchSink):
         return [(op, chunk) for op, items in by_op.items() for chunk in chunked(items, BATCH_LIMIT)]
 
     def _settle_unchanged(self, items: list[Pending]) -> None:
-        columns = ", ".join(sorted(self.schema.get("properties") or {}))
+        columns = ", ".join(
+            sorted(c for c in self.schema.get("properties") or {} if not c.startswith("_sdc_"))
+        )
         for item in items:
             if self._unchanged_named < UNCHANGED_NAMED:
                 self._unchanged_named += 1

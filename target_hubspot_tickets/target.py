@@ -221,8 +221,40 @@ class TargetHubSpotTickets(Target):
 
     @override
     def process_endofpipe(self) -> None:
-        """Drain everything, then report the counts; fail on bad input or too many rejects."""
-        super().process_endofpipe()
+        """Drain everything, then report the counts; fail on bad input or too many rejects.
+
+        When HubSpot stopped the run (a wrong token, the daily limit), nothing more is sent:
+        the summary says how many records read were left unwritten, and the error is raised.
+        """
+        reader = self.message_reader
+        stopped = reader.stopped_by if isinstance(reader, TicketsReader) else None
+        try:
+            if stopped is None:
+                super().process_endofpipe()
+        finally:
+            tally = self._finish()
+        if stopped is not None:
+            raise stopped
+        fatal = reader.fatal if isinstance(reader, TicketsReader) else None
+        if fatal is not None:
+            read = (
+                f"{tally.received} record(s) before it" if tally.received else "nothing before it"
+            )
+            message = f"{fatal}; input stopped there ({read} processed and checkpointed)"
+            raise InputError(message)
+        max_rejects = int(self.config.get("max_rejects") or 0)
+        if tally.rejected > max_rejects:
+            run = self._run
+            where = f" (see {run.rejects.path})" if run and run.rejects.path else ""
+            message = (
+                f"{tally.rejected} record(s) rejected, more than max_rejects={max_rejects}"
+                f"{where}; everything else was written"
+            )
+            self.logger.log(logging.ERROR, message)
+            raise TooManyRejectsError(message)
+
+    def _finish(self) -> Tally:
+        """Close the rejects file and the client; write and log the summary."""
         run = self._run
         tally = run.tally if run is not None else Tally()
         if run is not None:
@@ -237,27 +269,12 @@ class TargetHubSpotTickets(Target):
         self.logger.info("Run summary: %s", json.dumps(self.summary, sort_keys=False))
         if tally.accounted != tally.received:
             self.logger.error(
-                "Counts do not add up: %d records received, %d accounted for",
+                "%d of %d record(s) read have no outcome: the run stopped before they were "
+                "written (a re-run from the last state emitted sends them)",
+                tally.received - tally.accounted,
                 tally.received,
-                tally.accounted,
             )
-        reader = self.message_reader
-        fatal = reader.fatal if isinstance(reader, TicketsReader) else None
-        if fatal is not None:
-            read = (
-                f"{tally.received} record(s) before it" if tally.received else "nothing before it"
-            )
-            message = f"{fatal}; input stopped there ({read} processed and checkpointed)"
-            raise InputError(message)
-        max_rejects = int(self.config.get("max_rejects") or 0)
-        if tally.rejected > max_rejects:
-            where = f" (see {run.rejects.path})" if run and run.rejects.path else ""
-            message = (
-                f"{tally.rejected} record(s) rejected, more than max_rejects={max_rejects}"
-                f"{where}; everything else was written"
-            )
-            self.logger.log(logging.ERROR, message)
-            raise TooManyRejectsError(message)
+        return tally
 
 
 def main() -> None:

@@ -587,8 +587,9 @@ def upsert_key_name(settings: ValidatorSettings) -> str | None:
     return settings.id_property
 
 
-# Larger than any HubSpot id; checked before a number is turned into an int.
-_MAX_ID = decimal.Decimal(10) ** 30
+# More digits than any HubSpot id has; checked before a number is turned into an int.
+_MAX_ID_DIGITS = 30
+_MAX_ID = 10**_MAX_ID_DIGITS
 _INTEGRAL_TEXT = re.compile(r"^[0-9]+\.0*$")
 
 
@@ -602,7 +603,11 @@ def _id_text(value: Any, name: str) -> str | None:
         return None
     if isinstance(value, float | decimal.Decimal) and not isinstance(value, bool):
         number = value if isinstance(value, decimal.Decimal) else decimal.Decimal(repr(value))
-        if number.is_finite() and abs(number) < _MAX_ID and number == number.to_integral_value():
+        if (
+            number.is_finite()
+            and number.adjusted() < _MAX_ID_DIGITS
+            and number == number.to_integral_value()
+        ):
             return str(int(number))
         raise RecordInvalid(f"{name!r} must be a whole number, not {_shown(value)}", name)
     if isinstance(value, bool) or not isinstance(value, str | int):

@@ -1,0 +1,199 @@
+"""The target's pure rules for what it reads: checkpoints, control flags, ids, storable values."""
+
+from __future__ import annotations
+
+import decimal
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from target_hubspot_tickets.checkpoints import Checkpoints
+from target_hubspot_tickets.input import InputError, TicketsReader, parse_line
+from target_hubspot_tickets.rejects import to_json_value
+from target_hubspot_tickets.validation import (
+    RecordInvalid,
+    _id_text,
+    check_storable,
+    control_flag,
+    source_id_for,
+)
+
+
+def _tracker() -> tuple[Checkpoints, list[object]]:
+    emitted: list[object] = []
+    return Checkpoints(emitted.append), emitted
+
+
+def test_a_state_waits_for_every_record_before_it():
+    tracker, emitted = _tracker()
+    tracker.state_after(0, {"s": 0})
+    assert emitted == [{"s": 0}]
+    tracker.state_after(100, {"s": 100})
+    tracker.state_after(200, {"s": 200})
+    tracker.settle(range(101, 201))  # the second batch settles first
+    assert emitted == [{"s": 0}]
+    tracker.settle(range(1, 101))
+    assert emitted == [{"s": 0}, {"s": 200}]  # the latest ready state only, once
+    tracker.settle(())
+    assert emitted == [{"s": 0}, {"s": 200}]
+
+
+def test_an_unchanged_state_is_not_repeated_and_states_are_copied():
+    tracker, emitted = _tracker()
+    value = {"bookmark": 1}
+    tracker.state_after(0, value)
+    value["bookmark"] = 2  # the caller's dict changes later; the state read does not
+    tracker.state_after(0, {"bookmark": 1})
+    assert emitted == [{"bookmark": 1}]
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    st.lists(st.integers(min_value=1, max_value=60), min_size=1, max_size=60, unique=True),
+    st.sets(st.integers(min_value=0, max_value=60)),
+)
+def test_an_emitted_state_never_covers_an_unsettled_record(order, state_positions):
+    tracker, emitted = _tracker()
+    for position in sorted(state_positions):
+        tracker.state_after(position, position)
+    settled: set[int] = set()
+    for position in order:
+        settled.add(position)
+        tracker.settle((position,))
+        for value in emitted:
+            assert isinstance(value, int)
+            assert all(p in settled for p in range(1, value + 1))
+
+
+@pytest.mark.parametrize(
+    ("value", "meant"),
+    [
+        (True, True),
+        (False, False),
+        (None, None),
+        (1, True),
+        (0, False),
+        (decimal.Decimal("1"), True),
+        ("true", True),
+        (" TRUE ", True),
+        ("False", False),
+        ("1", True),
+        ("0", False),
+        ("yes", True),
+        ("No", False),
+        ("", None),
+    ],
+    ids=repr,
+)
+def test_control_flags_read_as_meant(value, meant):
+    assert control_flag(value, "archived") is meant
+
+
+@pytest.mark.parametrize("value", [2, -1, 0.5, "y", "archived", [], {}, "truee"], ids=repr)
+def test_other_control_flags_are_refused_naming_the_field(value):
+    with pytest.raises(RecordInvalid) as caught:
+        control_flag(value, "archived")
+    assert caught.value.field == "archived"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (123, "123"),
+        ("  77 ", "77"),
+        (1850000034.0, "1850000034"),
+        (decimal.Decimal("1850000034.0"), "1850000034"),
+        ("1850000034.0", "1850000034"),
+        ("abc", "abc"),
+        (None, None),
+        ("", None),
+    ],
+    ids=repr,
+)
+def test_ids_are_read_as_the_integer_they_spell(value, text):
+    assert _id_text(value, "id") == text
+
+
+@pytest.mark.parametrize(
+    "value",
+    [1.5, decimal.Decimal("1e30000000"), float("nan"), True, [1], "\ud800"],
+    ids=repr,
+)
+def test_values_that_cannot_be_ids_are_refused(value):
+    with pytest.raises(RecordInvalid):
+        _id_text(value, "id")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        float("nan"),
+        float("-inf"),
+        decimal.Decimal("NaN"),
+        "ok\ud83d",
+        {"nested": ["\udfff"]},
+        [1, float("inf")],
+    ],
+    ids=repr,
+)
+def test_values_hubspot_cannot_store_are_refused(value):
+    with pytest.raises(RecordInvalid) as caught:
+        check_storable(value, "content")
+    assert caught.value.field == "content"
+
+
+def test_rejects_are_strict_json_whatever_the_record_holds():
+    record = {
+        "nan": float("nan"),
+        "huge": decimal.Decimal("1e30000000"),
+        "broken": "a\ud800b",
+        "fine": decimal.Decimal("1.5"),
+        "whole": decimal.Decimal("12"),
+    }
+    text = json.dumps(to_json_value(record), allow_nan=False, ensure_ascii=False)
+    text.encode("utf-8")  # no lone surrogate left
+    back = json.loads(text)
+    assert back == {
+        "nan": "nan",
+        "huge": "1E+30000000",
+        "broken": "a\ufffdb",
+        "fine": 1.5,
+        "whole": 12,
+    }
+
+
+def test_source_ids_differ_by_upstream_state_and_repeat_not_by_run():
+    content = {"subject": "weekly check", "hs_pipeline_stage": "1"}
+    first = source_id_for(content, 1, "")
+    assert source_id_for(content, 1, "") == first  # a replay of the same input
+    assert source_id_for(content, 2, "") != first  # the same content twice in one input
+    assert source_id_for(content, 1, "state-b") != first  # after another upstream state
+
+
+def test_long_integers_and_non_json_constants_parse_without_loss():
+    value = parse_line('{"a": ' + "9" * 5000 + ', "b": 1e5000, "c": NaN, "d": 7}')
+    assert isinstance(value["a"], decimal.Decimal)
+    assert value["b"] == decimal.Decimal("1e5000")
+    assert value["c"] != value["c"]
+    assert value["d"] == 7
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("{oops", "not valid JSON"),
+        ("[1, 2]", "an array is not a Singer message"),
+        ("3", "a number is not a Singer message"),
+        ('"RECORD"', "a string is not a Singer message"),
+    ],
+    ids=["malformed", "array", "number", "string"],
+)
+def test_lines_that_are_not_messages_are_named_by_number(line, says):
+    reader = TicketsReader()
+    reader.line_number = 7
+    with pytest.raises(InputError) as caught:
+        reader.deserialize_json(line)
+    assert str(caught.value).startswith("line 7: ")
+    assert says in str(caught.value)
