@@ -217,6 +217,13 @@ class TicketsSink(BatchSink):
         except RecordInvalid as exc:
             self._reject_now(clean, position, line, exc)
             return
+        if (
+            run.source_ids is not None
+            and write.operation is Operation.CREATE
+            and write.source_key is None
+        ):
+            run.source_ids.hold(write)  # sent once its input segment ends (`source_ids`)
+            return
         context.setdefault("writes", []).append(write)
 
     def _reject_now(
@@ -242,6 +249,8 @@ class TicketsSink(BatchSink):
     def process_batch(self, context: dict[str, Any]) -> None:
         """Write one drained batch: HubSpot batches run their steps at once, each settling alone."""
         writes: list[TicketWrite] = context.get("writes", [])
+        if self.run.source_ids is not None:
+            writes = sorted([*self.run.source_ids.take_ready(), *writes], key=lambda w: w.position)
         try:
             jobs = self._plan(self._dedupe(writes))
             if jobs:

@@ -25,6 +25,7 @@ from target_hubspot_tickets.creates import CreateWriter
 from target_hubspot_tickets.input import InputError, TicketsReader
 from target_hubspot_tickets.rejects import RejectsFile, Tally
 from target_hubspot_tickets.sinks import TicketsSink
+from target_hubspot_tickets.source_ids import SourceIds
 from target_hubspot_tickets.validation import (
     DROP,
     READ_ONLY_MODES,
@@ -128,7 +129,6 @@ class TargetHubSpotTickets(Target):
         self._run: RunContext | None = None
         self._run_lock = threading.Lock()
         self._stdout_lock = threading.Lock()
-        self._anchor_state: Any = None
         self.checkpoints = Checkpoints(self._emit_state)
         self.summary: dict[str, int] | None = None
         super().__init__(*args, **kwargs)
@@ -175,8 +175,6 @@ class TargetHubSpotTickets(Target):
                 config.get("unknown_outcome_wait_s", DEFAULT_UNKNOWN_OUTCOME_WAIT_S)
             ),
         )
-        if self._anchor_state is not None:
-            validator.anchor(self._anchor_state)
         secrets = [str(config[k]) for k in SECRET_SETTINGS if config.get(k)]
         rejects = RejectsFile(config.get("rejects_path"), (*secrets, *client.secrets()))
         run = RunContext(
@@ -190,6 +188,8 @@ class TargetHubSpotTickets(Target):
             started_ms=client.server_now_ms(),
         )
         run.creates = CreateWriter(run, TICKETS_STREAM, self.logger.getChild("creates"))
+        if options.source_id_property is not None:
+            run.source_ids = SourceIds(options.source_id_property)
         return run
 
     def _line_number(self) -> int:
@@ -203,10 +203,8 @@ class TargetHubSpotTickets(Target):
         super()._process_state_message(message_dict)
         value = message_dict["value"]
         run = self._run
-        if run is not None:
-            run.validator.anchor(value)
-        else:
-            self._anchor_state = value
+        if run is not None and run.source_ids is not None:
+            run.source_ids.state(value)
         self.checkpoints.state_after(run.last_position if run is not None else 0, value)
 
     @override
@@ -230,6 +228,7 @@ class TargetHubSpotTickets(Target):
         stopped = reader.stopped_by if isinstance(reader, TicketsReader) else None
         try:
             if stopped is None:
+                self._send_held_creates()
                 super().process_endofpipe()
         finally:
             tally = self._finish()
@@ -252,6 +251,18 @@ class TargetHubSpotTickets(Target):
             )
             self.logger.log(logging.ERROR, message)
             raise TooManyRejectsError(message)
+
+    def _send_held_creates(self) -> None:
+        """End the input's last segment; write its creates if no drain is left to take them."""
+        run = self._run
+        if run is None or run.source_ids is None:
+            return
+        run.source_ids.close_input()
+        if not run.source_ids.has_ready:
+            return
+        sinks = [s for s in self._sinks_active.values() if isinstance(s, TicketsSink)]
+        if sinks and all(s.current_size == 0 for s in sinks):
+            sinks[0].process_batch({})
 
     def _finish(self) -> Tally:
         """Close the rejects file and the client; write and log the summary."""

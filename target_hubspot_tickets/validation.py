@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import decimal
 import enum
-import hashlib
-import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -127,7 +125,8 @@ class TicketWrite:
     upsert_key: str | None = None
     associations: list[Association] | None = None
     pinned_engagement_id: str | None = None
-    # The value a create carries in `source_id_property`, when that setting is used.
+    # The value a create carries in `source_id_property`, when that setting is used (set by
+    # `source_ids.SourceIds` when the record brings none).
     source_key: str | None = None
     # Set once HubSpot tells us which ticket the write landed on.
     result_id: str | None = field(default=None, compare=False)
@@ -277,28 +276,6 @@ class Pipelines:
         )
 
 
-def source_id_for(record: Mapping[str, Any], occurrence: int, anchor: str = "") -> str:
-    """Return the source id of a create that carries none: where it sits in the input, and what.
-
-    It is a digest of the last upstream STATE before the record (`anchor`), how many records
-    with the same content came since that STATE (`occurrence`), and the content. Resending the
-    record, or replaying the input from that STATE after a crash, gives the same id, so the
-    upsert finds the ticket made before instead of making another; the same content after a
-    different STATE (a later incremental run) is a new ticket. Input without any STATE cannot be
-    told from its own replay: give such creates their own value in `source_id_property`.
-    """
-    payload = json.dumps(
-        [anchor, occurrence, to_json_value(record)], sort_keys=True, separators=(",", ":")
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()[:32]
-
-
-def state_anchor(state: Any) -> str:
-    """Return the digest of an upstream STATE value that source ids are anchored to."""
-    payload = json.dumps(to_json_value(state), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
 @dataclass
 class ValidatorSettings:
     """The settings that shape validation and routing."""
@@ -325,8 +302,6 @@ class RecordValidator:
         self.settings = settings
         self._warn = warn
         self._warned: set[str] = set()
-        self._source_ids: dict[str, int] = {}
-        self._anchor = ""
         for name in (settings.id_property, settings.source_id_property):
             if name is None:
                 continue
@@ -335,11 +310,6 @@ class RecordValidator:
                 raise ValueError(f"unique property {name!r} does not exist on tickets")
             if not defn.has_unique_value:
                 raise ValueError(f"property {name!r} is not unique (hasUniqueValue is false)")
-
-    def anchor(self, state: Any) -> None:
-        """Start a new segment of the input: an upstream STATE was read (see `source_id_for`)."""
-        self._anchor = state_anchor(state)
-        self._source_ids.clear()
 
     def warn_once(self, column: str, why: str) -> None:
         """Warn about a dropped column the first time it is seen in this run."""
@@ -401,14 +371,9 @@ class RecordValidator:
                     f"missing required field {missing[0]!r} for a new ticket", missing[0]
                 )
             source = self.settings.source_id_property
-            if source is not None and not write.properties.get(source):
-                content = dict(sorted(write.properties.items()))
-                key = source_id_for(content, 0)
-                seen = self._source_ids.get(key, 0) + 1
-                self._source_ids[key] = seen
-                write.properties[source] = source_id_for(content, seen, self._anchor)
-            if source is not None:
+            if source is not None and write.properties.get(source):
                 write.source_key = write.properties[source]
+            # Otherwise `source_ids.SourceIds` gives it one when its input segment ends.
         pinned = write.properties.pop(PINNED_ENGAGEMENT, None)
         if pinned:
             write.pinned_engagement_id = pinned

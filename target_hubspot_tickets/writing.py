@@ -25,6 +25,7 @@ from target_hubspot_tickets.validation import RecordValidator, TicketWrite
 
 if TYPE_CHECKING:
     from target_hubspot_tickets.creates import CreateWriter
+    from target_hubspot_tickets.source_ids import SourceIds
 
 
 @dataclass
@@ -55,6 +56,8 @@ class RunContext:
     started_ms: int = 0
     # The run's create writer (`creates.CreateWriter`), shared by every sink of the run.
     creates: CreateWriter | None = None
+    # Source ids for creates that bring none (with `source_id_property` only).
+    source_ids: SourceIds | None = None
     last_position: int = 0
     _positions: Iterator[int] = field(default_factory=lambda: itertools.count(1), repr=False)
     _position_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

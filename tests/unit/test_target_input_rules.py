@@ -12,12 +12,14 @@ from hypothesis import strategies as st
 from target_hubspot_tickets.checkpoints import Checkpoints
 from target_hubspot_tickets.input import InputError, TicketsReader, parse_line
 from target_hubspot_tickets.rejects import to_json_value
+from target_hubspot_tickets.source_ids import SEGMENT_LIMIT, SourceIds, source_id_for
 from target_hubspot_tickets.validation import (
+    Operation,
     RecordInvalid,
+    TicketWrite,
     _id_text,
     check_storable,
     control_flag,
-    source_id_for,
 )
 
 
@@ -164,12 +166,55 @@ def test_rejects_are_strict_json_whatever_the_record_holds():
     }
 
 
-def test_source_ids_differ_by_upstream_state_and_repeat_not_by_run():
-    content = {"subject": "weekly check", "hs_pipeline_stage": "1"}
-    first = source_id_for(content, 1, "")
-    assert source_id_for(content, 1, "") == first  # a replay of the same input
-    assert source_id_for(content, 2, "") != first  # the same content twice in one input
-    assert source_id_for(content, 1, "state-b") != first  # after another upstream state
+def _write(position: int, subject: str) -> TicketWrite:
+    return TicketWrite(
+        position=position,
+        trace_id=f"t{position}",
+        record={},
+        operation=Operation.CREATE,
+        properties={"subject": subject, "hs_pipeline_stage": "1"},
+    )
+
+
+def _segment_ids(feed: list[object]) -> dict[int, str | None]:
+    """Feed writes and STATE values (dicts) through SourceIds; return each write's id."""
+    ids = SourceIds("source")
+    writes: list[TicketWrite] = []
+    for item in feed:
+        if isinstance(item, TicketWrite):
+            ids.hold(item)
+            writes.append(item)
+        else:
+            ids.state(item)
+    ids.close_input()
+    ready = ids.take_ready()
+    assert [w.position for w in ready] == [w.position for w in writes]
+    return {w.position: w.source_key for w in writes}
+
+
+def test_source_ids_repeat_for_a_replay_from_a_handed_back_state():
+    run = [_write(1, "a"), _write(2, "a"), {"s": 1}, _write(3, "a"), {"s": 2}, _write(4, "b")]
+    first = _segment_ids(run)
+    assert len(set(first.values())) == 4  # the same content twice is two tickets
+    # Killed after handing back {"s": 1}: the re-run replays from the record after it.
+    replay = _segment_ids([_write(3, "a"), {"s": 2}, _write(4, "b")])
+    assert replay == {3: first[3], 4: first[4]}
+
+
+def test_source_ids_differ_for_the_same_content_in_a_later_incremental_run():
+    monday = _segment_ids([_write(1, "weekly check"), {"bookmark": "monday"}])
+    tuesday = _segment_ids([_write(1, "weekly check"), {"bookmark": "tuesday"}])
+    assert monday[1] != tuesday[1]
+
+
+def test_a_long_segment_ends_early_at_the_same_record_in_a_replay():
+    ids = SourceIds("source")
+    for position in range(1, SEGMENT_LIMIT + 2):
+        ids.hold(_write(position, "same"))
+    ready = ids.take_ready()
+    assert len(ready) == SEGMENT_LIMIT  # the rest waits for its STATE or the end of input
+    assert len({w.source_key for w in ready}) == SEGMENT_LIMIT
+    assert source_id_for({"a": "1"}, 1, "x") != source_id_for({"a": "1"}, 1, "y")
 
 
 def test_long_integers_and_non_json_constants_parse_without_loss():
