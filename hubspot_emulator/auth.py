@@ -106,7 +106,9 @@ class Authenticator:
         client_id = form.get("client_id", "")
         if client_id not in self._clients:
             return _token_error("BAD_CLIENT_ID", "missing or unknown client id")
-        if not secrets.compare_digest(form.get("client_secret", ""), self._clients[client_id]):
+        # compare_digest takes str of ASCII only: compare the UTF-8 bytes, so any secret works.
+        given = form.get("client_secret", "").encode("utf-8", "replace")
+        if not secrets.compare_digest(given, self._clients[client_id].encode("utf-8", "replace")):
             return _token_error("BAD_CLIENT_ID", "client secret does not match the client id")
         refresh_token = form.get("refresh_token", "")
         if refresh_token not in self._refresh_tokens:
