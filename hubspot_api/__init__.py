@@ -7,7 +7,12 @@ every endpoint, `paging` iterates lists and searches, `properties` types propert
 
 from __future__ import annotations
 
-from hubspot_api.client import HubSpotClient, map_concurrent
+from hubspot_api.client import (
+    SERVER_CLOCK_UNCERTAINTY_MS,
+    HubSpotClient,
+    ServerClock,
+    map_concurrent,
+)
 from hubspot_api.config import (
     COMMON_SETTINGS,
     DEFAULT_API_URL,
@@ -28,6 +33,8 @@ from hubspot_api.errors import (
     RateLimitError,
     RetriableError,
     ServerError,
+    TLSError,
+    UnsendableBodyError,
     UriTooLongError,
     ValidationError,
     redact,
@@ -69,6 +76,7 @@ __all__ = [
     "LIST_WITH_HISTORY_LIMIT",
     "SEARCH_PAGE_LIMIT",
     "SEARCH_RESULT_CAP",
+    "SERVER_CLOCK_UNCERTAINTY_MS",
     "AuthError",
     "Call",
     "ConfigError",
@@ -86,7 +94,10 @@ __all__ = [
     "RateLimitError",
     "RetriableError",
     "SearchPager",
+    "ServerClock",
     "ServerError",
+    "TLSError",
+    "UnsendableBodyError",
     "UriTooLongError",
     "ValidationError",
     "ValueConversionError",

@@ -12,16 +12,31 @@ Retry policy (all numbers are the named constants below):
 - A refused connection gets `CONNECT_MAX_ATTEMPTS` tries (a wrong `api_url` fails in ~2 s);
   everything else up to `MAX_ATTEMPTS`, and never more than `MAX_TOTAL_WAIT_S` of waiting.
 - Other 4xx are not retried. A 401 under OAuth refreshes the token once and resends.
+- A failed TLS handshake (`TLSError`: the server speaks no TLS, or its certificate is refused)
+  is not transient and fails at once. A TLS connection cut mid-answer (an EOF) is a dropped
+  connection like any other.
+- A body that JSON cannot carry (NaN, Infinity, a lone UTF-16 surrogate) is refused before
+  sending (`UnsendableBodyError`); HubSpot would refuse it anyway.
 - A non-idempotent write (create, batch create, merge) is not resent once it may have reached
   HubSpot (a 5xx, a timeout, a connection dropped after sending): `OutcomeUnknownError` lets the
   caller reconcile first. 429/423/477 and refused connections are resent: nothing was applied.
+
+Every answer's `Date` header also updates `ServerClock`, HubSpot's time as this client sees
+it: `HubSpotClient.server_now_ms()` is the local clock corrected by the latest observed offset,
+good to `SERVER_CLOCK_UNCERTAINTY_MS`. Callers that compare with HubSpot's own timestamps
+(`createdate`, `hs_lastmodifieddate`) use it instead of the local clock, which may be off by
+any amount.
 """
 
 from __future__ import annotations
 
 import contextlib
+import email.utils
+import json as jsonlib
 import logging
+import math
 import random
+import ssl
 import threading
 import time
 from collections import deque
@@ -31,10 +46,12 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from types import TracebackType
 from typing import Any, Self, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
+from urllib3.util.ssl_match_hostname import CertificateError
 
 from hubspot_api.auth import BearerAuth, OAuthRefresher
 from hubspot_api.config import HubSpotSettings
@@ -45,6 +62,8 @@ from hubspot_api.errors import (
     OutcomeUnknownError,
     RateLimitError,
     ServerError,
+    TLSError,
+    UnsendableBodyError,
     error_for_response,
     redact,
     shorten,
@@ -69,6 +88,7 @@ ROLLING_JITTER_S = 0.5
 RETRY_AFTER_JITTER_S = 0.1
 
 POLICY_SECONDLY = "SECONDLY"
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -133,10 +153,8 @@ _DROPPED = "CONNECTION_DROPPED"
 _TIMEOUT = "TIMEOUT"
 
 
-def _is_connect_failure(exc: BaseException) -> bool:
-    """Tell whether `exc` happened before any byte of the request was sent."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """Yield `exc` and everything in its chain: causes, contexts, `reason`s and arguments."""
     seen: set[int] = set()
     stack: list[BaseException | None] = [exc]
     while stack:
@@ -144,14 +162,52 @@ def _is_connect_failure(exc: BaseException) -> bool:
         if item is None or id(item) in seen:
             continue
         seen.add(id(item))
-        if isinstance(item, urllib3.exceptions.NewConnectionError):
-            return True
+        yield item
         reason = getattr(item, "reason", None)
         stack.extend([item.__cause__, item.__context__])
         if isinstance(reason, BaseException):
             stack.append(reason)
         stack.extend(a for a in item.args if isinstance(a, BaseException))
-    return False
+
+
+def _is_connect_failure(exc: BaseException) -> bool:
+    """Tell whether `exc` happened before any byte of the request was sent."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    return any(isinstance(item, urllib3.exceptions.NewConnectionError) for item in _causes(exc))
+
+
+# A TLS connection that ends early (EOF, a reset under TLS) is a dropped connection, as transient
+# as one without TLS; every other SSL error means the two ends cannot agree on TLS at all.
+_TLS_TRANSPORT_ERRORS = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
+# OpenSSL's reasons when the peer answers in something that is not TLS (usually plain HTTP).
+_NOT_TLS_REASONS = frozenset(
+    {
+        "WRONG_VERSION_NUMBER",
+        "HTTP_REQUEST",
+        "UNKNOWN_PROTOCOL",
+        "RECORD_LAYER_FAILURE",
+        "PACKET_LENGTH_TOO_LONG",
+    }
+)
+
+
+def tls_failure(exc: BaseException) -> str | None:
+    """Return why a TLS handshake failed if `exc` comes from one, else None."""
+    for item in _causes(exc):
+        if isinstance(item, ssl.SSLCertVerificationError):
+            detail = getattr(item, "verify_message", None) or "certificate verify failed"
+            return f"the server's certificate was refused: {detail}"
+        if isinstance(item, _TLS_TRANSPORT_ERRORS):
+            return None
+        if isinstance(item, ssl.SSLError):
+            reason = getattr(item, "reason", None)
+            if reason in _NOT_TLS_REASONS:
+                return "the server does not speak TLS (is api_url http:// ?)"
+            return str(reason or item.strerror or "SSL error").lower().replace("_", " ")
+        if isinstance(item, CertificateError):  # a hostname mismatch
+            return f"the server's certificate was refused: {shorten(str(item), 120)}"
+    return None
 
 
 def _describe_transport_error(exc: requests.exceptions.RequestException) -> tuple[str, str]:
@@ -163,6 +219,104 @@ def _describe_transport_error(exc: requests.exceptions.RequestException) -> tupl
     if isinstance(exc, requests.exceptions.Timeout):
         return _TIMEOUT, "no answer before the timeout"
     return _DROPPED, "connection dropped before an answer arrived"
+
+
+def _unsendable(value: Any, path: str = "body") -> str | None:
+    """Return where in a JSON value lies something JSON cannot carry, and what, or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{path} is {value!r}, which JSON cannot carry"
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"{path} holds a lone UTF-16 surrogate, which is not valid Unicode"
+        return None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found = _unsendable(key, f"{path} key") or _unsendable(item, f"{path}.{key}")
+            if found:
+                return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = _unsendable(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+def encode_json_body(value: JSON) -> bytes:
+    """Serialise a request body as UTF-8 JSON, or raise `UnsendableBodyError`.
+
+    Python's `json` writes NaN and Infinity, and escapes lone surrogates, none of which is JSON
+    HubSpot accepts: such a body is refused here, naming where the bad value is.
+    """
+    try:
+        return jsonlib.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeEncodeError):
+        where = _unsendable(value) or "it holds a value JSON cannot carry"
+        raise UnsendableBodyError(f"request body cannot be sent: {where}") from None
+
+
+SERVER_CLOCK_UNCERTAINTY_MS = 1_000
+"""How far `ServerClock.now_ms()` may be from HubSpot's clock: the `Date` header counts whole
+seconds (half a second either way from the middle of that second) and an answer's time on the
+wire adds up to half of its round trip. Widen any window compared with HubSpot's timestamps by
+this much on each side."""
+
+
+class ServerClock:
+    """HubSpot's clock, estimated from the `Date` header of its answers; thread-safe."""
+
+    def __init__(self, local_clock: Callable[[], float] = time.time) -> None:
+        """Start with no observation: until the first answer, the local clock is used."""
+        self._local = local_clock
+        self._lock = threading.Lock()
+        self._offset_s: float | None = None
+        self._observed_at = -math.inf
+        self._parsed: tuple[str, float] | None = None
+
+    def local_time(self) -> float:
+        """Return the local clock in epoch seconds (what `observe` expects)."""
+        return self._local()
+
+    def observe(self, date_header: str | None, sent_at: float, received_at: float) -> None:
+        """Take the offset from one answer's `Date`, sent and received at these local times."""
+        server_s = self._parse(date_header)
+        if server_s is None:
+            return
+        # The server wrote the header somewhere in [sent_at, received_at] local time, during the
+        # second it names: take the middle of both.
+        offset = server_s + 0.5 - (sent_at + received_at) / 2
+        with self._lock:
+            if received_at >= self._observed_at:
+                self._observed_at = received_at
+                self._offset_s = offset
+
+    def _parse(self, date_header: str | None) -> float | None:
+        if not date_header:
+            return None
+        cached = self._parsed
+        if cached is not None and cached[0] == date_header:
+            return cached[1]
+        try:
+            moment = email.utils.parsedate_to_datetime(date_header)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment.tzinfo is None:
+            return None  # not an HTTP date: those are always GMT
+        seconds = moment.timestamp()
+        self._parsed = (date_header, seconds)
+        return seconds
+
+    @property
+    def offset_ms(self) -> int | None:
+        """Return HubSpot's clock minus the local one, or None before any answer was seen."""
+        offset = self._offset_s
+        return None if offset is None else round(offset * 1000)
+
+    def now_ms(self) -> int:
+        """Return HubSpot's current time in epoch milliseconds, as well as it is known."""
+        return int((self._local() + (self._offset_s or 0.0)) * 1000)
 
 
 @dataclass
@@ -225,6 +379,7 @@ class HubSpotClient:
         self.settings = settings
         self.logger = logger or logging.getLogger("hubspot_api")
         self.stats = ClientStats()
+        self.server_clock = ServerClock()
         self._rng = rng or random.Random()
         self._sleep = sleep
         self._session = requests.Session()
@@ -305,6 +460,15 @@ class HubSpotClient:
     def redact(self, text: str) -> str:
         """Hide this client's secrets in `text`."""
         return redact(text, self.secrets())
+
+    def server_now_ms(self) -> int:
+        """Return HubSpot's current time in epoch ms, from the `Date` of its latest answer.
+
+        The local clock until the first answer arrives. Good to `SERVER_CLOCK_UNCERTAINTY_MS`:
+        compare it with HubSpot's timestamps (e.g. `createdate >= before`), never the local
+        clock, and widen such windows by that much.
+        """
+        return self.server_clock.now_ms()
 
     def path(self, call: Call, **path_params: str | int) -> str:
         """Return the path of `call` in this client's API version."""
@@ -511,6 +675,9 @@ class HubSpotClient:
     ) -> requests.Response:
         url = self.settings.api_url + path
         query = _encode_params(params)
+        # Encoded once, before any wait: a body JSON cannot carry fails here, unsent, and
+        # retries resend the same bytes.
+        body = None if json is None else encode_json_body(json)
         waited = 0.0
         refreshed_after_401 = False
         attempt = 0
@@ -522,12 +689,21 @@ class HubSpotClient:
                     method,
                     url,
                     query=query,
-                    json=json,
+                    body=body,
                     data=data,
                     budget=budget,
                     authenticate=authenticate,
                 )
             except requests.exceptions.RequestException as exc:
+                tls_reason = tls_failure(exc)
+                if tls_reason is not None:
+                    # Not transient: the same handshake would fail the same way every time.
+                    raise TLSError(
+                        f"TLS handshake with {self._host_port()} failed: {tls_reason}",
+                        category="TLS",
+                        method=method,
+                        path=path,
+                    ) from None
                 category, reason = _describe_transport_error(exc)
                 error: HubSpotAPIError = HubSpotConnectionError(
                     f"{'cannot reach' if category == _NOT_CONNECTED else 'no answer from'} "
@@ -594,13 +770,15 @@ class HubSpotClient:
         url: str,
         *,
         query: list[tuple[str, str]] | None,
-        json: JSON,
+        body: bytes | None,
         data: Mapping[str, str] | None,
         budget: Budget,
         authenticate: bool,
     ) -> tuple[requests.Response, str | None]:
         token_used: str | None = None
         headers: dict[str, str] = {}
+        if body is not None:
+            headers["Content-Type"] = JSON_CONTENT_TYPE
         # Token requests skip the connection slots: they are sent by a thread that already
         # holds one, while the other holders wait for the new token.
         with self._inflight if authenticate else contextlib.nullcontext():
@@ -612,14 +790,14 @@ class HubSpotClient:
                 token_used = self._auth.token()
                 headers["Authorization"] = f"Bearer {token_used}"
             started = time.monotonic()
+            sent_at = self.server_clock.local_time()
             status: int | None = None
             try:
                 response = self._session.request(
                     method,
                     url,
                     params=query,
-                    json=json,
-                    data=data,
+                    data=body if body is not None else data,
                     headers=headers,
                     timeout=self.settings.request_timeout,
                     allow_redirects=False,
@@ -627,6 +805,9 @@ class HubSpotClient:
                 status = response.status_code
             finally:
                 self.stats.count(status, throttle_wait)
+        self.server_clock.observe(
+            response.headers.get("Date"), sent_at, self.server_clock.local_time()
+        )
         if self.logger.isEnabledFor(logging.DEBUG):
             self.logger.debug(
                 "%s %s -> %s in %.0f ms",
@@ -636,6 +817,11 @@ class HubSpotClient:
                 (time.monotonic() - started) * 1000,
             )
         return response, token_used
+
+    def _host_port(self) -> str:
+        parts = urlsplit(self.settings.api_url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return f"{parts.hostname}:{port}"
 
     def _error(self, response: requests.Response, method: str, path: str) -> HubSpotAPIError:
         return error_for_response(response, self.secrets(), method=method, path=path)
