@@ -1,26 +1,155 @@
-"""Run a connector's command line so that HubSpot problems end in one clear line.
+"""Run a connector's command line so that config and HubSpot problems end in one clear line.
 
-A wrong token, an unreachable `api_url` or a DAILY rate limit is not a bug in the connector: the
-person running it needs the reason, not a traceback. `run_cli` turns every `HubSpotError` (whose
-messages are already short and redacted) into one line on stderr and exit status 1; anything
-else is a bug and keeps its traceback.
+A wrong token, an unreachable `api_url`, a DAILY rate limit or a config file with a typo is not
+a bug in the connector: the person running it needs the reason, not a traceback. `run_cli`
+turns every `HubSpotError` (whose messages are already short and redacted) into one line on
+stderr, `<command>: error: <reason>`; anything else is a bug and keeps its traceback.
+
+Before the SDK reads the `--config` files, `check_config` reads them itself, because the SDK
+answers a missing file or one that is not a JSON object with a traceback, and a setting of the
+wrong type with a message that quotes the value, secrets included. It names:
+
+- a file that does not exist, cannot be read, is not JSON, or is not a JSON object;
+- each setting whose value has the wrong type, and what it expects; a secret setting's value is
+  never shown, only its kind;
+- each unknown setting, with the closest known name (`acess_token`: did you mean
+  `access_token`?). That alone is a warning (`<command>: warning: ...`, and the run goes on);
+  when the config is then unusable (no credentials), the hint joins the error line instead;
+- settings that cannot work together or are missing (`HubSpotSettings.from_config`).
+
+Settings taken from the environment (`--config ENV`, variables `<COMMAND>_<SETTING>`) are
+parsed by the SDK, which ends an integer setting that is not a whole number in a traceback: that
+one is checked here, naming the variable; the other type and completeness checks are left to
+the SDK and the connector. `--about` skips the settings checks (it shows no settings), and
+`--help` and `--version` skip every check.
+
+Exit status: 0 when the run finished; 1 (`EXIT_HUBSPOT_ERROR`) for a HubSpot or config
+problem, always reported in one line; 2 (`EXIT_USAGE_ERROR`) when the command line itself is
+wrong (an unknown option, an option without its value), which click reports in its own short
+usage message.
 """
 
 from __future__ import annotations
 
+import copy
+import json
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from hubspot_api.errors import HubSpotError
+from singer_sdk.plugin_base import PluginBase
+
+from hubspot_api.config import (
+    HubSpotSettings,
+    check_settings,
+    read_config_file,
+    secret_setting_names,
+    unknown_settings,
+)
+from hubspot_api.errors import ConfigError, HubSpotError
 
 EXIT_HUBSPOT_ERROR = 1
+EXIT_USAGE_ERROR = 2  # click's own status for a wrong command line
+
+CONFIG_OPTION = "--config"
+ENV_CONFIG = "ENV"  # the SDK's `--config ENV`: settings from environment variables
+_NO_CHECKS = frozenset({"--help", "--version"})
+_NO_SETTINGS_CHECKS = frozenset({"--about"})
+
+
+def config_paths(argv: Sequence[str]) -> list[str]:
+    """Return the values of every `--config` option in `argv`, in order."""
+    paths: list[str] = []
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        if arg == "--":
+            break
+        if arg == CONFIG_OPTION and index + 1 < len(argv):
+            paths.append(argv[index + 1])
+            index += 2
+            continue
+        if arg.startswith(CONFIG_OPTION + "="):
+            paths.append(arg.partition("=")[2])
+        index += 1
+    return paths
+
+
+def config_schema(plugin: type[PluginBase]) -> dict[str, Any]:
+    """Return the full config schema the SDK validates against: the plugin's plus built-ins."""
+    schema: dict[str, Any] = copy.deepcopy(plugin.config_jsonschema)
+    plugin.append_builtin_config(schema)
+    return schema
+
+
+def check_config(
+    plugin: type[PluginBase], argv: Sequence[str], warn: Callable[[str], None]
+) -> None:
+    """Check the `--config` files in `argv` as the module docstring says; raise `ConfigError`."""
+    paths = config_paths(argv)
+    if not paths or _NO_CHECKS.intersection(argv):
+        return
+    schema = config_schema(plugin)
+    merged: dict[str, Any] = {}
+    notes: list[str] = []
+    for path in paths:
+        if path == ENV_CONFIG:
+            continue
+        config = read_config_file(path)
+        notes += unknown_settings(config, schema, source=path)
+        merged.update(config)  # later files win, as in the SDK
+    if ENV_CONFIG in paths:
+        check_environment(plugin, schema)
+    elif not _NO_SETTINGS_CHECKS.intersection(argv):
+        try:
+            check_settings(merged, schema)
+            HubSpotSettings.from_config(merged)
+        except ConfigError as exc:
+            if notes:
+                raise ConfigError(f"{exc} ({'; '.join(notes)})") from None
+            raise
+    for note in notes:
+        warn(note)
+
+
+def check_environment(plugin: type[PluginBase], schema: dict[str, Any]) -> None:
+    """Refuse, in one line, an integer setting from the environment that is not a number."""
+    prefix = f"{plugin.name.upper().replace('-', '_')}_"  # the SDK's naming of the variables
+    secret = secret_setting_names(schema)
+    for name, spec in (schema.get("properties") or {}).items():
+        variable = prefix + name.upper().replace("-", "_")
+        value = os.environ.get(variable)
+        kinds = spec.get("type") if isinstance(spec, dict) else None
+        if value is None or "integer" not in (kinds if isinstance(kinds, list) else [kinds]):
+            continue
+        try:
+            int(value)
+        except ValueError:
+            shown = "" if name in secret else f", got {json.dumps(value)[:60]}"
+            raise ConfigError(
+                f"environment variable {variable} (setting {name}) must be a whole number{shown}"
+            ) from None
+
+
+def _plugin_of(command: object) -> type[PluginBase] | None:
+    """Return the tap or target class behind an SDK command (its callback is `cls.invoke`)."""
+    owner = getattr(getattr(command, "callback", None), "__self__", None)
+    return owner if isinstance(owner, type) and issubclass(owner, PluginBase) else None
+
+
+def _say(name: str, level: str, message: str) -> None:
+    sys.stderr.write(f"{name}: {level}: {message}\n")
+    sys.stderr.flush()
 
 
 def run_cli(command: Callable[[], object], name: str) -> None:
-    """Run `command` (a plugin's click entry point); report HubSpot errors in one line."""
+    """Run `command` (a plugin's click entry point); report config and HubSpot errors in a line."""
     try:
+        plugin = _plugin_of(command)
+        if plugin is not None:
+            check_config(plugin, sys.argv[1:], lambda note: _say(name, "warning", note))
         command()
     except HubSpotError as exc:
-        sys.stderr.write(f"{name}: error: {exc}\n")
-        sys.stderr.flush()
+        _say(name, "error", str(exc))
         raise SystemExit(EXIT_HUBSPOT_ERROR) from None

@@ -1,13 +1,19 @@
-"""Bad settings and bad credentials end both command lines in one clear line, no traceback."""
+"""Bad settings, bad config files, bad credentials and TLS mistakes end both command lines in
+one clear line, no traceback, and never show a secret in any spelling."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from hubspot_api.cli import EXIT_HUBSPOT_ERROR
+from hubspot_api.errors import spellings
+from hubspot_emulator.config import DEFAULT_TOKEN
 
 CANARY = "canary-secret-7f3a9c"
 COMMANDS = [
@@ -65,3 +71,208 @@ def test_bad_api_url_is_one_line(command, stdin, api_url, reason, tmp_path) -> N
     assert CANARY not in output
     (line,) = [ln for ln in output.splitlines() if ln.startswith(f"{command}: error:")]
     assert reason in line
+
+
+# -- config file problems -------------------------------------------------------------------------
+def _invoke(
+    command: str,
+    args: list[str],
+    stdin: str,
+    tmp_path: Path,
+    env: dict[str, str] | None = None,
+) -> tuple[int, str, str]:
+    """Run a command line with stdin from a small file; return (status, stdout, stderr)."""
+    messages = tmp_path / "input.jsonl"
+    messages.write_text(stdin)
+    with messages.open() as source:
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / command), *args],
+            stdin=source,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env={**os.environ, **(env or {})},
+        )
+    return done.returncode, done.stdout, done.stderr
+
+
+def _only_line(command: str, code: int, stderr: str) -> str:
+    """Assert the run failed with exactly one line on stderr, no traceback; return the line."""
+    assert code == EXIT_HUBSPOT_ERROR, stderr
+    assert "Traceback" not in stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith(f"{command}: error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize(("command", "stdin"), COMMANDS)
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        pytest.param(None, "does not exist", id="missing"),
+        pytest.param("{not json", "is not valid JSON", id="not-json"),
+        pytest.param("", "is empty", id="empty"),
+        pytest.param('[{"access_token": "x"}]', "holds a JSON array", id="array"),
+        pytest.param('"just text"', "holds a string alone", id="string"),
+    ],
+)
+def test_config_file_problems_are_one_line_naming_the_file(
+    command, stdin, content, fragment, tmp_path
+):
+    path = tmp_path / "config.json"
+    if content is not None:
+        path.write_text(content)
+    code, _, stderr = _invoke(command, ["--config", str(path)], stdin, tmp_path)
+    line = _only_line(command, code, stderr)
+    assert line.startswith(f"{command}: error: config file {path} {fragment}")
+
+
+@pytest.mark.parametrize(("command", "stdin"), COMMANDS)
+@pytest.mark.parametrize(
+    ("settings", "fragment"),
+    [
+        pytest.param(
+            {"max_concurrency": "eight"},
+            'max_concurrency must be a whole number, got "eight"',
+            id="integer",
+        ),
+        pytest.param(
+            {"request_timeout": [1]}, "request_timeout must be a number, got [1]", id="number"
+        ),
+    ],
+)
+def test_settings_of_the_wrong_type_are_one_line_naming_them(  # noqa: PLR0917 - fixtures + params
+    command, stdin, settings, fragment, emulator, tmp_path
+):
+    server = emulator()
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"api_url": server.url, "access_token": CANARY, **settings}))
+    code, _, stderr = _invoke(command, ["--config", str(config)], stdin, tmp_path)
+    assert fragment in _only_line(command, code, stderr)
+    assert server.stats()["requests"] == 0
+
+
+@pytest.mark.parametrize(("command", "stdin"), COMMANDS)
+@pytest.mark.parametrize("name", ["access_token", "client_secret", "refresh_token"])
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        pytest.param([CANARY], "a list", id="list"),
+        pytest.param(73_219_004_518, "a whole number", id="number"),
+        pytest.param({"token": CANARY}, "an object", id="object"),
+    ],
+)
+def test_a_secret_of_the_wrong_type_is_named_and_never_shown(  # noqa: PLR0917 - fixtures + params
+    command, stdin, name, value, kind, tmp_path
+):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"api_url": "http://127.0.0.1:1", name: value}))
+    code, stdout, stderr = _invoke(command, ["--config", str(config)], stdin, tmp_path)
+    line = _only_line(command, code, stderr)
+    assert f"{name} must be a string, got {kind}" in line
+    for shown in (CANARY, "73219004518"):
+        assert shown not in stdout + stderr
+
+
+@pytest.mark.parametrize(("command", "stdin"), COMMANDS)
+def test_a_mistyped_setting_name_without_credentials_is_one_line_with_the_hint(
+    command, stdin, tmp_path
+):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"api_url": "http://127.0.0.1:1", "acess_token": CANARY}))
+    code, stdout, stderr = _invoke(command, ["--config", str(config)], stdin, tmp_path)
+    line = _only_line(command, code, stderr)
+    assert "no credentials" in line
+    assert f"unknown setting 'acess_token' in {config} is ignored" in line
+    assert "did you mean 'access_token'?" in line
+    assert CANARY not in stdout + stderr
+
+
+@pytest.mark.parametrize(("command", "stdin"), COMMANDS)
+def test_a_mistyped_optional_setting_is_a_warning_and_the_run_goes_on(
+    command, stdin, emulator, tmp_path
+):
+    server = emulator()
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps({"api_url": server.url, "access_token": DEFAULT_TOKEN, "max_concurency": 2})
+    )
+    code, _, stderr = _invoke(command, ["--config", str(config)], stdin, tmp_path)
+    assert code == 0, stderr
+    warnings = [line for line in stderr.splitlines() if line.startswith(f"{command}: warning:")]
+    assert warnings == [
+        f"{command}: warning: unknown setting 'max_concurency' in {config} is ignored; "
+        "did you mean 'max_concurrency'?"
+    ]
+
+
+def test_an_integer_setting_from_the_environment_is_checked(tmp_path):
+    code, _, stderr = _invoke(
+        "tap-hubspot-tickets",
+        ["--config", "ENV"],
+        "",
+        tmp_path,
+        env={"TAP_HUBSPOT_TICKETS_MAX_CONCURRENCY": "eight"},
+    )
+    line = _only_line("tap-hubspot-tickets", code, stderr)
+    assert "environment variable TAP_HUBSPOT_TICKETS_MAX_CONCURRENCY" in line
+    assert "must be a whole number" in line
+
+
+# -- TLS ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("command", "stdin"), COMMANDS)
+def test_https_to_a_plain_http_server_is_one_tls_line_without_retries(
+    command, stdin, emulator, tmp_path
+):
+    server = emulator()
+    config = tmp_path / "config.json"
+    api_url = server.url.replace("http://", "https://")
+    config.write_text(json.dumps({"api_url": api_url, "access_token": DEFAULT_TOKEN}))
+    code, _, stderr = _invoke(command, ["--config", str(config)], stdin, tmp_path)
+    assert code == EXIT_HUBSPOT_ERROR
+    assert "Traceback" not in stderr
+    assert "retrying" not in stderr
+    (line,) = [ln for ln in stderr.splitlines() if ln.startswith(f"{command}: error:")]
+    assert f"TLS handshake with 127.0.0.1:{server.port} failed" in line
+    assert "the server does not speak TLS (is api_url http:// ?)" in line
+    # Every connection the run opened failed its handshake once; none was tried again.
+    assert server.stats()["connections"] == 1
+    assert server.stats()["requests"] == 0
+
+
+# -- secrets in every spelling --------------------------------------------------------------------
+AWKWARD_SECRET = 'c/s+e=c&r%e"t\\9'
+AWKWARD_REFRESH = "r/t+k=n&%1"
+
+
+@pytest.mark.parametrize(("command", "stdin"), COMMANDS)
+@pytest.mark.parametrize("where", ["emulator", "echoing-server"])
+def test_a_refused_oauth_refresh_shows_no_secret_in_any_spelling(  # noqa: PLR0917 - fixtures + params
+    command, stdin, where, emulator, echo_server, tmp_path
+):
+    url = emulator().url if where == "emulator" else echo_server(400)
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "api_url": url,
+                "client_id": "emulator-client",
+                "client_secret": AWKWARD_SECRET,
+                "refresh_token": AWKWARD_REFRESH,
+            }
+        )
+    )
+    code, stdout, stderr = _invoke(command, ["--config", str(config)], stdin, tmp_path)
+    assert code == EXIT_HUBSPOT_ERROR, stderr
+    assert "Traceback" not in stderr
+    (line,) = [ln for ln in stderr.splitlines() if ln.startswith(f"{command}: error:")]
+    assert "OAuth token refresh refused" in line
+    leaks = [
+        form
+        for secret in (AWKWARD_SECRET, AWKWARD_REFRESH)
+        for form in spellings(secret)
+        if form in stdout + stderr
+    ]
+    assert leaks == []

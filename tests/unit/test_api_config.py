@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from singer_sdk import typing as th
 
+from hubspot_api.cli import config_paths
 from hubspot_api.config import (
     COMMON_SETTINGS,
     DEFAULT_API_URL,
     DEFAULT_API_VERSION,
+    SECRET_SETTINGS,
     HubSpotSettings,
+    check_settings,
     is_loopback_host,
+    read_config_file,
+    secret_setting_names,
+    settings_problems,
     settings_schema,
+    unknown_settings,
 )
 from hubspot_api.errors import ConfigError
 
@@ -148,3 +157,137 @@ def test_schema_marks_secrets_and_merges_extra_settings():
     assert not props["client_id"].get("secret")
     assert props["api_url"]["default"] == DEFAULT_API_URL
     assert len(list(COMMON_SETTINGS)) == 10
+
+
+# -- reading config files -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (None, "does not exist"),
+        ("", "is empty"),
+        ("{not json", "is not valid JSON: Expecting property name enclosed in double quotes"),
+        ("[1, 2]", "holds a JSON array, not a JSON object of settings"),
+        ('"pat-abc"', "holds a string alone"),
+        ("null", "holds null alone"),
+        (b"\xff\xfe{}", "is not UTF-8 text"),
+    ],
+    ids=["missing", "empty", "not-json", "array", "string", "null", "not-utf8"],
+)
+def test_config_file_problems_name_the_file(tmp_path, content, fragment):
+    path = tmp_path / "config.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    with pytest.raises(ConfigError) as caught:
+        read_config_file(str(path))
+    assert str(caught.value).startswith(f"config file {path} ")
+    assert fragment in str(caught.value)
+
+
+def test_a_directory_is_not_a_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="is a directory"):
+        read_config_file(str(tmp_path))
+
+
+def test_a_config_file_with_an_object_is_read(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(TOKEN))
+    assert read_config_file(str(path)) == TOKEN
+
+
+def test_json_errors_never_quote_the_file(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text('{"access_token": "pat-very-secret" oops}')
+    with pytest.raises(ConfigError) as caught:
+        read_config_file(str(path))
+    assert "pat-very-secret" not in str(caught.value)
+
+
+# -- setting types, secrets hidden --------------------------------------------------------------
+SCHEMA = settings_schema(th.Property("names", th.ArrayType(th.StringType)))
+CANARY = "canary-7f3a9c-secret"
+
+
+@pytest.mark.parametrize("name", SECRET_SETTINGS)
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [([CANARY], "a list"), (12345678, "a whole number"), ({"v": CANARY}, "an object")],
+    ids=["list", "number", "object"],
+)
+def test_a_secret_of_the_wrong_type_is_named_but_never_shown(name, value, kind):
+    problems = settings_problems({name: value}, SCHEMA)
+    assert problems == [f"{name} must be a string, got {kind} (not shown: {name} is secret)"]
+    with pytest.raises(ConfigError) as caught:
+        check_settings({name: value}, SCHEMA)
+    assert CANARY not in str(caught.value)
+    assert "12345678" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({"max_concurrency": "eight"}, 'max_concurrency must be a whole number, got "eight"'),
+        ({"request_timeout": [1]}, "request_timeout must be a number, got [1]"),
+        ({"api_version": "v9"}, 'api_version must be one of v3, 2026-03, 2026-09, got "v9"'),
+        ({"names": ["a", 2]}, "names[1] must be a string, got 2"),
+        ({"names": "a"}, 'names must be a list, got "a"'),
+    ],
+    ids=["integer", "number", "enum", "array-item", "array"],
+)
+def test_settings_of_the_wrong_type_are_named_with_what_they_expect(config, expected):
+    assert settings_problems(config, SCHEMA) == [expected]
+
+
+def test_several_problems_make_one_line():
+    with pytest.raises(ConfigError) as caught:
+        check_settings({"max_concurrency": "eight", "request_timeout": [1]}, SCHEMA)
+    message = str(caught.value)
+    assert message.startswith("2 invalid settings: ")
+    assert "max_concurrency" in message
+    assert "request_timeout" in message
+    assert "\n" not in message
+
+
+def test_valid_settings_have_no_problems():
+    assert settings_problems({**TOKEN, "max_concurrency": 4, "names": ["a"]}, SCHEMA) == []
+
+
+def test_secret_names_come_from_the_schema_and_the_common_list():
+    schema = settings_schema(th.Property("webhook_key", th.StringType, secret=True))
+    assert secret_setting_names(schema) == {*SECRET_SETTINGS, "webhook_key"}
+
+
+# -- unknown settings ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "suggestion"),
+    [
+        ("acess_token", "access_token"),
+        ("max_concurency", "max_concurrency"),
+        ("client_secert", "client_secret"),
+        ("zzz", None),
+    ],
+)
+def test_unknown_settings_suggest_the_closest_known_name(name, suggestion):
+    (note,) = unknown_settings({name: CANARY, **TOKEN}, SCHEMA, source="meltano.json")
+    assert note.startswith(f"unknown setting {name!r} in meltano.json is ignored")
+    if suggestion:
+        assert note.endswith(f"; did you mean {suggestion!r}?")
+    else:
+        assert "did you mean" not in note
+    assert CANARY not in note
+
+
+@pytest.mark.parametrize(
+    ("argv", "paths"),
+    [
+        (["--config", "a.json"], ["a.json"]),
+        (["--config=a.json", "--config", "ENV"], ["a.json", "ENV"]),
+        (["--discover", "--config", "a.json", "--config", "b.json"], ["a.json", "b.json"]),
+        (["--about"], []),
+        (["--", "--config", "a.json"], []),
+    ],
+    ids=["one", "equals-and-env", "several", "none", "after-double-dash"],
+)
+def test_config_paths_are_read_from_the_command_line(argv, paths):
+    assert config_paths(argv) == paths
