@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hubspot_emulator.auth import Principal
+from hubspot_emulator.clock import Clock
 
 TEN_SECONDS = 10.0
 ONE_SECOND = 1.0
@@ -77,13 +78,13 @@ class RateLimiter:
         search_per_s: int,
         daily: int,
         clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
+        wall_clock: Callable[[], float] | None = None,
     ) -> None:
         self._per_10s = per_10s
         self._search_per_s = search_per_s
         self._daily = daily
         self._clock = clock
-        self._wall_clock = wall_clock
+        self._wall_clock = wall_clock or Clock().now  # the day of the daily budget
         self._lock = threading.Lock()
         self._budgets: dict[str, _Budget] = {}
 

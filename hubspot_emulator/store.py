@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from hubspot_emulator import seed as seeding
+from hubspot_emulator.clock import Clock
 from hubspot_emulator.errors import ApiError, conflict, not_found, validation_error
 from hubspot_emulator.objects import other_type_properties
 from hubspot_emulator.pipelines import DEFAULT_PIPELINE_ID, Pipeline, default_pipelines
@@ -157,10 +157,6 @@ class Ticket:
     associations: dict[str, dict[int, set[int]]] = field(default_factory=dict)
 
 
-def _wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def _object_type(name: str) -> str:
     """Return the plural object type for a name, singular or objectTypeId; 400 otherwise."""
     plural = _OBJECT_ALIASES.get(name.lower())
@@ -269,7 +265,7 @@ class Portal:
     ) -> None:
         self._lock = threading.RLock()
         self._whole_batch_errors = whole_batch_errors
-        self._clock = clock_ms or _wall_clock_ms
+        self._clock = clock_ms or Clock().now_ms
         self._created_ms = self._clock()
         self._required = tuple(required_properties)
         self._pipelines = default_pipelines()
