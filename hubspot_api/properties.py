@@ -50,8 +50,9 @@ JSON_TYPE = "json"
 MULTI_SELECT_FIELD_TYPE = "checkbox"
 MULTI_SELECT_SEPARATOR = ";"
 # Text property values hold at most this many characters when written through the API
-# (HubSpot's knowledge base on property field types,
-# https://knowledge.hubspot.com/properties/property-field-types-in-hubspot).
+# (docs/hubspot-api.md, "Value limits", from HubSpot's knowledge base on property field types:
+# https://knowledge.hubspot.com/properties/property-field-types-in-hubspot). The emulator
+# enforces the same limit with its own constant.
 MAX_TEXT_VALUE_CHARS = 65_536
 # Numbers are written as plain decimals; beyond this decimal exponent (a double's range) a
 # value is refused instead of being spelled out digit by digit (`1e30000000`).

@@ -27,8 +27,8 @@ PROPERTY_NAME = re.compile(r"[a-z][a-z0-9_]{0,99}")
 # HubSpot refuses an 11th property with `hasUniqueValue` on one object type.
 MAX_UNIQUE_PROPERTIES = 10
 
-# A property value written through the API holds at most this many characters (HubSpot's
-# knowledge base on property field types,
+# A property value written through the API holds at most this many characters (docs/hubspot-api.md,
+# "Value limits", from HubSpot's knowledge base on property field types:
 # https://knowledge.hubspot.com/properties/property-field-types-in-hubspot). Text is where it
 # bites; a longer value of any other type is invalid anyway. The error code below is the
 # emulator's: HubSpot's docs give the limit, not the code.
