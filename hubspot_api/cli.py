@@ -17,6 +17,9 @@ wrong type with a message that quotes the value, secrets included. It names:
   when the config is then unusable (no credentials), the hint joins the error line instead;
 - settings that cannot work together or are missing (`HubSpotSettings.from_config`).
 
+`--state` and `--catalog` files (the tap's) are checked the same way: a file that does not exist,
+is not JSON or is not a JSON object is named in one line (`check_input_files`).
+
 Settings taken from the environment (`--config ENV`, variables `<COMMAND>_<SETTING>`) are
 parsed by the SDK, which ends an integer setting that is not a whole number in a traceback: that
 one is checked here, naming the variable; the other type and completeness checks are left to
@@ -44,6 +47,7 @@ from hubspot_api.config import (
     HubSpotSettings,
     check_settings,
     read_config_file,
+    read_json_object_file,
     secret_setting_names,
     unknown_settings,
 )
@@ -53,6 +57,8 @@ EXIT_HUBSPOT_ERROR = 1
 EXIT_USAGE_ERROR = 2  # click's own status for a wrong command line
 
 CONFIG_OPTION = "--config"
+STATE_OPTION = "--state"
+CATALOG_OPTION = "--catalog"
 ENV_CONFIG = "ENV"  # the SDK's `--config ENV`: settings from environment variables
 _NO_CHECKS = frozenset({"--help", "--version"})
 _NO_SETTINGS_CHECKS = frozenset({"--about"})
@@ -60,20 +66,41 @@ _NO_SETTINGS_CHECKS = frozenset({"--about"})
 
 def config_paths(argv: Sequence[str]) -> list[str]:
     """Return the values of every `--config` option in `argv`, in order."""
-    paths: list[str] = []
+    return option_values(argv, CONFIG_OPTION)
+
+
+def option_values(argv: Sequence[str], option: str) -> list[str]:
+    """Return the values of every `option` (`--config`, `--state`, ...) in `argv`, in order."""
+    values: list[str] = []
     index = 0
     while index < len(argv):
         arg = argv[index]
         if arg == "--":
             break
-        if arg == CONFIG_OPTION and index + 1 < len(argv):
-            paths.append(argv[index + 1])
+        if arg == option and index + 1 < len(argv):
+            values.append(argv[index + 1])
             index += 2
             continue
-        if arg.startswith(CONFIG_OPTION + "="):
-            paths.append(arg.partition("=")[2])
+        if arg.startswith(option + "="):
+            values.append(arg.partition("=")[2])
         index += 1
-    return paths
+    return values
+
+
+def check_input_files(argv: Sequence[str]) -> None:
+    """Refuse, in one line, a `--state` or `--catalog` file that is not a JSON object.
+
+    The SDK reads both with a traceback for a file that is not JSON, and a `TypeError` for one
+    that holds an array. A catalog must list its `streams`.
+    """
+    if _NO_CHECKS.intersection(argv):
+        return
+    for path in option_values(argv, STATE_OPTION):
+        read_json_object_file(path, "state file", "stream states")
+    for path in option_values(argv, CATALOG_OPTION):
+        catalog = read_json_object_file(path, "catalog file", "streams")
+        if not isinstance(catalog.get("streams"), list):
+            raise ConfigError(f"catalog file {path} has no list of 'streams'")
 
 
 def config_schema(plugin: type[PluginBase]) -> dict[str, Any]:
@@ -149,6 +176,7 @@ def run_cli(command: Callable[[], object], name: str) -> None:
         plugin = _plugin_of(command)
         if plugin is not None:
             check_config(plugin, sys.argv[1:], lambda note: _say(name, "warning", note))
+            check_input_files(sys.argv[1:])
         command()
     except HubSpotError as exc:
         _say(name, "error", str(exc))

@@ -112,30 +112,37 @@ def settings_schema(*extra: th.Property[Any]) -> dict[str, Any]:
 
 def read_config_file(path: str) -> dict[str, Any]:
     """Read one config file; raise `ConfigError` naming the file unless it holds a JSON object."""
+    return read_json_object_file(path, "config file", "settings")
+
+
+def read_json_object_file(path: str, kind: str, of: str) -> dict[str, Any]:
+    """Read a JSON file given on the command line (`kind`: "config file", "state file", ...).
+
+    Raise `ConfigError` naming the file unless it holds a JSON object (of `of`); the message
+    names the position of a syntax error, never the file's content.
+    """
     file = Path(path)
     if not file.exists():
-        raise ConfigError(f"config file {path} does not exist")
+        raise ConfigError(f"{kind} {path} does not exist")
     if file.is_dir():
-        raise ConfigError(f"config file {path} is a directory, not a JSON file")
+        raise ConfigError(f"{kind} {path} is a directory, not a JSON file")
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise ConfigError(f"config file {path} is not UTF-8 text") from None
+        raise ConfigError(f"{kind} {path} is not UTF-8 text") from None
     except OSError as exc:
-        raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}") from None
+        raise ConfigError(f"{kind} {path} cannot be read: {exc.strerror or exc}") from None
     if not text.strip():
-        raise ConfigError(f"config file {path} is empty; it must hold a JSON object of settings")
+        raise ConfigError(f"{kind} {path} is empty; it must hold a JSON object of {of}")
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        # The decoder's message names the position, never the file's content.
         raise ConfigError(
-            f"config file {path} is not valid JSON: {exc.msg} at line {exc.lineno}, "
-            f"column {exc.colno}"
+            f"{kind} {path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from None
     if not isinstance(value, dict):
-        kind = "a JSON array" if isinstance(value, list) else f"{_json_kind(value)} alone"
-        raise ConfigError(f"config file {path} holds {kind}, not a JSON object of settings")
+        what = "a JSON array" if isinstance(value, list) else f"{_json_kind(value)} alone"
+        raise ConfigError(f"{kind} {path} holds {what}, not a JSON object of {of}")
     return value
 
 

@@ -129,6 +129,33 @@ def test_config_file_problems_are_one_line_naming_the_file(
     assert line.startswith(f"{command}: error: config file {path} {fragment}")
 
 
+@pytest.mark.parametrize("option", ["--state", "--catalog"])
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        pytest.param(None, "does not exist", id="missing"),
+        pytest.param("{not json", "is not valid JSON", id="not-json"),
+        pytest.param("[1]", "holds a JSON array", id="array"),
+    ],
+)
+def test_the_taps_state_and_catalog_files_are_checked_in_one_line(
+    option, content, fragment, emulator, tmp_path
+):
+    server = emulator()
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"api_url": server.url, "access_token": DEFAULT_TOKEN}))
+    path = tmp_path / "input-file.json"
+    if content is not None:
+        path.write_text(content)
+    args = ["--config", str(config), option, str(path)]
+    code, stdout, stderr = _invoke("tap-hubspot-tickets", args, "", tmp_path)
+    line = _only_line("tap-hubspot-tickets", code, stderr)
+    kind = "state file" if option == "--state" else "catalog file"
+    assert line.startswith(f"tap-hubspot-tickets: error: {kind} {path} {fragment}")
+    assert stdout == ""
+    assert server.stats()["requests"] == 0
+
+
 @pytest.mark.parametrize(("command", "stdin"), COMMANDS)
 @pytest.mark.parametrize(
     ("settings", "fragment"),
