@@ -89,6 +89,8 @@ ARCHIVED_TRUE = [
         ("string-TRUE", "TRUE"),
         ("string-True", "True"),
         ("string-1", "1"),
+        ("yes", "yes"),
+        ("string-YES", " YES "),
     ]
 ]
 ARCHIVED_FALSE = [
@@ -99,6 +101,8 @@ ARCHIVED_FALSE = [
         ("string-false", "false"),
         ("string-FALSE", "FALSE"),
         ("string-0", "0"),
+        ("no", "no"),
+        ("empty-string", ""),
     ]
 ]
 ARCHIVED_UNCLEAR = [
@@ -109,8 +113,8 @@ ARCHIVED_UNCLEAR = [
         field="archived",
     )
     for name, value in [
-        ("yes", "yes"),
-        ("no", "no"),
+        ("y", "y"),
+        ("archive-it", "archive it"),
         ("2", 2),
         ("an-object", {"value": True}),
         ("1.5", 1.5),
