@@ -109,9 +109,11 @@ class CreateGate:
 class _CreateAnswer:
     """What one batch create came back with: its answer, or why its outcome is unknown."""
 
-    started_ms: int
+    started_ms: int  # HubSpot's clock, for the `createdate` filter
     answer: Mapping[str, Any] = field(default_factory=dict)
     unknown: OutcomeUnknownError | None = None
+    # This machine's monotonic clock when the call went out: search gets its full wait from it.
+    sent_at: float = 0.0
 
 
 class CreateWriter:
@@ -133,16 +135,17 @@ class CreateWriter:
             item.failure = reject_from(item.write, self.stream_name, exc)
         for batch, result in outcome.accepted:
             if result.unknown is not None:
-                self._reconcile(batch, result.started_ms, result.unknown, attempt=attempt)
+                self._reconcile(batch, result, result.unknown, attempt=attempt)
 
     def _send(self, batch: list[Pending]) -> _CreateAnswer:
         body = {"inputs": [create_input(item.write) for item in batch]}
         with self.gate.sending():
             started_ms = self.run.client.server_now_ms()
+            sent_at = time.monotonic()
             try:
                 response = self.run.client.request("POST", Call.BATCH_CREATE, json=body)
             except OutcomeUnknownError as exc:
-                return _CreateAnswer(started_ms, unknown=exc)
+                return _CreateAnswer(started_ms, unknown=exc, sent_at=sent_at)
             answer = json_or_empty(response)
             # Claimed before the gate opens to searches (rule 2 of the module docstring).
             self._settle(batch, answer)
@@ -198,30 +201,32 @@ class CreateWriter:
     def _reconcile(
         self,
         items: list[Pending],
-        started_ms: int,
+        sent: _CreateAnswer,
         exc: OutcomeUnknownError,
         *,
         attempt: int,
     ) -> None:
         """Find which creates of a batch with an unknown outcome landed; resend only the rest.
 
-        Search trails writes, so it is polled until every create is found or
-        `unknown_outcome_wait_s` passes; what is still missing then was not applied.
+        Search trails writes, so it is polled until every create is found, and at least once
+        `unknown_outcome_wait_s` after the create went out (time spent waiting for other
+        batches, rate limits and retries does not shorten that); what is still missing then was
+        not applied.
         """
         self.logger.warning(
             "Outcome of a create batch of %d is unknown (%s); looking for its tickets",
             len(items),
             self.run.client.redact(str(exc)),
         )
-        deadline = time.monotonic() + self.run.options.unknown_outcome_wait_s
-        since_ms = started_ms - SERVER_CLOCK_UNCERTAINTY_MS - CREATE_WINDOW_MARGIN_MS
+        deadline = sent.sent_at + self.run.options.unknown_outcome_wait_s
+        since_ms = sent.started_ms - SERVER_CLOCK_UNCERTAINTY_MS - CREATE_WINDOW_MARGIN_MS
         missing = list(items)
         while True:
-            self._find_created(missing, since_ms)
+            searched_at = self._find_created(missing, since_ms)
             missing = [i for i in missing if i.write.result_id is None]
-            if not missing or time.monotonic() >= deadline:
+            if not missing or searched_at >= deadline:
                 break
-            time.sleep(RECONCILE_POLL_S)
+            time.sleep(min(RECONCILE_POLL_S, max(0.0, deadline - time.monotonic())))
         if not missing:
             return
         if attempt >= MAX_CREATE_ATTEMPTS:
@@ -236,8 +241,12 @@ class CreateWriter:
         self.logger.info("%d create(s) did not land; sending them again", len(missing))
         self.write(missing, attempt=attempt + 1)
 
-    def _find_created(self, items: list[Pending], since_ms: int) -> None:
-        """Search for tickets made since `since_ms` (HubSpot's clock) matching each create."""
+    def _find_created(self, items: list[Pending], since_ms: int) -> float:
+        """Search for tickets made since `since_ms` (HubSpot's clock) matching each create.
+
+        Return when the earliest of the searches went out (this machine's monotonic clock).
+        """
+        first: float | None = None
         for group in chunked(items, SEARCH_FILTER_GROUPS):
             body: dict[str, Any] = {
                 "filterGroups": [
@@ -262,6 +271,8 @@ class CreateWriter:
                 "limit": SEARCH_PAGE_LIMIT,
             }
             with self.gate.searching():
+                if first is None:
+                    first = time.monotonic()
                 answer = self.run.client.post_json(Call.SEARCH, body)
                 found = answer.get("results") if isinstance(answer, Mapping) else None
                 with self._claim_lock:
@@ -277,6 +288,7 @@ class CreateWriter:
                                 item.write.result_id = tid
                                 self._claimed.add(tid)
                                 break
+        return first if first is not None else time.monotonic()
 
 
 def create_input(write: TicketWrite) -> dict[str, Any]:
