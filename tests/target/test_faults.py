@@ -24,6 +24,18 @@ def _creates(n: int, prefix: str) -> list[dict]:
             {"search_lag_ms": 300, "drop_rate": 0.2},
             id="search-reconcile-with-unapplied-drops",
         ),
+        pytest.param(
+            {"unknown_outcome_wait_s": 3},
+            {
+                "search_lag_ms": 1500,
+                "fault_rate": 0.1,
+                "drop_rate": 0.05,
+                "latency_ms": 20,
+                "jitter_ms": 15,
+                "seed": 1,
+            },
+            id="every-fault-at-once-short-wait",
+        ),
     ],
 )
 def test_creates_applied_then_dropped_are_not_duplicated(  # noqa: PLR0917 - fixtures + params
