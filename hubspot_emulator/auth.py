@@ -3,7 +3,8 @@
 A request is let in with the private-app token from the config or with a live OAuth access
 token issued by the token endpoint. Refreshing returns a new access token every time and hands
 the same refresh token back, as HubSpot does (a refresh token stays valid until the app is
-uninstalled).
+uninstalled). `GET /oauth/v1/access-tokens/{token}` tells which portal, app and scopes a live
+access token belongs to.
 """
 
 from __future__ import annotations
@@ -11,11 +12,22 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from hubspot_emulator.errors import ApiError
+
+# What the emulator's OAuth apps were granted at install, as token metadata lists them.
+OAUTH_SCOPES = (
+    "oauth",
+    "tickets",
+    "crm.objects.contacts.read",
+    "crm.objects.companies.read",
+    "crm.objects.deals.read",
+)
+OAUTH_USER = "emulator-user@example.com"
 
 # HubSpot's own wording for a missing or unknown bearer token.
 MISSING_CREDENTIALS_MESSAGE = (
@@ -66,8 +78,10 @@ class Authenticator:
         oauth_clients: Mapping[str, str],
         refresh_tokens: tuple[str, ...],
         token_lifetime_s: float,
+        hub_id: int,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._hub_id = hub_id
         self._private_token = private_token
         self._clients = dict(oauth_clients)
         self._refresh_tokens = set(refresh_tokens)
@@ -97,6 +111,34 @@ class Authenticator:
                         "EXPIRED_AUTHENTICATION",
                     )
         raise ApiError(401, MISSING_CREDENTIALS_MESSAGE, "INVALID_AUTHENTICATION")
+
+    def token_metadata(self, token: str) -> tuple[int, dict[str, Any]]:
+        """Answer `GET /oauth/v1/access-tokens/{token}`: whose live access token this is.
+
+        An unknown or expired token answers 404 in the OAuth endpoints' own error shape.
+        """
+        with self._lock:
+            issued = self._access_tokens.get(token)
+        remaining = None if issued is None else issued.expires_at - self._clock()
+        if issued is None or remaining is None or remaining <= 0:
+            return 404, {
+                "status": "error",
+                "message": "The access token was not found or has expired",
+                "correlationId": secrets.token_hex(16),
+                "category": "OBJECT_NOT_FOUND",
+            }
+        return 200, {
+            "token": token,
+            "user": OAUTH_USER,
+            "hub_domain": f"emulator-{self._hub_id}.example.com",
+            "scopes": list(OAUTH_SCOPES),
+            "hub_id": self._hub_id,
+            # A stable number per OAuth app, as HubSpot gives each app its id.
+            "app_id": zlib.crc32(issued.client_id.encode("utf-8")) % 10_000_000,
+            "expires_in": int(remaining),
+            "user_id": 1,
+            "token_type": "access",
+        }
 
     def token(self, form: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
         """Answer a form-encoded token request: `(status, body)`."""

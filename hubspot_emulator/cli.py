@@ -35,6 +35,16 @@ def _client(value: str) -> tuple[str, str]:
     return client_id, secret
 
 
+def _portal_id(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("a portal id is a positive number")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Describe every option; each one maps to a field of `EmulatorConfig`."""
     parser = argparse.ArgumentParser(
@@ -45,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     add("--host", default=_DEFAULTS.host, help="interface to listen on")
     add("--port", type=int, default=_DEFAULTS.port, help="port to listen on; 0 picks a free one")
+    add(
+        "--portal-id",
+        type=_portal_id,
+        default=_DEFAULTS.portal_id,
+        metavar="ID",
+        help="the account's portal id, as account details and OAuth token metadata give it",
+    )
     add("--tickets", type=int, default=_DEFAULTS.tickets, metavar="N", help="tickets to seed")
     add("--seed", type=int, default=_DEFAULTS.seed, metavar="S", help="seed for data and faults")
     add("--load", metavar="FILE", help="load tickets from a JSONL file in the API's shape")
@@ -166,6 +183,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     return EmulatorConfig(
         host=args.host,
         port=args.port,
+        portal_id=args.portal_id,
         tickets=args.tickets,
         seed=args.seed,
         load=args.load,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 DEFAULT_TOKEN = "emulator-token"  # noqa: S105 - the documented token of the local emulator
+DEFAULT_PORTAL_ID = 12345678
 
 
 @dataclass(frozen=True)
@@ -13,6 +14,8 @@ class EmulatorConfig:
 
     host: str = "127.0.0.1"
     port: int = 0
+    # The account's id (HubSpot's portalId or hub_id) in account details and token metadata.
+    portal_id: int = DEFAULT_PORTAL_ID
     tickets: int = 0
     seed: int = 0
     load: str | None = None

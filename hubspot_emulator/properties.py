@@ -141,6 +141,13 @@ class Option:
         }
 
 
+# The portal's ticket property groups and their labels, in display order.
+PROPERTY_GROUPS: dict[str, str] = {
+    "ticketinformation": "Ticket information",
+    "support_details": "Support details",
+}
+
+
 @dataclass
 class PropertyDef:
     """A ticket property as HubSpot's properties API describes it."""

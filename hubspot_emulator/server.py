@@ -26,6 +26,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode
 
+from hubspot_emulator.account import account_details
 from hubspot_emulator.auth import Authenticator, Principal
 from hubspot_emulator.clock import Clock
 from hubspot_emulator.config import EmulatorConfig
@@ -323,6 +324,18 @@ def _read_property(call: Call) -> Result:
     return 200, call.portal.get_property(call.params["propertyName"])
 
 
+def _batch_read_properties(call: Call) -> Result:
+    return call.portal.batch_read_properties(call.json_object())
+
+
+def _list_property_groups(call: Call) -> Result:
+    return 200, call.portal.list_property_groups()
+
+
+def _read_property_group(call: Call) -> Result:
+    return 200, call.portal.get_property_group(call.params["groupName"])
+
+
 def _list_legacy_properties(call: Call) -> Result:
     return 200, call.portal.list_legacy_properties()
 
@@ -358,6 +371,18 @@ def _read_pipeline(call: Call) -> Result:
     return 200, call.portal.get_pipeline(call.params["pipelineId"])
 
 
+def _list_stages(call: Call) -> Result:
+    return 200, call.portal.list_stages(call.params["pipelineId"])
+
+
+def _read_stage(call: Call) -> Result:
+    return 200, call.portal.get_stage(call.params["pipelineId"], call.params["stageId"])
+
+
+def _account_details(call: Call) -> Result:
+    return 200, account_details(call.emulator.config.portal_id)
+
+
 def _list_ticket_associations(call: Call) -> Result:
     page = call.portal.list_ticket_associations(
         call.params["ticketId"],
@@ -376,6 +401,16 @@ def _associate(call: Call) -> Result:
         call.params["toObjectId"],
         call.json_array(),
     )
+
+
+def _associate_default(call: Call) -> Result:
+    """Link a ticket to a record with the unlabeled type; no body, both directions answered."""
+    clock = call.emulator.clock
+    started = clock.iso_now()
+    results = call.portal.associate_default(
+        TICKETS, call.params["ticketId"], call.params["toObjectType"], call.params["toObjectId"]
+    )
+    return _batch_answer(results, [], started, clock.iso_now(), 200)
 
 
 def _dissociate(call: Call) -> Result:
@@ -447,6 +482,18 @@ def _inputs(call: Call) -> list[dict[str, Any]]:
     return inputs
 
 
+def _ref_id(item: dict[str, Any], side: str) -> str:
+    """Return the id of an input's `from` or `to` record (`{id}`), or HubSpot's 400."""
+    ref = item.get(side)
+    key = ref.get("id") if isinstance(ref, dict) else None
+    if key is None or isinstance(key, (dict, list)) or str(key) == "":
+        raise validation_error(
+            f"Invalid input JSON: each input needs '{side}': {{'id': ...}}",
+            context={side: ["missing"]},
+        )
+    return str(key)
+
+
 def _ticket_side(call: Call) -> str:
     # The portal holds tickets' associations, so batches must start from tickets.
     if call.params["fromObjectType"] not in TICKET_TYPE.aliases:
@@ -485,21 +532,44 @@ def _batch_create_associations(call: Call) -> Result:
     errors: list[dict[str, Any]] = []
     for item in _inputs(call):
         try:
-            from_id = str(item.get("from", {}).get("id", ""))
-            to_id = str(item.get("to", {}).get("id", ""))
+            from_id, to_id = _ref_id(item, "from"), _ref_id(item, "to")
             results.append(call.portal.associate(from_id, to_type, to_id, item.get("types", [])))
         except ApiError as exc:
             errors.append(_error_entry(exc))
     return _batch_answer(results, errors, started, clock.iso_now(), 201)
 
 
+def _batch_associate_default(call: Call) -> Result:
+    """Link each input's pair with the unlabeled type; 207 names the inputs that failed."""
+    from_type, to_type = call.params["fromObjectType"], call.params["toObjectType"]
+    clock = call.emulator.clock
+    started = clock.iso_now()
+    results: list[Any] = []
+    errors: list[dict[str, Any]] = []
+    for item in _inputs(call):
+        try:
+            from_id, to_id = _ref_id(item, "from"), _ref_id(item, "to")
+            results += call.portal.associate_default(from_type, from_id, to_type, to_id)
+        except ApiError as exc:
+            errors.append(_error_entry(exc))
+    return _batch_answer(results, errors, started, clock.iso_now(), 200)
+
+
 def _batch_archive_associations(call: Call) -> Result:
     to_type = _ticket_side(call)
     for item in _inputs(call):
-        from_id = str(item.get("from", {}).get("id", ""))
-        for target in item.get("to", []):
+        from_id = _ref_id(item, "from")
+        targets = item.get("to")
+        if not isinstance(targets, list):
+            raise validation_error(
+                "Invalid input JSON: each input's 'to' must be a list of {id}",
+                context={"to": ["missing"]},
+            )
+        for target in targets:
+            if not isinstance(target, dict):
+                raise validation_error("Invalid input JSON: each 'to' must be an object {id}")
             try:
-                call.portal.dissociate(from_id, to_type, str(target.get("id", "")), None)
+                call.portal.dissociate(from_id, to_type, _ref_id({"to": target}, "to"), None)
             except ApiError as exc:
                 # Removing what is not there is a no-op on HubSpot's batch archive.
                 if exc.status != 404:
@@ -510,6 +580,10 @@ def _batch_archive_associations(call: Call) -> Result:
 def _oauth_token(call: Call) -> Result:
     form = {key: values[-1] for key, values in parse_qs(call.body.decode("latin-1")).items()}
     return call.emulator.auth.token(form)
+
+
+def _access_token_metadata(call: Call) -> Result:
+    return call.emulator.auth.token_metadata(call.params["token"])
 
 
 def _emulator_stats(call: Call) -> Result:
@@ -561,6 +635,9 @@ _FAMILIES: dict[str, tuple[str, ...]] = {
     "pipelines": ("/crm/v3/pipelines/{obj}", "/crm/pipelines/{ver}/{obj}"),
     "associations": ("/crm/v4/associations", "/crm/associations/{ver}"),
     "oauth": ("/oauth/v1", "/oauth/{ver}"),
+    # Token metadata by path is v1 only; the dated OAuth API introspects tokens by form instead.
+    "oauth-v1": ("/oauth/v1",),
+    "account-info": ("/account-info/v3", "/account-info/{ver}"),
     "emulator": ("/_emulator",),
 }
 
@@ -585,6 +662,15 @@ _ROUTE_TABLE: tuple[tuple[str, str, str, str, Callable[[Call], Result], str], ..
     ("GET", "tickets.read", "objects", "/{ticketId}", _read_ticket, READ),
     ("PATCH", "tickets.update", "objects", "/{ticketId}", _update_ticket, WRITE),
     ("DELETE", "tickets.archive", "objects", "/{ticketId}", _archive_ticket, WRITE),
+    # Before the v3 form below, whose `{toObjectType}` would take "default" for a type.
+    (
+        "PUT",
+        "tickets.associate_default",
+        "objects-v4",
+        "/{ticketId}/associations/default/{toObjectType}/{toObjectId}",
+        _associate_default,
+        WRITE,
+    ),
     (
         "PUT",
         "tickets.associate_v3",
@@ -627,6 +713,17 @@ _ROUTE_TABLE: tuple[tuple[str, str, str, str, Callable[[Call], Result], str], ..
     ),
     ("GET", "properties.list", "properties", "", _list_properties, READ),
     ("POST", "properties.create", "properties", "", _create_property, WRITE),
+    ("POST", "properties.batch_read", "properties", "/batch/read", _batch_read_properties, READ),
+    # Before the read below, whose `{propertyName}` would take "groups" for a name.
+    ("GET", "properties.groups", "properties", "/groups", _list_property_groups, READ),
+    (
+        "GET",
+        "properties.group",
+        "properties",
+        "/groups/{groupName}",
+        _read_property_group,
+        READ,
+    ),
     ("GET", "properties.read", "properties", "/{propertyName}", _read_property, READ),
     ("GET", "tickets.list", "objects-v4-read", "", _list_tickets, READ),
     ("GET", "tickets.read", "objects-v4-read", "/{ticketId}", _read_ticket, READ),
@@ -643,6 +740,15 @@ _ROUTE_TABLE: tuple[tuple[str, str, str, str, Callable[[Call], Result], str], ..
     ("GET", "schemas.list", "schemas", "", _list_schemas, READ),
     ("GET", "pipelines.list", "pipelines", "", _list_pipelines, READ),
     ("GET", "pipelines.read", "pipelines", "/{pipelineId}", _read_pipeline, READ),
+    ("GET", "pipelines.stages", "pipelines", "/{pipelineId}/stages", _list_stages, READ),
+    (
+        "GET",
+        "pipelines.stage",
+        "pipelines",
+        "/{pipelineId}/stages/{stageId}",
+        _read_stage,
+        READ,
+    ),
     (
         "GET",
         "associations.labels",
@@ -669,6 +775,14 @@ _ROUTE_TABLE: tuple[tuple[str, str, str, str, Callable[[Call], Result], str], ..
     ),
     (
         "POST",
+        "associations.batch_associate_default",
+        "associations",
+        "/{fromObjectType}/{toObjectType}/batch/associate/default",
+        _batch_associate_default,
+        WRITE,
+    ),
+    (
+        "POST",
         "associations.batch_archive",
         "associations",
         "/{fromObjectType}/{toObjectType}/batch/archive",
@@ -676,6 +790,15 @@ _ROUTE_TABLE: tuple[tuple[str, str, str, str, Callable[[Call], Result], str], ..
         WRITE,
     ),
     ("POST", "oauth.token", "oauth", "/token", _oauth_token, PUBLIC),
+    (
+        "GET",
+        "oauth.access_token",
+        "oauth-v1",
+        "/access-tokens/{token}",
+        _access_token_metadata,
+        PUBLIC,
+    ),
+    ("GET", "account.details", "account-info", "/details", _account_details, READ),
     ("GET", "emulator.stats", "emulator", "/stats", _emulator_stats, INTERNAL),
     ("GET", "emulator.health", "emulator", "/health", _emulator_health, INTERNAL),
     ("POST", "emulator.reset_stats", "emulator", "/reset-stats", _emulator_reset_stats, INTERNAL),
@@ -1158,6 +1281,7 @@ class EmulatorServer:
             oauth_clients=config.oauth_clients,
             refresh_tokens=config.refresh_tokens,
             token_lifetime_s=config.token_lifetime_s,
+            hub_id=config.portal_id,
         )
         self.limiter = RateLimiter(
             per_10s=config.rate_limit_10s,

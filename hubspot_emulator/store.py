@@ -11,6 +11,8 @@ reports them. Search reads a separate, lagging index (`search.SearchIndex`).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import threading
 from bisect import bisect_left, insort
@@ -28,6 +30,7 @@ from hubspot_emulator.properties import (
     DEFAULT_TICKET_PROPERTIES,
     FIELD_TYPES,
     MAX_UNIQUE_PROPERTIES,
+    PROPERTY_GROUPS,
     PROPERTY_NAME,
     HistoryEntry,
     Option,
@@ -50,6 +53,10 @@ MAX_LIST_LIMIT_WITH_HISTORY = 50  # observed by several connectors, not in HubSp
 MAX_BATCH_INPUTS = 100
 MAX_ASSOCIATION_BATCH_INPUTS = 1_000
 DEFAULT_ASSOCIATION_PAGE = 500
+# Links per record in one answer of the v4 association batch read; a record with more carries
+# `paging.next.after` in its own result. HubSpot does not document this page size; 500 is the
+# page of the per-record association GET.
+ASSOCIATION_BATCH_PAGE = 500
 
 # From this API version on, admin-required properties are enforced on writes.
 REQUIRED_PROPERTIES_SINCE = "2026-09"
@@ -1201,6 +1208,63 @@ class Portal:
             updated_ms=now,
         )
 
+    def batch_read_properties(self, body: JSON) -> tuple[int, JSON]:
+        """POST /crm/v3/properties/tickets/batch/read {inputs: [{name}], archived} -> 200/207."""
+        if not isinstance(body, dict):
+            raise validation_error("The request body must be an object")
+        archived = body.get("archived", False)
+        if not isinstance(archived, bool):
+            raise validation_error(
+                "archived must be true or false", context={"archived": [str(archived)[:100]]}
+            )
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list):
+            raise validation_error("inputs must be a list", context={"inputs": ["missing"]})
+        names: list[str] = []
+        for item in inputs:
+            name = item.get("name") if isinstance(item, dict) else None
+            if not isinstance(name, str):
+                raise validation_error("Each input must be an object with a property name")
+            names.append(name)
+        with self._lock:
+            started = iso_from_ms(self._clock())
+            # This portal has no archived ticket properties: every name is missing then.
+            found = {} if archived else self._props
+            results = [found[name].to_json() for name in dict.fromkeys(names) if name in found]
+            missing = [name for name in dict.fromkeys(names) if name not in found]
+            out = self._batch_body(results, started)
+            if not missing:
+                return 200, out
+            out["numErrors"] = len(missing)
+            out["errors"] = [
+                {
+                    "status": "error",
+                    "category": "OBJECT_NOT_FOUND",
+                    "message": f'Unable to find property "{name}" on object type tickets',
+                    "context": {"propertyName": [name]},
+                }
+                for name in missing
+            ]
+            return 207, out
+
+    def list_property_groups(self) -> JSON:
+        """GET /crm/v3/properties/tickets/groups -> {results: [{name, label, ...}]}."""
+        with self._lock:
+            used = dict.fromkeys(defn.group_name for defn in self._props.values())
+        names = list(dict.fromkeys([*PROPERTY_GROUPS, *used]))
+        return {"results": [_property_group(name, order) for order, name in enumerate(names)]}
+
+    def get_property_group(self, name: str) -> JSON:
+        """GET /crm/v3/properties/tickets/groups/{groupName}."""
+        groups: list[JSON] = self.list_property_groups()["results"]
+        for group in groups:
+            if group["name"] == name:
+                return group
+        raise not_found(
+            f"Unable to find property group {name!r} on object type tickets",
+            context={"groupName": [name]},
+        )
+
     def list_pipelines(self) -> JSON:
         """GET /crm/v3/pipelines/tickets -> {results}."""
         stamp = iso_from_ms(self._created_ms)
@@ -1215,6 +1279,21 @@ class Portal:
                 context={"pipelineId": [pipeline_id]},
             )
         return pipeline.to_json(iso_from_ms(self._created_ms))
+
+    def list_stages(self, pipeline_id: str) -> JSON:
+        """GET /crm/v3/pipelines/tickets/{pipelineId}/stages -> {results}."""
+        pipeline = self.get_pipeline(pipeline_id)
+        return {"results": pipeline["stages"]}
+
+    def get_stage(self, pipeline_id: str, stage_id: str) -> JSON:
+        """GET /crm/v3/pipelines/tickets/{pipelineId}/stages/{stageId}."""
+        for stage in self.list_stages(pipeline_id)["results"]:
+            if stage["id"] == stage_id:
+                return dict(stage)
+        raise not_found(
+            f"Unable to find stage {stage_id} in pipeline {pipeline_id} for object type tickets",
+            context={"pipelineId": [pipeline_id], "stageId": [stage_id]},
+        )
 
     # -- associations ---------------------------------------------------------------------------
     def _link(self, ticket: Ticket, to_type: str, object_id: int, type_ids: list[int]) -> None:
@@ -1312,6 +1391,35 @@ class Portal:
                 return
             self._unlink(ticket, plural, object_id, type_id)
 
+    def associate_default(
+        self, from_type: str, from_id: str, to_type: str, to_id: str
+    ) -> list[JSON]:
+        """PUT .../associations/default/...: link two records with their unlabeled type.
+
+        Either side may be the ticket. Answers one result per direction, each with the type id
+        of that direction (ticket to contact 16, contact to ticket 15), as HubSpot does.
+        """
+        with self._lock:
+            source, target = _object_type(from_type), _object_type(to_type)
+            if source == TICKETS:
+                linked = self.associate(from_id, target, to_id, [])
+                kind = _TYPES_BY_ID[DEFAULT_TYPE[target]]
+                forward, backward = kind.type_id, kind.reverse_id
+                from_key, to_key = linked["fromObjectId"], linked["toObjectId"]
+            elif target == TICKETS:
+                linked = self.associate(to_id, source, from_id, [])
+                kind = _TYPES_BY_ID[DEFAULT_TYPE[source]]
+                forward, backward = kind.reverse_id, kind.type_id
+                from_key, to_key = linked["toObjectId"], linked["fromObjectId"]
+            else:
+                raise validation_error(
+                    f"This portal only knows associations with tickets, not {source} to {target}"
+                )
+            return [
+                _default_association(from_key, to_key, forward),
+                _default_association(to_key, from_key, backward),
+            ]
+
     def _association_results(self, ticket: Ticket, to_type: str) -> list[JSON]:
         linked = ticket.associations.get(to_type, {})
         return [
@@ -1376,9 +1484,18 @@ class Portal:
             reverse = self._reverse_associations(source) if source != TICKETS else {}
             for item in inputs:
                 key = str(item.get("id"))
+                start = _association_cursor_start(item.get("after"), target)
                 found = self._associations_of(source, target, key, reverse)
+                if start is not None:
+                    ids = [link["toObjectId"] for link in found]
+                    found = found[bisect_left(ids, start) :]
                 if found:
-                    results.append({"from": {"id": key}, "to": found})
+                    result: JSON = {"from": {"id": key}, "to": found[:ASSOCIATION_BATCH_PAGE]}
+                    if len(found) > ASSOCIATION_BATCH_PAGE:
+                        following = found[ASSOCIATION_BATCH_PAGE]["toObjectId"]
+                        cursor = _association_cursor(target, following)
+                        result["paging"] = {"next": {"after": cursor}}
+                    results.append(result)
                 else:
                     # HubSpot reports each id without associations as an error, not as [];
                     # the message and context name both object types in the singular.
@@ -1605,3 +1722,46 @@ def _default_first(type_id: int) -> tuple[bool, int]:
 
 def _singular(object_type: str) -> str:
     return "company" if object_type == "companies" else object_type[:-1]
+
+
+def _property_group(name: str, order: int) -> JSON:
+    """Render HubSpot's property group shape."""
+    label = PROPERTY_GROUPS.get(name) or name.replace("_", " ").capitalize()
+    return {"name": name, "label": label, "displayOrder": order, "archived": False}
+
+
+def _default_association(from_id: int, to_id: int, type_id: int) -> JSON:
+    """Render one result of a default association: the pair and the type that links them."""
+    return {
+        "from": {"id": str(from_id)},
+        "to": {"id": str(to_id)},
+        "associationSpec": {"associationCategory": HUBSPOT_DEFINED, "associationTypeId": type_id},
+    }
+
+
+def _association_cursor(to_type: str, object_id: int) -> str:
+    """Return the opaque `after` of a batch-read result: where its next page starts.
+
+    HubSpot's cursors are base64 of the target's objectTypeId and an object id ("0-2-1597..."
+    in its changelog's example); this one names the first record of the next page, so links
+    added or removed between two pages neither repeat nor skip the others.
+    """
+    text = f"{OBJECT_TYPE_IDS[to_type]}-{object_id}"
+    return base64.urlsafe_b64encode(text.encode("ascii")).decode("ascii")
+
+
+def _association_cursor_start(after: Any, to_type: str) -> int | None:
+    """Decode an input's `after` into the first object id of its page (None: from the start)."""
+    if after is None or after == "":
+        return None
+    prefix = f"{OBJECT_TYPE_IDS[to_type]}-"
+    try:
+        text = base64.urlsafe_b64decode(str(after).encode("ascii")).decode("ascii")
+        if not text.startswith(prefix):
+            raise ValueError(text)
+        return int(text.removeprefix(prefix))
+    except (ValueError, UnicodeError, binascii.Error):
+        raise validation_error(
+            f"after {str(after)[:100]!r} is not a paging cursor of these associations",
+            context={"after": [str(after)[:100]]},
+        ) from None

@@ -20,6 +20,7 @@ from hubspot_emulator.config import EmulatorConfig
 FLAGS = (
     "--host",
     "--port",
+    "--portal-id",
     "--tickets",
     "--seed",
     "--load",
@@ -125,6 +126,7 @@ def test_flags_fill_the_config(tmp_path):
         [
             "--host", "127.0.0.2",
             "--port", "8123",
+            "--portal-id", "987654",
             "--tickets", "5",
             "--seed", "9",
             "--load", str(load),
@@ -152,6 +154,7 @@ def test_flags_fill_the_config(tmp_path):
     assert config_from_args(args) == EmulatorConfig(
         host="127.0.0.2",
         port=8123,
+        portal_id=987654,
         tickets=5,
         seed=9,
         load=str(load),
@@ -184,6 +187,31 @@ def test_bad_oauth_client_is_a_usage_error(capsys):
         build_parser().parse_args(["--oauth-client", "no-secret"])
     assert exit_info.value.code == 2
     assert "CLIENT_ID:CLIENT_SECRET" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "abc"], ids=["zero", "negative", "word"])
+def test_bad_portal_id_is_a_usage_error(capsys, value):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["--portal-id", value])
+    assert exit_info.value.code == 2
+    assert "--portal-id" in capsys.readouterr().err
+
+
+def test_portal_id_reaches_account_details():
+    with subprocess.Popen(
+        [*_command(), "--portal-id", "4242"], stdout=subprocess.PIPE, text=True
+    ) as process:
+        try:
+            url = _first_line(process).removeprefix("listening on ")
+            details = requests.get(
+                f"{url}/account-info/v3/details",
+                headers={"Authorization": "Bearer emulator-token"},
+                timeout=5,
+            )
+            assert details.json()["portalId"] == 4242
+        finally:
+            process.terminate()
+            process.communicate(timeout=10)
 
 
 def test_busy_port_is_a_clean_error():
