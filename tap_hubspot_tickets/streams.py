@@ -7,8 +7,9 @@ How tickets are read (HUBSPOT_API.md has the reasons):
   highest (pages of 200); they stop where they meet (`Frontier`). Both positions are saved
   after each page, so a killed run resumes where it stopped. With `start_date`, a search window
   from `start_date` replaces the walks.
-- Later runs: one search window `[bookmark, now - margin]` (see `windows.py`), checkpointed
-  after every page by the last ticket id emitted.
+- Later runs: one search window `[bookmark, now]` (see `windows.py`), checkpointed after every
+  page by the last ticket id emitted; its bookmark settles at `now - margin`, so changes search
+  had not indexed yet are read again by the next run.
 - Then the archived list (`archived=true` lists only archived tickets, and archiving does not
   bump `hs_lastmodifieddate`): every archived ticket with `archivedAt` at or after the archived
   bookmark, emitted with `archived = true`.
@@ -40,8 +41,8 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context, Record
 from typing_extensions import override
 
+from hubspot_api.associations import ASSOCIATION_BATCH_LIMIT, AssociationLink
 from hubspot_api.paging import (
-    ASSOCIATION_BATCH_LIMIT,
     BATCH_LIMIT,
     SEARCH_PAGE_LIMIT,
     PagingLoopError,
@@ -208,15 +209,15 @@ class TicketsStream(HubSpotStream):
                         yield from self._emit(first, builder, checkpoint, more=tuple(more))
                 # One "now" for the run: windows planned against a moving clock would never end.
                 now = _utc_now()
-                while True:
-                    window = checkpoint.window
-                    if window is None:
-                        bookmark = checkpoint.bookmark
-                        assert bookmark is not None  # set by the full walk or start_date
-                        window = plan_window(bookmark, now, options.search_lag_margin)
-                        if window is None:
-                            break
-                        checkpoint.set_window(window)
+                resumed = checkpoint.window
+                if resumed is not None:  # a killed run's window: finish it first
+                    yield from self._emit(walk.window_pages(resumed), builder, checkpoint)
+                bookmark = checkpoint.bookmark
+                assert bookmark is not None  # set by the full walk or start_date
+                # Up to now, once: its bookmark settles a margin before now (`windows.py`).
+                window = plan_window(bookmark, now, options.search_lag_margin)
+                if window is not None:
+                    checkpoint.set_window(window)
                     yield from self._emit(walk.window_pages(window), builder, checkpoint)
                 yield from self._emit(walk.archived_pages(checkpoint), builder, checkpoint)
             finally:
@@ -592,14 +593,9 @@ class TicketAssociationsStream(HubSpotStream):
         batches = chunked(itertools.chain.from_iterable(pages), ASSOCIATION_BATCH_LIMIT)
         with self._pool() as pool:
             try:
-                pending: deque[list[tuple[str, Future[list[JSON]]]]] = deque()
+                pending: deque[list[Future[list[AssociationLink]]]] = deque()
                 for ids in batches:
-                    pending.append(
-                        [
-                            (kind, pool.submit(source.batch_read_associations, kind, ids))
-                            for kind in types
-                        ]
-                    )
+                    pending.append([pool.submit(source.associations, kind, ids) for kind in types])
                     if len(pending) > ASSOCIATION_BATCHES_AHEAD:
                         yield from self._records(pending.popleft())
                 while pending:
@@ -609,10 +605,9 @@ class TicketAssociationsStream(HubSpotStream):
                 pool.shutdown(wait=True, cancel_futures=True)
 
     @staticmethod
-    def _records(batch: list[tuple[str, Future[list[JSON]]]]) -> Iterator[Record]:
-        for kind, future in batch:
-            for result in future.result():
-                yield from association_records(kind, result)
+    def _records(batch: list[Future[list[AssociationLink]]]) -> Iterator[Record]:
+        for future in batch:
+            yield from association_records(future.result())
 
 
 # -- metadata streams ---------------------------------------------------------------------------

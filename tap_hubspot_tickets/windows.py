@@ -10,9 +10,14 @@ which has three traps (HUBSPOT_API.md, "Pitfalls"):
   later offset and silently skips a ticket.
 
 A window is therefore a closed interval `[lower, upper]` of `hs_lastmodifieddate` with
-`upper = now - margin`, walked in `hs_object_id` order where every page asks again from offset 0
-for `hs_object_id > last id seen`. No offset ever grows, so the 10k cap and offset drift cannot
+`upper = now`, walked in `hs_object_id` order where every page asks again from offset 0 for
+`hs_object_id > last id seen`. No offset ever grows, so the 10k cap and offset drift cannot
 bite, and the walk ends however many tickets share a timestamp.
+
+Fresh and exact together: a run emits every change search shows up to `now`, but the bookmark it
+leaves (`settled`) is `now - margin`, so a change search had not indexed yet is read by the next
+run. The price is that each run reads again the changes of the margin before the last one;
+downstream loads dedupe them by key.
 """
 
 from __future__ import annotations
@@ -62,11 +67,21 @@ def truncate_ms(moment: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class SearchWindow:
-    """A closed `hs_lastmodifieddate` interval, walked in ascending `hs_object_id`."""
+    """A closed `hs_lastmodifieddate` interval, walked in ascending `hs_object_id`.
+
+    `settled` is where the bookmark goes once the window is read: changes before it are taken to
+    be indexed by search (`upper` itself when not given).
+    """
 
     lower: datetime
     upper: datetime
     after_id: int = 0
+    settled: datetime | None = None
+
+    @property
+    def bookmark_after(self) -> datetime:
+        """Return the bookmark to keep once this window has been read."""
+        return self.upper if self.settled is None else self.settled
 
     def filter_groups(self) -> list[dict[str, Any]]:
         """Return the one filter group: lower <= modified <= upper and id > after_id."""
@@ -104,23 +119,28 @@ class SearchWindow:
         if last_id <= self.after_id:
             # The loop guard: a page that does not move the id forward would repeat forever.
             raise ValueError(f"search did not advance past id {self.after_id} (got {last_id})")
-        return SearchWindow(self.lower, self.upper, last_id)
+        return SearchWindow(self.lower, self.upper, last_id, self.settled)
 
     def to_state(self) -> dict[str, Any]:
         """Return the JSON form kept in state while the window is in progress."""
-        return {
+        state: dict[str, Any] = {
             "lower": to_iso(self.lower),
             "upper": to_iso(self.upper),
             "after_id": self.after_id,
         }
+        if self.settled is not None:
+            state["settled"] = to_iso(self.settled)
+        return state
 
     @classmethod
     def from_state(cls, value: MutableMapping[str, Any]) -> SearchWindow:
-        """Rebuild a window saved by `to_state`."""
+        """Rebuild a window saved by `to_state` (or by a version without `settled`)."""
+        settled = value.get("settled")
         return cls(
             parse_instant(value["lower"]),
             parse_instant(value["upper"]),
             int(value.get("after_id") or 0),
+            parse_instant(settled) if settled else None,
         )
 
 
@@ -145,11 +165,15 @@ def search_down_body(below: int | None, properties: list[str], limit: int) -> di
 
 
 def plan_window(lower: datetime, now: datetime, margin: timedelta) -> SearchWindow | None:
-    """Return the window `[lower, now - margin]`, or None when it would be empty."""
-    upper = truncate_ms(now - margin)
+    """Return the window `[lower, now]` settling at `now - margin`, or None when it is empty.
+
+    The bookmark never moves back: when the margin reaches past `lower`, it stays at `lower`.
+    """
+    lower = truncate_ms(lower)
+    upper = truncate_ms(now)
     if upper <= lower:
         return None
-    return SearchWindow(truncate_ms(lower), upper)
+    return SearchWindow(lower, upper, 0, max(lower, truncate_ms(now - margin)))
 
 
 class TicketsCheckpoint:
@@ -158,8 +182,8 @@ class TicketsCheckpoint:
     Layout (all instants ISO 8601 UTC):
 
     - `replication_key` / `replication_key_value`: every change at or after this instant is
-      still to be read; it only ever takes the `upper` of a finished window (or the start of a
-      finished full walk minus the margin), never "now".
+      still to be read; it only ever takes the settled bound of a finished window (its `now`
+      minus the margin) or the start of a finished full walk minus the margin, never "now".
     - `full_sync`: while the first walk is under way: `after`, the list cursor of the next page;
       `list_high`, the highest id the list walk emitted; `search_below`, the lowest id the
       search walk from the top emitted; `list_done` / `search_done`.
@@ -215,9 +239,9 @@ class TicketsCheckpoint:
         self.state["window"] = window.to_state()
 
     def finish_window(self, window: SearchWindow) -> None:
-        """Close a window: its upper bound becomes the bookmark."""
+        """Close a window: its settled bound becomes the bookmark."""
         self.state.pop("window", None)
-        self.set_bookmark(window.upper)
+        self.set_bookmark(window.bookmark_after)
 
     @property
     def archived_since(self) -> datetime | None:

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from hubspot_api.associations import AssociationLink
 from hubspot_api.properties import PropertyDefinition
 from tap_hubspot_tickets.pipelining import ReadAhead
 from tap_hubspot_tickets.runtime import TapOptions
@@ -36,18 +37,36 @@ T0 = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
 
 
 # -- windows --------------------------------------------------------------------------------------
-def test_plan_window_stops_margin_before_now() -> None:
+def test_plan_window_reads_to_now_and_settles_a_margin_before() -> None:
     window = plan_window(T0, T0 + timedelta(minutes=10), timedelta(minutes=5))
-    assert window == SearchWindow(T0, T0 + timedelta(minutes=5), 0)
+    assert window == SearchWindow(T0, T0 + timedelta(minutes=10), 0, T0 + timedelta(minutes=5))
+    assert window.bookmark_after == T0 + timedelta(minutes=5)
 
 
 @pytest.mark.parametrize(
     "now_offset",
-    [timedelta(minutes=5), timedelta(minutes=4), timedelta(0)],
-    ids=["upper-equals-lower", "upper-before-lower", "now-is-lower"],
+    [timedelta(minutes=4), timedelta(seconds=1)],
+    ids=["margin-past-lower", "just-after-lower"],
+)
+def test_plan_window_never_moves_the_bookmark_back(now_offset: timedelta) -> None:
+    window = plan_window(T0, T0 + now_offset, timedelta(minutes=5))
+    assert window is not None
+    assert window.upper == T0 + now_offset
+    assert window.bookmark_after == T0
+
+
+@pytest.mark.parametrize(
+    "now_offset", [timedelta(0), -timedelta(minutes=1)], ids=["now-is-lower", "now-before-lower"]
 )
 def test_plan_window_is_none_when_empty(now_offset: timedelta) -> None:
     assert plan_window(T0, T0 + now_offset, timedelta(minutes=5)) is None
+
+
+def test_a_window_saved_without_its_settled_bound_settles_at_its_upper() -> None:
+    window = SearchWindow(T0, T0 + timedelta(minutes=1), 5, T0 + timedelta(seconds=30))
+    assert SearchWindow.from_state(window.to_state()) == window
+    older = {"lower": to_iso(T0), "upper": to_iso(T0 + timedelta(minutes=1)), "after_id": 5}
+    assert SearchWindow.from_state(older).bookmark_after == T0 + timedelta(minutes=1)
 
 
 def test_plan_window_truncates_to_milliseconds() -> None:
@@ -269,23 +288,21 @@ def test_search_down_body_asks_below_the_lowest_taken_id_from_offset_zero() -> N
     assert (below["after"], below["limit"]) == (0, 200)
 
 
-def test_association_records_one_row_per_type() -> None:
-    result = {
-        "from": {"id": "5"},
-        "to": [
-            {
-                "toObjectId": 301,
-                "associationTypes": [
-                    {"category": "HUBSPOT_DEFINED", "typeId": 339, "label": None},
-                    {"category": "HUBSPOT_DEFINED", "typeId": 26, "label": "Primary"},
-                ],
-            }
-        ],
-    }
-    rows = list(association_records("companies", result))
-    assert [(r["to_object_id"], r["association_type_id"]) for r in rows] == [
-        ("301", 339),
-        ("301", 26),
+def test_association_records_one_row_per_link() -> None:
+    links = [
+        AssociationLink("5", "companies", "301", 339, "HUBSPOT_DEFINED", None),
+        AssociationLink("5", "companies", "301", 26, "HUBSPOT_DEFINED", "Primary"),
+    ]
+    assert list(association_records(links)) == [
+        {
+            "ticket_id": "5",
+            "to_object_type": "companies",
+            "to_object_id": "301",
+            "association_category": "HUBSPOT_DEFINED",
+            "association_type_id": type_id,
+            "label": label,
+        }
+        for type_id, label in ((339, None), (26, "Primary"))
     ]
 
 
