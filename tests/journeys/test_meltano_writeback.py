@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -259,3 +260,32 @@ def test_postgres_writeback_carries_columns_added_to_the_table(
     assert not tickets[renamed].get("archived")
     with psycopg.connect(postgres.url, autocommit=True) as conn:
         conn.execute("DROP SCHEMA writeback CASCADE")
+
+
+# -- files written back one after another ---------------------------------------------------------
+def test_each_writeback_file_is_sent_once_and_a_file_read_again_duplicates_nothing(
+    emulator: Any, journey_meltano: Any, tmp_path: Path
+) -> None:
+    server = emulator(tickets=5, seed=64)
+    env = _env(server, tmp_path, journey_meltano)
+    received = []
+    for day in ("monday", "tuesday", "wednesday"):
+        export = tmp_path / f"{day}.jsonl"
+        rows = [{"subject": f"journey: {day} {n}", "hs_pipeline_stage": NEW_STAGE} for n in (1, 2)]
+        _write_file(export, rows)
+        run = journey_meltano.run({**env, "TAP_JSONL_PATH": str(export)}, "run", "writeback-duckdb")
+        assert run.returncode == 0, run.tail()
+        received.append(_summary(tmp_path)["received"])
+    # The same export once more (a retried job): its creates find their tickets.
+    again = journey_meltano.run(
+        {**env, "TAP_JSONL_PATH": str(tmp_path / "monday.jsonl")}, "run", "writeback-duckdb"
+    )
+    assert again.returncode == 0, again.tail()
+    summary = _summary(tmp_path)
+
+    assert received == [2, 2, 2]
+    assert (summary["received"], summary["created"], summary["upserted"]) == (2, 0, 2), summary
+    subjects = Counter(t["properties"].get("subject") for t in server.portal.snapshot())
+    journey = {s: n for s, n in subjects.items() if s and s.startswith("journey: ")}
+    assert len(journey) == 6
+    assert set(journey.values()) == {1}
