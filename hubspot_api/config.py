@@ -165,7 +165,7 @@ def unknown_settings(
     Only names are shown, never values: a mistyped `acess_token` still holds a token.
     """
     known = list(schema.get("properties") or {})
-    where = f" in {source}" if source else ""
+    where = f" in {_config_source(source)}" if source else ""
     found: list[str] = []
     for name in config:
         if name in known:
@@ -174,6 +174,14 @@ def unknown_settings(
         hint = f"; did you mean {close[0]!r}?" if close else ""
         found.append(f"unknown setting {name!r}{where} is ignored{hint}")
     return found
+
+
+def _config_source(path: str) -> str:
+    """Name where a config file's settings come from: Meltano writes its own under .meltano/run."""
+    parts = Path(path).parts
+    if ".meltano" in parts and "run" in parts[parts.index(".meltano") :]:
+        return "this plugin's Meltano settings (meltano.yml or its environment variables)"
+    return path
 
 
 _TYPE_WORDS = {

@@ -1,8 +1,9 @@
 """Where refused records go, and the run's tally of what happened to every record.
 
 A rejected record is written as one JSON line `{stream, record, reason, field?, category?,
-correlation_id?, at}` and flushed at once, so the file is complete whenever the target emits a
-state message or stops. Every line passes through `redact` with the run's secrets first.
+correlation_id?, at, run_id}` and flushed at once, so the file is complete whenever the target
+emits a state message or stops. Every line passes through `redact` with the run's secrets
+first. Runs append to the same file; `run_id` tells their lines apart.
 """
 
 from __future__ import annotations
@@ -55,7 +56,11 @@ def to_json_value(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
         if not value.is_finite() or (value and abs(value.adjusted()) > _PLAIN_NUMBER_EXPONENT):
             return str(value)
-        return int(value) if value == value.to_integral_value() else float(value)
+        # 1850000034.0 stays as written: the reject shows the record the way it came.
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent >= 0:
+            return int(value)
+        return float(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, Mapping):
@@ -78,10 +83,19 @@ class Reject:
 class RejectsFile:
     """Append rejected records to a JSON-lines file (or only count them when no path is set)."""
 
-    def __init__(self, path: str | os.PathLike[str] | None, secrets: Iterable[str]) -> None:
-        """Open `path` for appending; `secrets` are blanked out of every line written."""
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None,
+        secrets: Iterable[str],
+        run_id: str | None = None,
+    ) -> None:
+        """Open `path` for appending; `secrets` are blanked out of every line written.
+
+        Runs append to the same file; each line carries `run_id` to tell them apart.
+        """
         self.path = Path(path) if path else None
         self._secrets = tuple(secrets)
+        self._run_id = run_id
         self._lock = threading.Lock()
         self._handle: IO[str] | None = None
         if self.path is not None:
@@ -102,6 +116,8 @@ class RejectsFile:
         if reject.correlation_id is not None:
             line["correlation_id"] = reject.correlation_id
         line["at"] = dt.datetime.now(dt.UTC).isoformat()
+        if self._run_id is not None:
+            line["run_id"] = self._run_id
         strict = to_json_value(line)
         text = redact(json.dumps(strict, ensure_ascii=False, allow_nan=False), self._secrets)
         with self._lock:

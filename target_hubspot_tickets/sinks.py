@@ -148,6 +148,9 @@ class TicketsSink(BatchSink):
         self._target = target
         self._unchanged_named = 0
         super().__init__(target, stream_name, schema, key_properties)
+        # Fetch the portal's metadata now, before the first record: a wrong token or api_url
+        # fails here, in one line (the SDK would add its own log line to a failing `setup`).
+        _ = self.run
 
     @property
     def run(self) -> RunContext:
@@ -188,12 +191,6 @@ class TicketsSink(BatchSink):
     @override
     def _singer_validate_message(self, record: dict[str, Any]) -> None:
         """Accept records without their key: a record without an `id` is a create."""
-
-    @override
-    def setup(self) -> None:
-        """Fetch the portal's metadata before the first record (fails fast on bad config)."""
-        super().setup()
-        _ = self.run
 
     @override
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
@@ -307,10 +304,9 @@ class TicketsSink(BatchSink):
             if self._unchanged_named < UNCHANGED_NAMED:
                 self._unchanged_named += 1
                 self.logger.warning(
-                    "%s has an id and nothing to write; counted as unchanged (the stream's "
-                    "schema has only: %s; a column missing there was dropped upstream)",
+                    "%s has an id and nothing to write; counted as unchanged (%s)",
                     item.write.describe(self.stream_name),
-                    _short(columns, 300),
+                    _why_nothing(item.write, _short(columns, 300)),
                 )
         self.run.tally.count("unchanged", len(items))
         self.run.checkpoints.settle(item.write.position for item in items)
@@ -459,6 +455,17 @@ def _match_by_id(item: Pending, result: Mapping[str, Any]) -> bool:
 
 def _match_by_result_id(item: Pending, result: Mapping[str, Any]) -> bool:
     return item.ticket_id is not None and str(result.get("id")) == item.ticket_id
+
+
+def _why_nothing(write: TicketWrite, columns: str) -> str:
+    """Say why a record with an id writes nothing: its columns, or the stream's."""
+    if write.dropped:
+        shown = ", ".join(f"{name}: {why}" for name, why in sorted(write.dropped.items()))
+        return f"its other columns are not written: {shown}"
+    nulls = sorted(k for k, v in write.record.items() if v is None and k != "id")
+    if nulls:
+        return f"its other columns are null, which leaves HubSpot's values: {', '.join(nulls)}"
+    return f"the stream's schema has only: {columns}; a column missing there was dropped upstream"
 
 
 def _is_deleted(key: str) -> bool:

@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 import threading
+import uuid
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,7 +29,9 @@ from target_hubspot_tickets.sinks import TicketsSink
 from target_hubspot_tickets.source_ids import SourceIds
 from target_hubspot_tickets.validation import (
     DROP,
+    NULL_MODES,
     READ_ONLY_MODES,
+    SKIP,
     Pipelines,
     RecordValidator,
     ValidatorSettings,
@@ -81,6 +84,17 @@ TARGET_SETTINGS = (
         description=(
             "'drop': read-only and calculated columns are left out with one warning each; "
             "'reject': a record with a value in one is rejected."
+        ),
+    ),
+    th.Property(
+        "null_values",
+        th.StringType,
+        default=SKIP,
+        allowed_values=list(NULL_MODES),
+        description=(
+            "What a null does to an existing ticket: 'skip' leaves HubSpot's value as it is "
+            "(a table's empty columns change nothing); 'clear' clears it. An empty string "
+            "clears a value either way."
         ),
     ),
     th.Property(
@@ -163,6 +177,7 @@ class TargetHubSpotTickets(Target):
                 id_property=config.get("id_property") or None,
                 source_id_property=config.get("source_id_property") or None,
                 read_only_columns=config.get("read_only_columns") or DROP,
+                null_values=config.get("null_values") or SKIP,
             ),
             warn=self.logger.warning,
         )
@@ -176,7 +191,8 @@ class TargetHubSpotTickets(Target):
             ),
         )
         secrets = [str(config[k]) for k in SECRET_SETTINGS if config.get(k)]
-        rejects = RejectsFile(config.get("rejects_path"), (*secrets, *client.secrets()))
+        run_id = uuid.uuid4().hex[:12]
+        rejects = RejectsFile(config.get("rejects_path"), (*secrets, *client.secrets()), run_id)
         run = RunContext(
             client,
             validator,
@@ -186,6 +202,7 @@ class TargetHubSpotTickets(Target):
             self.checkpoints,
             line_number=self._line_number,
             started_ms=client.server_now_ms(),
+            run_id=run_id,
         )
         run.creates = CreateWriter(run, TICKETS_STREAM, self.logger.getChild("creates"))
         if options.source_id_property is not None:

@@ -70,6 +70,11 @@ DEFAULT_ASSOCIATION_TYPE_IDS: dict[str, int] = {
 DROP = "drop"
 REJECT = "reject"
 READ_ONLY_MODES = (DROP, REJECT)
+# What a null does on an update: leave HubSpot's value (`skip`), or clear it (`clear`). An
+# empty string always clears, as in HubSpot's own API.
+SKIP = "skip"
+CLEAR = "clear"
+NULL_MODES = (SKIP, CLEAR)
 
 
 class Operation(enum.Enum):
@@ -130,6 +135,8 @@ class TicketWrite:
     source_key: str | None = None
     # Set once HubSpot tells us which ticket the write landed on.
     result_id: str | None = field(default=None, compare=False)
+    # Columns of the record that are not written, and why ("read-only", ...).
+    dropped: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def dedupe_key(self) -> tuple[str, str] | None:
@@ -283,6 +290,7 @@ class ValidatorSettings:
     id_property: str | None = None
     source_id_property: str | None = None
     read_only_columns: str = DROP
+    null_values: str = SKIP
 
 
 class RecordValidator:
@@ -342,6 +350,7 @@ class RecordValidator:
                 continue
             if name in SYSTEM_COLUMNS:
                 self.warn_once(name, "HubSpot maintains it")
+                write.dropped[name] = "maintained by HubSpot"
                 continue
             defn = self.definitions.get(name)
             if defn is None:
@@ -350,17 +359,19 @@ class RecordValidator:
                 if self.settings.read_only_columns == REJECT and value not in (None, ""):
                     raise RecordInvalid(f"property {name!r} is read-only", name)
                 self.warn_once(name, "read-only or calculated")
+                write.dropped[name] = "read-only"
                 continue
             if name == upsert_key_name(self.settings) and operation is Operation.UPSERT:
                 continue  # travels as the upsert's `id`
             given[name] = value
         self._pipeline_and_stage(given, write)
+        clear_nulls = self.settings.null_values == CLEAR
         for name, value in given.items():
             if name in (PIPELINE, STAGE) and name in write.properties:
                 continue
             text = self._convert(self.definitions[name], value, name)
             if text is None:
-                if creating or name in NEVER_CLEARED:
+                if creating or name in NEVER_CLEARED or (value is None and not clear_nulls):
                     continue
                 text = ""  # an empty string clears the value on update
             write.properties[name] = text

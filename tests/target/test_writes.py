@@ -49,7 +49,7 @@ def test_create_update_upsert_archive_in_one_run(emulator, singer, target_config
             "sla_due_date": "2026-12-01",
             "last_customer_reply_at": "2026-11-28T10:15:30+01:00",
         },
-        {"id": keep["id"], "hs_ticket_priority": "URGENT", "content": None},
+        {"id": keep["id"], "hs_ticket_priority": "URGENT", "content": ""},
         {"id": archive["id"], "archived": True},
         {"external_ticket_id": unique, "subject": "Upserted existing"},
         {
@@ -90,7 +90,7 @@ def test_create_update_upsert_archive_in_one_run(emulator, singer, target_config
     assert escalated["sla_due_date"] == "2026-12-01"
     assert escalated["last_customer_reply_at"] == "2026-11-28T09:15:30.000Z"
     assert tickets[keep["id"]]["properties"]["hs_ticket_priority"] == "URGENT"
-    assert not tickets[keep["id"]]["properties"].get("content")  # null clears on update
+    assert not tickets[keep["id"]]["properties"].get("content")  # "" clears on update
     assert tickets[archive["id"]]["archived"] is True
     assert tickets[upsert_target["id"]]["properties"]["subject"] == "Upserted existing"
     assert subjects["Upserted new"]["properties"]["external_ticket_id"] == "EXT-NEW-1"
@@ -479,3 +479,35 @@ def test_a_batch_refused_whole_is_split_until_only_the_bad_record_is_rejected(
     # Bisecting one bad record out of n costs about 2 log2(n) extra requests, not n.
     batches = sum(server.stats()["by_route"]["POST tickets.batch_update"].values())
     assert batches <= 1 + 2 * 7
+
+
+@pytest.mark.parametrize(
+    ("null_values", "cleared"), [("skip", False), ("clear", True)], ids=["skip", "clear"]
+)
+def test_a_null_leaves_hubspots_value_unless_told_to_clear_it(  # noqa: PLR0917 - fixtures + params
+    emulator, singer, target_config, run_target, null_values, cleared
+):
+    server = emulator(tickets=3, seed=5)
+    ticket = server.portal.snapshot()[0]
+    assert ticket["properties"].get("hs_ticket_priority")
+    # A table row as tap-postgres sends it: every column, nulls where the row has none.
+    records = [{"id": ticket["id"], "subject": "renamed", "hs_ticket_priority": None}]
+    config = target_config(server, null_values=null_values)
+
+    run = run_target(config, singer(server).lines(records))
+
+    assert run.error is None
+    after = {t["id"]: t for t in server.portal.snapshot()}[ticket["id"]]["properties"]
+    assert after["subject"] == "renamed"
+    assert (not after.get("hs_ticket_priority")) is cleared
+
+
+def test_a_row_of_nulls_with_an_id_is_unchanged(emulator, singer, target_config, run_target):
+    server = emulator(tickets=3, seed=5)
+    ticket = server.portal.snapshot()[0]
+    records = [{"id": ticket["id"], "subject": None, "hs_ticket_priority": None, "content": None}]
+
+    run = run_target(target_config(server), singer(server).lines(records))
+
+    assert run.summary["unchanged"] == 1
+    assert run.summary["updated"] == 0
