@@ -130,6 +130,16 @@ class ArchiveWriter:
         return found
 
 
+def archived_among(run: RunContext, ids: list[str]) -> set[str]:
+    """Return which of these ticket ids are archived (in HubSpot's recycle bin)."""
+    found: set[str] = set()
+    for chunk in chunked(list(dict.fromkeys(ids)), BATCH_LIMIT):
+        body = {"inputs": [{"id": i} for i in chunk], "properties": []}
+        answer = run.client.post_json(Call.BATCH_READ, body, params={"archived": "true"})
+        found.update(_found_keys(chunk, answer, None))
+    return found & set(ids)
+
+
 def _key_of(item: Pending) -> str:
     key = item.write.ticket_id or item.write.upsert_key
     assert key is not None  # routing gives every archive an id or a key

@@ -36,7 +36,7 @@ from typing_extensions import override
 from hubspot_api.errors import HubSpotAPIError
 from hubspot_api.paging import BATCH_LIMIT, chunked
 from hubspot_api.paths import Call
-from target_hubspot_tickets.archives import ArchiveWriter
+from target_hubspot_tickets.archives import NOT_FOUND, ArchiveWriter, archived_among
 from target_hubspot_tickets.associations import AssociationWriter
 from target_hubspot_tickets.rejects import Reject
 from target_hubspot_tickets.splitting import isolate_refusals
@@ -317,6 +317,7 @@ class TicketsSink(BatchSink):
             ArchiveWriter(self.run, self.stream_name, self.logger).write(items)
         elif op is Operation.UPDATE:
             self._send_batch(Call.BATCH_UPDATE, items, _update_input, _match_by_id)
+            self._explain_archived(items)
         elif op is Operation.UPSERT:
             key = self.run.options.id_property
             assert key is not None  # routing only makes upserts when it is set
@@ -332,6 +333,29 @@ class TicketsSink(BatchSink):
         AssociationWriter(self.run, self.stream_name).write(items)
         self._write_pins(items)
         self._settle(items)
+
+    def _explain_archived(self, items: list[Pending]) -> None:
+        """Say so when an update was refused because its ticket is archived, not unknown.
+
+        HubSpot answers both with the same "Object not found"; one batch read of the archived
+        tickets tells them apart.
+        """
+        missing = [
+            i
+            for i in items
+            if i.failure is not None and i.failure.category == NOT_FOUND and i.write.ticket_id
+        ]
+        if not missing:
+            return
+        archived = archived_among(self.run, [i.write.ticket_id or "" for i in missing])
+        for item in missing:
+            if item.write.ticket_id in archived:
+                item.failure = Reject(
+                    f"{item.write.describe(self.stream_name)}: ticket {item.write.ticket_id} is "
+                    "archived (deleted in HubSpot); restore it there before updating it",
+                    field="id",
+                    category="ARCHIVED",
+                )
 
     def _settle(self, pending: list[Pending]) -> None:
         tally = self.run.tally

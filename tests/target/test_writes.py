@@ -511,3 +511,24 @@ def test_a_row_of_nulls_with_an_id_is_unchanged(emulator, singer, target_config,
 
     assert run.summary["unchanged"] == 1
     assert run.summary["updated"] == 0
+
+
+def test_an_update_of_an_archived_ticket_says_it_is_archived(
+    emulator, singer, target_config, run_target
+):
+    server = emulator(tickets=100, seed=5)
+    archived = next(t for t in server.portal.snapshot() if t["archived"])
+    live = next(t for t in server.portal.snapshot() if not t["archived"])
+    records = [
+        {"id": archived["id"], "subject": "too late"},
+        {"id": "999999999", "subject": "never existed"},
+        {"id": live["id"], "subject": "fine"},
+    ]
+
+    run = run_target(target_config(server), singer(server).lines(records))
+
+    assert run.summary["updated"] == 1
+    by_id = {r["record"]["id"]: r for r in run.rejects}
+    assert by_id[archived["id"]]["category"] == "ARCHIVED"
+    assert "is archived" in by_id[archived["id"]]["reason"]
+    assert by_id["999999999"]["category"] == "OBJECT_NOT_FOUND"
