@@ -24,6 +24,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 OUTPUT = ROOT / "output"
+DEMO_STATE = OUTPUT / "demo-meltano.db"
 LOGS = OUTPUT / "demo-logs"
 WAREHOUSE = OUTPUT / "warehouse.duckdb"
 WRITEBACK = OUTPUT / "writeback" / "tickets.jsonl"
@@ -149,7 +150,7 @@ def change_tickets(db: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
 
 def main() -> None:
     """Run every step of the demo."""
-    for path in (WAREHOUSE, WRITEBACK.parent, LOGS):
+    for path in (WAREHOUSE, WRITEBACK.parent, LOGS, DEMO_STATE):
         if path.is_dir():
             shutil.rmtree(path)
         elif path.exists():
@@ -158,6 +159,9 @@ def main() -> None:
         **os.environ,
         "MELTANO_ENVIRONMENT": "emulator",
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # The demo's state lives apart from the project's own: a later `meltano run` against
+        # another portal must not resume the demo's bookmarks.
+        "MELTANO_DATABASE_URI": f"sqlite:///{DEMO_STATE}",
     }
 
     say(f"Starting hubspot-emulator with {TICKETS} seeded tickets")
