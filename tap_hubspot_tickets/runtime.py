@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,8 +11,10 @@ from typing import Any
 
 from hubspot_api.client import HubSpotClient
 from hubspot_api.config import HubSpotSettings
-from hubspot_api.errors import ConfigError
+from hubspot_api.errors import AuthError, ConfigError, DailyLimitError, HubSpotAPIError
+from hubspot_api.paths import Call
 from hubspot_api.properties import PropertyDefinition, fetch_property_definitions
+from tap_hubspot_tickets.portal import portal_id_of
 from tap_hubspot_tickets.source import TicketSource
 from tap_hubspot_tickets.windows import parse_instant
 
@@ -30,6 +33,8 @@ DEFAULT_ASSOCIATIONS = ("contacts", "companies", "deals")
 # more"). A change younger than the margin waits for the next run; a larger margin costs
 # nothing but that delay, a smaller one risks a change never being read.
 DEFAULT_SEARCH_LAG_MARGIN_S = 300
+
+logger = logging.getLogger("tap-hubspot-tickets")
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,22 @@ class TapRuntime:
     def source(self) -> TicketSource:
         """Return the reads the streams make."""
         return TicketSource(self.client)
+
+    @cached_property
+    def portal_id(self) -> str | None:
+        """Return the id of the portal the token opens, or None when HubSpot does not say.
+
+        A token without access to the account details is not a reason to stop a sync: the
+        state then stays unbound (`portal`), with a warning.
+        """
+        try:
+            details = self.client.get_json(Call.ACCOUNT_DETAILS)
+        except (AuthError, DailyLimitError):
+            raise
+        except HubSpotAPIError as exc:
+            logger.warning("cannot tell which HubSpot portal this token opens (%s)", exc)
+            return None
+        return portal_id_of(details)
 
     @cached_property
     def definitions(self) -> dict[str, PropertyDefinition]:

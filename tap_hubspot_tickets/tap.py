@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
@@ -16,6 +16,7 @@ from typing_extensions import override
 
 from hubspot_api.cli import run_cli
 from hubspot_api.config import settings_schema
+from tap_hubspot_tickets.portal import bind_state
 from tap_hubspot_tickets.runtime import (
     DEFAULT_ASSOCIATIONS,
     DEFAULT_HISTORY_PROPERTIES,
@@ -61,8 +62,8 @@ TAP_SETTINGS: tuple[th.Property[Any], ...] = (
         th.IntegerType,
         default=DEFAULT_SEARCH_LAG_MARGIN_S,
         description=(
-            "Incremental runs read changes up to now minus this margin, since HubSpot's search "
-            "index lags writes; younger changes are read by the next run."
+            "Runs read every change up to now, but keep their bookmark this much earlier, since "
+            "HubSpot's search index lags writes: a change it indexed late is read next run."
         ),
     ),
     th.Property(
@@ -108,6 +109,24 @@ class TapHubSpotTickets(Tap):
     def runtime(self) -> TapRuntime:
         """Return the run's HubSpot connection (validated settings, client, metadata)."""
         return TapRuntime(self.config)
+
+    @override
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Load the bookmarks, and keep the whole input state to check its portal (`portal`)."""
+        self._incoming_state = state
+        super().load_state(state)
+
+    @override
+    def _reset_state_progress_markers(self) -> None:
+        """Refuse another portal's state before anything is read (`portal`).
+
+        The first step of the SDK's `sync_all` (which is final), so it runs before any stream.
+        """
+        state = cast("dict[str, Any]", self.state)
+        note = bind_state(getattr(self, "_incoming_state", None), state, self.runtime.portal_id)
+        if note:
+            self.logger.info("%s", note)
+        super()._reset_state_progress_markers()
 
     @override
     def discover_streams(self) -> list[Stream]:
