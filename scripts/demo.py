@@ -32,8 +32,9 @@ TOKEN = "emulator-token"  # noqa: S105 - the local emulator's documented token
 TICKETS = int(os.environ.get("DEMO_TICKETS", "2000"))
 SEED = int(os.environ.get("DEMO_SEED", "42"))
 CHANGED = 5
-# The emulator's search index follows writes at once unless told otherwise, so the demo can use
-# a short safety margin; against real HubSpot keep the default of several minutes.
+# Each run reads changes up to its start and the next one starts this much earlier. The
+# emulator's search index follows writes at once, so a short margin keeps the incremental run's
+# re-read window (and its count) small; against real HubSpot keep the default of five minutes.
 SEARCH_MARGIN_S = 2
 
 _started = time.monotonic()
@@ -221,6 +222,7 @@ def main() -> None:
                 if not ok:
                     raise SystemExit(f"ticket {ticket_id} was not written back")
 
+        # Past the first run's re-read window, so the incremental run loads only the changes.
         time.sleep(SEARCH_MARGIN_S + 1)
         with duckdb.connect(str(WAREHOUSE)) as db:
             row = db.execute("SELECT max(_sdc_batched_at) FROM hubspot.tickets").fetchone()
