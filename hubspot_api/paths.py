@@ -63,6 +63,7 @@ class Call(Enum):
     MERGE = "merge"
     LIST_PROPERTIES = "list_properties"
     READ_PROPERTY = "read_property"
+    BATCH_READ_PROPERTIES = "batch_read_properties"
     LIST_PIPELINES = "list_pipelines"
     READ_PIPELINE = "read_pipeline"
     BATCH_READ_ASSOCIATIONS = "batch_read_associations"
@@ -72,6 +73,7 @@ class Call(Enum):
     LIST_TICKET_ASSOCIATIONS = "list_ticket_associations"
     ASSOCIATE = "associate"
     DISSOCIATE = "dissociate"
+    ACCOUNT_DETAILS = "account_details"
     TOKEN = "token"  # noqa: S105 - the name of the OAuth call, not a credential
 
     @property
@@ -121,6 +123,12 @@ _SPECS: dict[Call, CallSpec] = {
         "/crm/v3/properties/tickets/{property_name}",
         "/crm/properties/{v}/tickets/{property_name}",
     ),
+    # A read sent as POST: named properties in the body, so resending it is harmless.
+    Call.BATCH_READ_PROPERTIES: CallSpec(
+        "POST",
+        "/crm/v3/properties/tickets/batch/read",
+        "/crm/properties/{v}/tickets/batch/read",
+    ),
     Call.LIST_PIPELINES: CallSpec("GET", "/crm/v3/pipelines/tickets", "/crm/pipelines/{v}/tickets"),
     Call.READ_PIPELINE: CallSpec(
         "GET",
@@ -143,6 +151,8 @@ _SPECS: dict[Call, CallSpec] = {
     Call.DISSOCIATE: CallSpec(
         "DELETE", _ASSOC_OBJ_LEGACY + "/{to_id}", _ASSOC_OBJ_DATED + "/{to_id}"
     ),
+    # Which portal the credentials reach (portalId), its time zone and currency.
+    Call.ACCOUNT_DETAILS: CallSpec("GET", "/account-info/v3/details", "/account-info/{v}/details"),
     # The token endpoint takes a form, answers without rate-limit headers, and a refresh
     # can be repeated safely with the same refresh token.
     Call.TOKEN: CallSpec("POST", "/oauth/v1/token", "/oauth/{v}/token", budget=Budget.NONE),

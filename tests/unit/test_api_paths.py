@@ -53,6 +53,11 @@ CASES = [
         "/crm/v3/properties/tickets/subject",
         "/crm/properties/2026-03/tickets/subject",
     ),
+    (
+        Call.BATCH_READ_PROPERTIES,
+        "/crm/v3/properties/tickets/batch/read",
+        "/crm/properties/2026-03/tickets/batch/read",
+    ),
     (Call.LIST_PIPELINES, "/crm/v3/pipelines/tickets", "/crm/pipelines/2026-03/tickets"),
     (Call.READ_PIPELINE, "/crm/v3/pipelines/tickets/0", "/crm/pipelines/2026-03/tickets/0"),
     (
@@ -90,6 +95,7 @@ CASES = [
         "/crm/v4/objects/tickets/123/associations/contacts/9",
         "/crm/objects/2026-03/tickets/123/associations/contacts/9",
     ),
+    (Call.ACCOUNT_DETAILS, "/account-info/v3/details", "/account-info/2026-03/details"),
     (Call.TOKEN, "/oauth/v1/token", "/oauth/2026-03/token"),
 ]
 
