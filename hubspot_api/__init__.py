@@ -1,12 +1,17 @@
 """The one HubSpot layer both connectors use: config, auth, HTTP, rate limits, retries, paging.
 
 Start with `HubSpotSettings.from_config(config)` and `HubSpotClient(settings)`; `Call` names
-every endpoint, `paging` iterates lists and searches, `properties` types property values, and
-`errors` documents every exception raised.
+every endpoint, `paging` iterates lists and searches, `associations` reads links in bulk,
+`properties` types property values, and `errors` documents every exception raised.
 """
 
 from __future__ import annotations
 
+from hubspot_api.associations import (
+    ASSOCIATION_BATCH_LIMIT,
+    AssociationLink,
+    read_associations,
+)
 from hubspot_api.client import (
     SERVER_CLOCK_UNCERTAINTY_MS,
     HubSpotClient,
@@ -40,7 +45,6 @@ from hubspot_api.errors import (
     redact,
 )
 from hubspot_api.paging import (
-    ASSOCIATION_BATCH_LIMIT,
     BATCH_LIMIT,
     LIST_PAGE_LIMIT,
     LIST_WITH_HISTORY_LIMIT,
@@ -77,6 +81,7 @@ __all__ = [
     "SEARCH_PAGE_LIMIT",
     "SEARCH_RESULT_CAP",
     "SERVER_CLOCK_UNCERTAINTY_MS",
+    "AssociationLink",
     "AuthError",
     "Call",
     "ConfigError",
@@ -112,6 +117,7 @@ __all__ = [
     "map_concurrent",
     "parse_value",
     "path_for",
+    "read_associations",
     "redact",
     "settings_schema",
     "to_hubspot",

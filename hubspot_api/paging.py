@@ -23,7 +23,6 @@ LIST_WITH_HISTORY_LIMIT = 50
 SEARCH_PAGE_LIMIT = 200
 SEARCH_RESULT_CAP = 10_000
 BATCH_LIMIT = 100
-ASSOCIATION_BATCH_LIMIT = 1000
 # HubSpot answers 414 near 16,000 characters of URL. Keep the `properties` value well under,
 # leaving room for the host, the path and the other parameters.
 URI_LIMIT = 16_000

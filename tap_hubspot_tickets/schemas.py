@@ -15,6 +15,7 @@ from typing import Any
 
 from singer_sdk import typing as th
 
+from hubspot_api.associations import AssociationLink
 from hubspot_api.properties import Parser, PropertyDefinition, json_schema_for, value_parser
 
 JSON = dict[str, Any]
@@ -165,20 +166,17 @@ ASSOCIATION_SCHEMA: dict[str, Any] = th.PropertiesList(
 ).to_dict()
 
 
-def association_records(to_type: str, result: Mapping[str, Any]) -> Iterator[Record]:
-    """Yield one record per (target, association type) of one v4 batch-read result."""
-    ticket_id = str((result.get("from") or {}).get("id"))
-    for target in result.get("to") or ():
-        to_id = str(target.get("toObjectId", target.get("id")))
-        for kind in target.get("associationTypes") or ():
-            yield {
-                "ticket_id": ticket_id,
-                "to_object_type": to_type,
-                "to_object_id": to_id,
-                "association_category": kind.get("category"),
-                "association_type_id": int(kind.get("typeId")),
-                "label": kind.get("label"),
-            }
+def association_records(links: Iterable[AssociationLink]) -> Iterator[Record]:
+    """Yield one record per link (one association type between a ticket and a record)."""
+    for link in links:
+        yield {
+            "ticket_id": link.from_id,
+            "to_object_type": link.to_type,
+            "to_object_id": link.to_id,
+            "association_category": link.category,
+            "association_type_id": link.type_id,
+            "label": link.label,
+        }
 
 
 # -- pipelines and stages -----------------------------------------------------------------------

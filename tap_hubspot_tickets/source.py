@@ -6,13 +6,13 @@ and ids. HubSpot's limits come from `hubspot_api.paging`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hubspot_api.associations import AssociationLink, read_associations
 from hubspot_api.client import HubSpotClient
 from hubspot_api.paging import (
-    ASSOCIATION_BATCH_LIMIT,
     BATCH_LIMIT,
     LIST_PAGE_LIMIT,
     MAX_PROPERTIES_QUERY_CHARS,
@@ -22,9 +22,6 @@ from hubspot_api.paging import (
 from hubspot_api.paths import Call
 
 JSON = dict[str, Any]
-
-# A ticket's associations beyond the first page of a batch read come from this paged call.
-ASSOCIATION_PAGE_LIMIT = 500
 
 
 def fits_in_query(names: Sequence[str]) -> bool:
@@ -100,43 +97,9 @@ class TicketSource:
         return list(answer.get("results") or [])
 
     # -- associations -----------------------------------------------------------------------
-    def batch_read_associations(self, to_type: str, ids: Sequence[str]) -> list[JSON]:
-        """Return every association of up to 1,000 tickets to `to_type` (v4 shape).
-
-        Each result is `{from: {id}, to: [{toObjectId, associationTypes: [...]}]}`; a ticket
-        with more associations than one page is completed with its own paged reads.
-        """
-        if len(ids) > ASSOCIATION_BATCH_LIMIT:
-            raise ValueError(f"at most {ASSOCIATION_BATCH_LIMIT} ids per association read")
-        if not ids:
-            return []
-        body = {"inputs": [{"id": ticket_id} for ticket_id in ids]}
-        answer = self.client.post_json(Call.BATCH_READ_ASSOCIATIONS, body, to_type=to_type) or {}
-        results: list[JSON] = []
-        for result in answer.get("results") or []:
-            after = next_after(result)
-            if after is None:
-                results.append(result)
-                continue
-            from_id = str((result.get("from") or {}).get("id"))
-            more = list(self._more(from_id, to_type, after))
-            results.append({**result, "to": [*(result.get("to") or []), *more]})
-        return results
-
-    def _more(self, ticket_id: str, to_type: str, after: str | None) -> Iterator[JSON]:
-        """Yield the remaining associations of one ticket, page by page."""
-        while after is not None:
-            body = (
-                self.client.get_json(
-                    Call.LIST_TICKET_ASSOCIATIONS,
-                    params={"limit": ASSOCIATION_PAGE_LIMIT, "after": after},
-                    ticket_id=ticket_id,
-                    to_type=to_type,
-                )
-                or {}
-            )
-            yield from body.get("results") or []
-            after = next_after(body)
+    def associations(self, to_type: str, ids: Sequence[str]) -> list[AssociationLink]:
+        """Return every link of these tickets to `to_type`, however many pages each spans."""
+        return read_associations(self.client, to_type, ids)
 
     # -- metadata ---------------------------------------------------------------------------
     def pipelines(self) -> list[JSON]:

@@ -10,8 +10,7 @@ plus `association_types`) that the record no longer lists.
 
 from __future__ import annotations
 
-from typing import Any
-
+from hubspot_api.associations import read_associations
 from hubspot_api.paging import BATCH_LIMIT, chunked
 from hubspot_api.paths import Call
 from target_hubspot_tickets.splitting import CONTENT_ERRORS
@@ -161,21 +160,9 @@ class AssociationWriter:
         return out
 
     def _current_links(self, ids: list[str], types: list[str]) -> dict[str, set[_Link]]:
-        """Read the links `ids` have now to objects of `types`."""
+        """Read every link `ids` have now to objects of `types`, past the first page too."""
         current: dict[str, set[_Link]] = {}
         for to_type in types:
-            for chunk in chunked(ids, BATCH_LIMIT):
-                answer: Any = self.run.client.post_json(
-                    Call.BATCH_READ_ASSOCIATIONS,
-                    {"inputs": [{"id": i} for i in chunk]},
-                    to_type=to_type,
-                )
-                for result in (answer or {}).get("results") or []:
-                    from_id = str((result.get("from") or {}).get("id"))
-                    for target in result.get("to") or []:
-                        to_id = str(target.get("toObjectId"))
-                        for kind in target.get("associationTypes") or [{}]:
-                            current.setdefault(from_id, set()).add(
-                                (to_type, to_id, int(kind.get("typeId") or 0))
-                            )
+            for link in read_associations(self.run.client, to_type, ids):
+                current.setdefault(link.from_id, set()).add((to_type, link.to_id, link.type_id))
         return current
