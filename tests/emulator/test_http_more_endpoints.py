@@ -193,7 +193,9 @@ def test_unknown_pipeline_or_stage_is_404(seeded_emulator, api_session, prefix):
         f"{url}/{pipeline['id']}/stages/{other['stages'][0]['id']}",
     ]
     for case in cases:
-        _assert_hubspot_error(api_session.get(case), 404, "OBJECT_NOT_FOUND")
+        response = api_session.get(case)
+        _assert_hubspot_error(response, 404, "OBJECT_NOT_FOUND")
+        assert "No resource found" not in response.json()["message"], "a route answers it"
 
 
 # -- properties by name, groups ------------------------------------------------------------------
@@ -317,6 +319,7 @@ def test_access_token_metadata_of_unknown_or_expired_tokens_is_404(emulator):
     unknown = requests.get(f"{server.url}/oauth/v1/access-tokens/emu-oauth-nothing", timeout=5)
     assert unknown.status_code == 404
     assert unknown.json()["status"] == "error"
+    assert "No resource found" not in unknown.json()["message"], "a route answers it"
     time.sleep(0.3)
     expired = requests.get(f"{server.url}/oauth/v1/access-tokens/{token}", timeout=5)
     assert expired.status_code == 404
