@@ -10,7 +10,8 @@ Types, as a warehouse sees them:
 
 | HubSpot type (fieldType) | JSON Schema | value |
 |---|---|---|
-| number | number | int when integral, else Decimal (exact) |
+| number holding ids (`holds_whole_numbers`) | integer within int64 | int |
+| number (any other) | number | int when integral, else Decimal (exact) |
 | bool | boolean | True / False |
 | date | string, format date | "YYYY-MM-DD" |
 | datetime | string, format date-time | "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC), from ISO or epoch ms |
@@ -22,6 +23,17 @@ every target can load a string, and the options' order is kept. `multi_select_as
 types them as arrays of strings instead. Enumerations get no `enum` in the schema: admins add
 options at any time, and a schema that rejects a new option would break loads.
 Empty strings of typed properties (number, bool, date, datetime) read as null.
+
+Id-like number properties (`hs_object_id`, `*_id` such as `hs_created_by_user_id` or
+`hs_pinned_engagement_id`) are typed `integer`: as `number` they land as floating point in some
+warehouses (`1850000034.0` in DuckDB). A number HubSpot displays as currency, a percentage or a
+probability stays a `number` whatever its name, and so does every number whose name is not
+id-like: a value such as `1.5` must never meet an integer column. docs/warehouse-types.md shows
+what each loader makes of every type.
+
+A value the property's type cannot hold (HubSpot keeps old values when an admin changes a
+property's type, docs/hubspot-api.md) raises `ValueConversionError`; `expected_values(defn)`
+says in words what the property holds, for the reader's warning.
 """
 
 from __future__ import annotations
@@ -41,6 +53,8 @@ if TYPE_CHECKING:
     from hubspot_api.client import HubSpotClient
 
 NUMBER = "number"
+# Not a HubSpot type: the reading of a `number` property that holds ids (`holds_whole_numbers`).
+INTEGER = "integer"
 BOOL = "bool"
 DATE = "date"
 DATETIME = "datetime"
@@ -57,6 +71,16 @@ MAX_TEXT_VALUE_CHARS = 65_536
 # Numbers are written as plain decimals; beyond this decimal exponent (a double's range) a
 # value is refused instead of being spelled out digit by digit (`1e30000000`).
 MAX_NUMBER_EXPONENT = 308
+# Integer columns are 64-bit in every warehouse the tap feeds (docs/warehouse-types.md); the
+# bounds in the schema make DuckDB pick BIGINT rather than a 128-bit HUGEINT.
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+# Names of number properties that hold ids: the record id itself and anything ending in `_id`
+# (`hs_created_by_user_id`, `hs_pinned_engagement_id`, a custom `*_owner_id`).
+_ID_LIKE_NAME = re.compile(r"(?:.*_)?id\Z")
+# `numberDisplayHint`s (HubSpot's properties API) under which a number is a quantity with a
+# fraction, never an id.
+FRACTIONAL_DISPLAY_HINTS = frozenset({"currency", "percentage", "probability"})
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CANONICAL_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\Z")
@@ -104,6 +128,8 @@ class PropertyDefinition:
     hidden: bool = False
     hubspot_defined: bool = False
     archived: bool = False
+    number_display_hint: str = ""
+    show_currency_symbol: bool = False
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -136,6 +162,8 @@ class PropertyDefinition:
             hidden=bool(body.get("hidden", False)),
             hubspot_defined=bool(body.get("hubspotDefined", False)),
             archived=bool(body.get("archived", False)),
+            number_display_hint=str(body.get("numberDisplayHint") or "").lower(),
+            show_currency_symbol=bool(body.get("showCurrencySymbol") or False),
             raw=dict(body),
         )
 
@@ -143,6 +171,39 @@ class PropertyDefinition:
     def is_multi_select(self) -> bool:
         """Tell whether the property holds several options joined by ";"."""
         return self.type == ENUMERATION and self.field_type == MULTI_SELECT_FIELD_TYPE
+
+
+def holds_whole_numbers(defn: PropertyDefinition) -> bool:
+    """Tell whether a number property holds ids, read as integers (see the module docstring).
+
+    Decided by name and display hint, never by sampling values: a sample cannot promise that
+    the next value is whole, and a column's type must not change from one run to the next.
+    """
+    return (
+        defn.type == NUMBER
+        and _ID_LIKE_NAME.match(defn.name) is not None
+        and defn.number_display_hint not in FRACTIONAL_DISPLAY_HINTS
+        and not defn.show_currency_symbol
+    )
+
+
+def reading_type(defn: PropertyDefinition) -> str:
+    """Return the type a property's values are read as: its HubSpot type, or `INTEGER`."""
+    return INTEGER if holds_whole_numbers(defn) else defn.type
+
+
+_EXPECTED_VALUES = {
+    NUMBER: "numbers",
+    INTEGER: "whole numbers",
+    BOOL: "true or false",
+    DATE: "dates",
+    DATETIME: "date-times",
+}
+
+
+def expected_values(defn: PropertyDefinition) -> str:
+    """Say in words what this property's values must be ("numbers", "true or false", ...)."""
+    return _EXPECTED_VALUES.get(reading_type(defn), f"{defn.type} values")
 
 
 def fetch_property_definitions(client: HubSpotClient) -> dict[str, PropertyDefinition]:
@@ -167,6 +228,8 @@ def json_schema_for(
     defn: PropertyDefinition, *, multi_select_as_array: bool = False
 ) -> dict[str, Any]:
     """Return the nullable JSON Schema of a property's values (see the module table)."""
+    if holds_whole_numbers(defn):
+        return {"type": ["integer", "null"], "minimum": INT64_MIN, "maximum": INT64_MAX}
     if defn.type == NUMBER:
         return {"type": ["number", "null"]}
     if defn.type == BOOL:
@@ -188,15 +251,33 @@ def _parse_number(wire: str | None) -> int | Decimal | None:
     if not wire:
         return None
     try:
-        return int(wire)  # the common case: ids, counts
+        return int(wire)  # the common case: counts, whole amounts
     except ValueError:
         pass
     number = Decimal(wire.strip())  # raises InvalidOperation, an ArithmeticError
     if not number.is_finite():
         raise ValueError("not a finite number")
+    if number and abs(number.adjusted()) > MAX_NUMBER_EXPONENT:
+        raise ValueError("outside the range of a double")
     if number == number.to_integral_value():
         return int(number)
     return number
+
+
+def _parse_integer(wire: str | None) -> int | None:
+    if not wire:
+        return None
+    try:
+        value = int(wire)
+    except ValueError:
+        # `1850000034.0`, `1.85E+9`: whole numbers spelled as decimals are still ids.
+        number = Decimal(wire.strip())
+        if not number.is_finite() or number != number.to_integral_value():
+            raise ValueError("not a whole number") from None
+        value = int(number)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError("outside the range of a 64-bit integer")
+    return value
 
 
 def _parse_bool(wire: str | None) -> bool | None:
@@ -228,8 +309,10 @@ def _parse_datetime(wire: str | None) -> str | None:
     if not wire:
         return None
     if _CANONICAL_DATETIME.match(wire):
+        datetime.fromisoformat(wire)  # the shape alone lets hour 25 and February 30 through
         return wire  # HubSpot's usual form is already the output form
     if _WHOLE_SECOND_DATETIME.match(wire):
+        datetime.fromisoformat(wire)
         return wire[:-1] + ".000Z"
     text = wire.strip()
     if _EPOCH_MS_RE.match(text):
@@ -264,6 +347,7 @@ def _identity(wire: str | None) -> str | None:
 
 _PARSERS: dict[str, Callable[[str | None], Any]] = {
     NUMBER: _parse_number,
+    INTEGER: _parse_integer,
     BOOL: _parse_bool,
     DATE: _parse_date,
     DATETIME: _parse_datetime,
@@ -278,7 +362,8 @@ def value_parser(defn: PropertyDefinition, *, multi_select_as_array: bool = Fals
     """
     if multi_select_as_array and defn.is_multi_select:
         return _parse_multi_select_array
-    inner = _PARSERS.get(defn.type)
+    kind = reading_type(defn)
+    inner = _PARSERS.get(kind)
     if inner is None:
         return _identity
     name = defn.name
@@ -287,7 +372,7 @@ def value_parser(defn: PropertyDefinition, *, multi_select_as_array: bool = Fals
         try:
             return inner(wire)
         except (ValueError, ArithmeticError) as exc:
-            raise ValueConversionError(name, wire, f"not a valid {defn.type} ({exc})") from None
+            raise ValueConversionError(name, wire, f"not a valid {kind} ({exc})") from None
 
     return parse
 
