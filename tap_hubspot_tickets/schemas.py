@@ -2,6 +2,9 @@
 
 The `tickets` schema is built at discovery from the portal's property definitions: one column
 per property under its HubSpot name, typed by `hubspot_api.properties.json_schema_for`.
+
+Building a record never fails over one value: a value its column's type cannot hold is emitted
+as null and counted in a `ValueProblems` (tap_hubspot_tickets/values.py explains why).
 """
 
 from __future__ import annotations
@@ -16,7 +19,17 @@ from typing import Any
 from singer_sdk import typing as th
 
 from hubspot_api.associations import AssociationLink
-from hubspot_api.properties import Parser, PropertyDefinition, json_schema_for, value_parser
+from hubspot_api.properties import (
+    INT64_MAX,
+    INT64_MIN,
+    Parser,
+    PropertyDefinition,
+    ValueConversionError,
+    expected_values,
+    json_schema_for,
+    value_parser,
+)
+from tap_hubspot_tickets.values import ValueProblems
 
 JSON = dict[str, Any]
 Record = dict[str, Any]
@@ -24,8 +37,15 @@ Record = dict[str, Any]
 logger = logging.getLogger(__name__)
 
 # Columns every ticket record has besides its properties. A custom property spelled like one
-# of these cannot get its own column; it is left out with a warning.
+# of these cannot get its own column; it is left out with a warning. All of them are always
+# emitted, however narrow the selection (`inclusion: automatic`): without `archived` and
+# `archived_at` a deleted ticket lands looking live.
 TICKET_BASE_COLUMNS = ("id", "created_at", "updated_at", "archived", "archived_at")
+TICKETS_STREAM = "tickets"
+HISTORY_STREAM = "ticket_property_history"
+# Every integer column is a 64-bit integer: the bounds make DuckDB pick BIGINT, not HUGEINT
+# (docs/warehouse-types.md).
+BIGINT = th.IntegerType(minimum=INT64_MIN, maximum=INT64_MAX)
 
 
 def ticket_schema(definitions: Iterable[PropertyDefinition]) -> dict[str, Any]:
@@ -48,13 +68,17 @@ def ticket_schema(definitions: Iterable[PropertyDefinition]) -> dict[str, Any]:
 class TicketRecordBuilder:
     """Turn API tickets into `tickets` records for a fixed set of properties."""
 
-    def __init__(self, definitions: Iterable[PropertyDefinition]) -> None:
-        """Pick each property's parser once: this runs for every value of every ticket."""
-        self.parsers: dict[str, Parser] = {
-            defn.name: value_parser(defn)
-            for defn in definitions
-            if defn.name not in TICKET_BASE_COLUMNS
-        }
+    def __init__(
+        self, definitions: Iterable[PropertyDefinition], problems: ValueProblems | None = None
+    ) -> None:
+        """Pick each property's parser once: this runs for every value of every ticket.
+
+        Values a property's type cannot hold are emitted as null and counted in `problems`.
+        """
+        kept = [defn for defn in definitions if defn.name not in TICKET_BASE_COLUMNS]
+        self.parsers: dict[str, Parser] = {defn.name: value_parser(defn) for defn in kept}
+        self._expected = {defn.name: expected_values(defn) for defn in kept}
+        self.problems = problems if problems is not None else ValueProblems()
 
     @property
     def names(self) -> list[str]:
@@ -77,7 +101,14 @@ class TicketRecordBuilder:
             "archived_at": ticket.get("archivedAt"),
         }
         for name, parse in self.parsers.items():
-            record[name] = parse(values.get(name))
+            wire = values.get(name)
+            try:
+                record[name] = parse(wire)
+            except ValueConversionError:
+                record[name] = None
+                self.problems.add(
+                    TICKETS_STREAM, f"property {name!r}", wire, self._expected[name], "ticket"
+                )
         return record
 
 
@@ -99,7 +130,7 @@ HISTORY_SCHEMA: dict[str, Any] = th.PropertiesList(
     th.Property("source_type", th.StringType),
     th.Property("source_id", th.StringType),
     th.Property("source_label", th.StringType),
-    th.Property("updated_by_user_id", th.IntegerType),
+    th.Property("updated_by_user_id", BIGINT),
 ).to_dict()
 
 
@@ -127,14 +158,33 @@ def history_entry_key(
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
-def history_records(ticket: Mapping[str, Any]) -> Iterator[Record]:
-    """Yield one record per recorded value of each property of one ticket."""
+def _user_id(value: Any, problems: ValueProblems | None) -> int | None:
+    """Return a history entry's `updatedByUserId` as an integer; null (and counted) if not one."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        if problems is not None:
+            problems.add(HISTORY_STREAM, "updatedByUserId", value, "whole numbers", "entry")
+        return None
+
+
+def history_records(
+    ticket: Mapping[str, Any], problems: ValueProblems | None = None
+) -> Iterator[Record]:
+    """Yield one record per recorded value of each property of one ticket.
+
+    Values stay as HubSpot sent them (strings); a user id that is not a number is emitted as
+    null and counted in `problems`.
+    """
     ticket_id = str(ticket["id"])
     for name, entries in (ticket.get("propertiesWithHistory") or {}).items():
         seen: Counter[tuple[Any, ...]] = Counter()
         for entry in entries or ():
-            user = entry.get("updatedByUserId")
-            user_id = int(user) if user not in (None, "") else None
+            user_id = _user_id(entry.get("updatedByUserId"), problems)
             timestamp = entry.get("timestamp")
             value = entry.get("value")
             source_type = entry.get("sourceType")
@@ -161,7 +211,7 @@ ASSOCIATION_SCHEMA: dict[str, Any] = th.PropertiesList(
     th.Property("to_object_type", th.StringType, required=True),
     th.Property("to_object_id", th.StringType, required=True),
     th.Property("association_category", th.StringType, required=True),
-    th.Property("association_type_id", th.IntegerType, required=True),
+    th.Property("association_type_id", BIGINT, required=True),
     th.Property("label", th.StringType, description="The label of a labelled association."),
 ).to_dict()
 
@@ -183,7 +233,7 @@ def association_records(links: Iterable[AssociationLink]) -> Iterator[Record]:
 PIPELINE_SCHEMA: dict[str, Any] = th.PropertiesList(
     th.Property("id", th.StringType, required=True),
     th.Property("label", th.StringType),
-    th.Property("display_order", th.IntegerType),
+    th.Property("display_order", BIGINT),
     th.Property("archived", th.BooleanType),
     th.Property("created_at", th.DateTimeType),
     th.Property("updated_at", th.DateTimeType),
@@ -193,7 +243,7 @@ STAGE_SCHEMA: dict[str, Any] = th.PropertiesList(
     th.Property("pipeline_id", th.StringType, required=True),
     th.Property("stage_id", th.StringType, required=True),
     th.Property("label", th.StringType),
-    th.Property("display_order", th.IntegerType),
+    th.Property("display_order", BIGINT),
     th.Property("ticket_state", th.StringType, description="OPEN or CLOSED."),
     th.Property("is_closed", th.BooleanType),
     th.Property("archived", th.BooleanType),
@@ -256,12 +306,12 @@ PROPERTY_SCHEMA: dict[str, Any] = th.PropertiesList(
             th.ObjectType(
                 th.Property("label", th.StringType),
                 th.Property("value", th.StringType),
-                th.Property("display_order", th.IntegerType),
+                th.Property("display_order", BIGINT),
                 th.Property("hidden", th.BooleanType),
             )
         ),
     ),
-    th.Property("display_order", th.IntegerType),
+    th.Property("display_order", BIGINT),
     th.Property("read_only", th.BooleanType, description="HubSpot refuses writes of values."),
     th.Property("read_only_definition", th.BooleanType),
     th.Property("calculated", th.BooleanType),

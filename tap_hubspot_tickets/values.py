@@ -1,0 +1,152 @@
+"""Values the tap cannot emit as HubSpot stored them, and what it emits instead.
+
+No single value ends a sync: a resumed run would meet the same ticket again and die on it
+forever. Two kinds of value need care:
+
+- A value its property's type cannot hold. HubSpot keeps old values when an admin changes a
+  property's type (docs/hubspot-api.md, "Value limits"), so a `number` property can hold `abc`
+  and a `datetime` one `2024-01-01T25:61:00Z`. The value is emitted as null and counted;
+  `ValueProblems.warnings` gives one line per property at the end of the run, with how many
+  records held such values and one of them.
+- Text with a lone UTF-16 surrogate (half of an emoji's pair, cut by some upstream system).
+  Python's JSON writer escapes it as `"\\ud83d"`, which is not valid Unicode: strict JSON
+  readers, PostgreSQL and UTF-8 encoders refuse it. `SurrogateSafeWriter` writes U+FFFD in its
+  place, in every message of every stream, and counts the replacements.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from singer_sdk.io_base import SingerWriter
+from singer_sdk.singerlib.encoding.simple import Message
+from singer_sdk.singerlib.json import serialize_json
+from typing_extensions import override
+
+_MAX_EXAMPLE_CHARS = 40
+# The SDK writes JSON with non-ASCII characters escaped, so a surrogate is always `\udXXX`. A
+# high half not followed by a low one, or a low half not preceded by a high one, is lone.
+_LONE_SURROGATE_ESCAPE = re.compile(
+    r"\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f][0-9a-f]{2})|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}",
+    re.IGNORECASE,
+)
+REPLACEMENT_CHARACTER = "\ufffd"
+
+
+def _example(value: Any) -> str:
+    shown = repr(value)
+    if len(shown) > _MAX_EXAMPLE_CHARS:
+        shown = shown[: _MAX_EXAMPLE_CHARS - 3] + "..."
+    return shown
+
+
+@dataclass
+class _Tally:
+    stream: str
+    field: str
+    expected: str
+    unit: str
+    count: int = 0
+    example: str = ""
+
+
+class ValueProblems:
+    """Count the values emitted as null because their column's type cannot hold them."""
+
+    def __init__(self) -> None:
+        """Start with nothing counted."""
+        self._lock = threading.Lock()
+        self._tallies: dict[tuple[str, str], _Tally] = {}
+
+    def add(self, stream: str, field: str, value: Any, expected: str, unit: str) -> None:
+        """Count one value of `field` that is not `expected` ("numbers"); `unit` names a row.
+
+        The first value seen is kept as the example.
+        """
+        with self._lock:
+            tally = self._tallies.get((stream, field))
+            if tally is None:
+                tally = _Tally(stream, field, expected, unit, example=_example(value))
+                self._tallies[(stream, field)] = tally
+            tally.count += 1
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Return how many values were nulled, by (stream, field)."""
+        with self._lock:
+            return {key: tally.count for key, tally in self._tallies.items()}
+
+    def warnings(self) -> list[str]:
+        """Return one line per field that held values its type cannot hold."""
+        with self._lock:
+            tallies = list(self._tallies.values())
+        return [
+            f"stream {t.stream!r}: {t.field}: {t.count} {t.unit}(s) hold values that are not "
+            f"{t.expected} (e.g. {t.example}); emitted as null"
+            for t in tallies
+        ]
+
+
+def _without_lone_surrogates(text: str) -> str:
+    # Pairs of halves become the character they encode; lone halves become U+FFFD.
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def _clean(value: Any) -> tuple[Any, int]:
+    """Return `value` with every lone surrogate replaced, and how many strings changed."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return _without_lone_surrogates(value), 1
+        return value, 0
+    if isinstance(value, Mapping):
+        changed = 0
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            new_key, key_changes = _clean(key)
+            new_item, item_changes = _clean(item)
+            out[new_key] = new_item
+            changed += key_changes + item_changes
+        return out, changed
+    if isinstance(value, list | tuple):
+        changed = 0
+        items: list[Any] = []
+        for item in value:
+            new_item, item_changes = _clean(item)
+            items.append(new_item)
+            changed += item_changes
+        return items, changed
+    return value, 0
+
+
+class SurrogateSafeWriter(SingerWriter):
+    """Write Singer messages as strict JSON: lone UTF-16 surrogates become U+FFFD."""
+
+    def __init__(self) -> None:
+        """Start with no replacement counted."""
+        super().__init__()
+        # Strings written with U+FFFD in place of lone surrogates, by stream.
+        self.replaced: Counter[str] = Counter()
+
+    @override
+    def serialize_message(self, message: Message) -> str:
+        line = super().serialize_message(message)
+        # The substring test is the fast path: most lines hold no surrogate escape at all.
+        if "\\ud" not in line or not _LONE_SURROGATE_ESCAPE.search(line):
+            return line
+        cleaned, changed = _clean(message.to_dict())
+        self.replaced[str(getattr(message, "stream", ""))] += changed
+        return serialize_json(cleaned)
+
+
+def surrogate_warning(stream: str, replaced: int) -> str:
+    """Describe the strings of one stream written with U+FFFD in place of lone surrogates."""
+    return (
+        f"stream {stream!r}: {replaced} value(s) held a lone UTF-16 surrogate (half of a "
+        f"character pair), which JSON cannot carry as text; written with U+FFFD in its place"
+    )
