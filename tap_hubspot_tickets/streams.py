@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from singer_sdk import Stream, metrics
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context, Record
+from singer_sdk.singerlib.catalog import Metadata, MetadataMapping
 from typing_extensions import override
 
 from hubspot_api.associations import ASSOCIATION_BATCH_LIMIT, AssociationLink
@@ -58,6 +59,7 @@ from tap_hubspot_tickets.schemas import (
     PIPELINE_SCHEMA,
     PROPERTY_SCHEMA,
     STAGE_SCHEMA,
+    TICKET_BASE_COLUMNS,
     TicketRecordBuilder,
     association_records,
     history_records,
@@ -67,6 +69,7 @@ from tap_hubspot_tickets.schemas import (
     ticket_schema,
 )
 from tap_hubspot_tickets.source import fits_in_query
+from tap_hubspot_tickets.values import SurrogateSafeWriter, ValueProblems, surrogate_warning
 from tap_hubspot_tickets.windows import (
     OBJECT_ID,
     Frontier,
@@ -98,10 +101,56 @@ def _utc_now() -> datetime:
 class HubSpotStream(Stream):
     """Base of every stream: access to the run's shared HubSpot connection."""
 
+    # Columns emitted however narrow the selection, besides the keys and the replication key:
+    # above all the ones that say a row was deleted. A Meltano `select` of `tickets.subject`
+    # alone must still tell a deleted ticket from a live one.
+    always_emitted: ClassVar[tuple[str, ...]] = ()
+
     def __init__(self, tap: Tap, runtime: TapRuntime, schema: dict[str, Any]) -> None:
         """Keep the run's runtime; the schema comes from the subclass."""
         self.runtime = runtime
+        # Values emitted as null because their column's type cannot hold them (values.py).
+        self.value_problems = ValueProblems()
         super().__init__(tap=tap, schema=schema)
+
+    @override
+    def log_sync_costs(self) -> None:
+        """Also warn, once per field, about values this run could not emit as stored.
+
+        The SDK calls this once per stream, at the end of the run.
+        """
+        super().log_sync_costs()
+        for line in self.value_problems.warnings():
+            self.logger.warning("%s", line)
+        writer = getattr(self._tap, "message_writer", None)
+        if isinstance(writer, SurrogateSafeWriter) and writer.replaced[self.name]:
+            self.logger.warning("%s", surrogate_warning(self.name, writer.replaced[self.name]))
+
+    def automatic_columns(self) -> list[str]:
+        """Return the columns always emitted: keys, replication key, `always_emitted`."""
+        names = [*(self.primary_keys or ()), self.replication_key, *self.always_emitted]
+        known = self.schema.get("properties", {})
+        return [name for name in dict.fromkeys(names) if name and name in known]
+
+    @property
+    @override
+    def metadata(self) -> MetadataMapping:
+        """Return the catalog metadata, with `automatic_columns` always `inclusion: automatic`.
+
+        The SDK marks keys and the replication key automatic only in the catalog it discovers;
+        a catalog given to the tap (Meltano's, or one saved before a column became automatic)
+        wins over that. Automatic inclusion is the tap's to declare, so it is applied to
+        either: a selection then cannot drop these columns.
+        """
+        mapping = super().metadata
+        for name in self.automatic_columns():
+            breadcrumb = ("properties", name)
+            entry = mapping.get(breadcrumb)
+            if entry is None:
+                mapping[breadcrumb] = Metadata(inclusion=Metadata.InclusionType.AUTOMATIC)
+            elif entry.inclusion != Metadata.InclusionType.AUTOMATIC:
+                entry.inclusion = Metadata.InclusionType.AUTOMATIC
+        return mapping
 
     def _pool(self) -> ThreadPoolExecutor:
         """Return a worker pool sized to the client's concurrency."""
@@ -131,6 +180,8 @@ class TicketsStream(HubSpotStream):
     primary_keys: ClassVar[list[str]] = ["id"]
     replication_key = "updated_at"
     is_sorted = False
+    # The base columns: the key, when the ticket was created and changed, whether it is deleted.
+    always_emitted = TICKET_BASE_COLUMNS
 
     def __init__(self, tap: Tap, runtime: TapRuntime) -> None:
         """Build the schema from the portal's property definitions."""
@@ -191,7 +242,7 @@ class TicketsStream(HubSpotStream):
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
         checkpoint = TicketsCheckpoint(self.stream_state)
-        builder = TicketRecordBuilder(self._selected_definitions())
+        builder = TicketRecordBuilder(self._selected_definitions(), self.value_problems)
         self.TYPE_CONFORMANCE_LEVEL = self._conformance_level(builder)
         options = self.runtime.options
         with self._pool() as pool, ExitStack() as companions:
@@ -518,7 +569,7 @@ class TicketPropertyHistoryStream(TicketCompanionStream):
 
     @override
     def records_of(self, item: JSON) -> Iterator[Record]:
-        return history_records(item)
+        return history_records(item, self.value_problems)
 
 
 # -- associations -------------------------------------------------------------------------------
@@ -616,6 +667,7 @@ class TicketPipelinesStream(HubSpotStream):
 
     name = "ticket_pipelines"
     primary_keys: ClassVar[list[str]] = ["id"]
+    always_emitted = ("archived",)
 
     def __init__(self, tap: Tap, runtime: TapRuntime) -> None:
         """Use the fixed pipeline schema."""
@@ -632,6 +684,7 @@ class TicketPipelineStagesStream(HubSpotStream):
 
     name = "ticket_pipeline_stages"
     primary_keys: ClassVar[list[str]] = ["pipeline_id", "stage_id"]
+    always_emitted = ("archived",)
 
     def __init__(self, tap: Tap, runtime: TapRuntime) -> None:
         """Use the fixed stage schema."""
@@ -648,6 +701,7 @@ class TicketPropertiesStream(HubSpotStream):
 
     name = "ticket_properties"
     primary_keys: ClassVar[list[str]] = ["name"]
+    always_emitted = ("archived",)
 
     def __init__(self, tap: Tap, runtime: TapRuntime) -> None:
         """Use the fixed property schema."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from functools import cached_property
 from typing import Any, ClassVar, cast
 
@@ -16,13 +17,16 @@ from typing_extensions import override
 
 from hubspot_api.cli import run_cli
 from hubspot_api.config import settings_schema
+from hubspot_api.paths import Call
 from tap_hubspot_tickets.portal import bind_state
+from tap_hubspot_tickets.preflight import Selection, run_preflight
 from tap_hubspot_tickets.runtime import (
     DEFAULT_ASSOCIATIONS,
     DEFAULT_HISTORY_PROPERTIES,
     DEFAULT_SEARCH_LAG_MARGIN_S,
     TapRuntime,
 )
+from tap_hubspot_tickets.schemas import TICKET_BASE_COLUMNS
 from tap_hubspot_tickets.streams import (
     TicketAssociationsStream,
     TicketPipelinesStream,
@@ -31,6 +35,7 @@ from tap_hubspot_tickets.streams import (
     TicketPropertyHistoryStream,
     TicketsStream,
 )
+from tap_hubspot_tickets.values import SurrogateSafeWriter
 
 TAP_SETTINGS: tuple[th.Property[Any], ...] = (
     th.Property(
@@ -104,6 +109,8 @@ class TapHubSpotTickets(Tap):
         PluginCapabilities.STREAM_MAPS,
         PluginCapabilities.FLATTENING,
     ]
+    # Strict JSON on stdout whatever HubSpot stored: lone surrogates become U+FFFD (values.py).
+    message_writer_class = SurrogateSafeWriter
 
     @cached_property
     def runtime(self) -> TapRuntime:
@@ -127,6 +134,53 @@ class TapHubSpotTickets(Tap):
         if note:
             self.logger.info("%s", note)
         super()._reset_state_progress_markers()
+
+    @override
+    def _set_compatible_replication_methods(self) -> None:
+        """Check the settings and the catalog against the portal first (`preflight`).
+
+        The second step of the SDK's final `sync_all`, after the state is bound to its portal
+        and before the first STATE message or record: a problem is reported before any data
+        moves. The names left after the checks are the ones the streams read.
+        """
+        self._preflight()
+        super()._set_compatible_replication_methods()
+
+    def _preflight(self) -> None:
+        runtime = self.runtime
+        streams = self.streams
+        tickets = streams[TicketsStream.name]
+        given = tickets.effective_schema.get("properties") or {}
+        ticket_properties = tuple(
+            name
+            for name in given
+            if name not in TICKET_BASE_COLUMNS and tickets.mask[("properties", name)]
+        )
+        history = streams[TicketPropertyHistoryStream.name]
+        associations = streams[TicketAssociationsStream.name]
+        options = runtime.options
+        findings = run_preflight(
+            history_properties=options.history_properties,
+            associations=options.associations,
+            property_names=runtime.definitions.keys(),
+            base_columns=TICKET_BASE_COLUMNS,
+            selection=Selection(
+                tickets=tickets.selected,
+                history=history.selected,
+                associations=associations.selected,
+                ticket_properties=ticket_properties,
+            ),
+            labels=lambda to_type: runtime.client.get_json(
+                Call.ASSOCIATION_LABELS, to_type=to_type
+            ),
+        )
+        for line in findings.warnings:
+            self.logger.warning("%s", line)
+        runtime.options = dataclasses.replace(
+            options,
+            history_properties=findings.history_properties,
+            associations=findings.associations,
+        )
 
     @override
     def discover_streams(self) -> list[Stream]:

@@ -194,8 +194,12 @@ def test_incremental_reads_exactly_the_changes(emulator, run_tap, truth, capsys,
     # Every call went to the chosen version's paths (the emulator logs one line per request).
     paths = [line.split()[1] for line in capsys.readouterr().err.splitlines() if " -> " in line]
     assert paths
-    legacy = ("/crm/v3/", "/crm/v4/")
-    dated = tuple(f"/crm/{kind}/{api_version}/" for kind in DATED_FAMILIES)
+    # The account details that bind the state to its portal live outside /crm/.
+    legacy = ("/crm/v3/", "/crm/v4/", "/account-info/v3/")
+    dated = (
+        *(f"/crm/{kind}/{api_version}/" for kind in DATED_FAMILIES),
+        f"/account-info/{api_version}/",
+    )
     assert all(path.startswith(legacy if api_version == "v3" else dated) for path in paths)
 
 
