@@ -472,3 +472,127 @@ def journey_meltano() -> Iterator[JourneyMeltano]:
         yield project
     finally:
         shutil.rmtree(sys_dir, ignore_errors=True)
+
+
+# -- the tap's command line and the warehouses it feeds ------------------------------------------
+# Fixtures for tests/journeys/test_tap_reads.py:
+# - `tap_cli(server, **settings)`: runs `tap-hubspot-tickets` in a subprocess against `server`
+#   (a config with the emulator's token, a zero search-lag margin and generous budgets;
+#   `settings` override it). `state=`, `catalog=` (dicts) and `discover=True` pass the options of
+#   the same names. Returns a `TapCLIRun`: exit status, stdout parsed as strict JSON messages,
+#   stderr, and readings (`records(stream)`, `schema(stream)`, `state`, `warnings`).
+# - `warehouse_meltano`: a Meltano installation of tap-hubspot-tickets, target-postgres and
+#   target-duckdb, with a `.meltano` directory of the session's own (a `JourneyMeltano`).
+TAP_NAME = "tap-hubspot-tickets"
+WAREHOUSE_PLUGINS = ("tap-hubspot-tickets", "target-postgres", "target-duckdb")
+
+
+@dataclass
+class TapCLIRun:
+    """What one run of the tap's command line wrote."""
+
+    returncode: int
+    stdout: bytes
+    stderr: str
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """Return the Singer messages on stdout (strict JSON, no lone surrogates)."""
+        return strict_json_lines(self.stdout, "tap stdout")
+
+    def records(self, stream: str) -> list[dict[str, Any]]:
+        return [
+            m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream
+        ]
+
+    def schema(self, stream: str) -> dict[str, Any]:
+        found = [m for m in self.messages if m["type"] == "SCHEMA" and m["stream"] == stream]
+        assert found, f"no SCHEMA for {stream}"
+        schema: dict[str, Any] = found[0]["schema"]
+        return schema
+
+    @property
+    def state(self) -> dict[str, Any]:
+        states = [m["value"] for m in self.messages if m["type"] == "STATE"]
+        assert states, "the tap emitted no state"
+        last: dict[str, Any] = states[-1]
+        return last
+
+    @property
+    def warnings(self) -> list[str]:
+        """Return the text of every warning line on stderr (log records and one-line notes)."""
+        found: list[str] = []
+        for line in self.stderr.splitlines():
+            if "| WARNING " in line:
+                found.append(line.split(" | ", 3)[-1])
+            elif line.startswith(f"{TAP_NAME}: warning: "):
+                found.append(line.partition(": warning: ")[2])
+        return found
+
+    def describe(self) -> str:
+        tail = "\n".join(self.stderr.splitlines()[-20:])
+        return f"exit {self.returncode}; stderr ends:\n{tail}"
+
+
+class TapCLI:
+    """Run `tap-hubspot-tickets` as a subprocess, each run in a directory of its own."""
+
+    def __init__(self, base: Path) -> None:
+        self._base = base
+
+    def __call__(
+        self,
+        server: EmulatorServer,
+        *,
+        state: Mapping[str, Any] | None = None,
+        catalog: Mapping[str, Any] | None = None,
+        discover: bool = False,
+        timeout: float = CLI_TIMEOUT_S,
+        **settings: Any,
+    ) -> TapCLIRun:
+        where = Path(tempfile.mkdtemp(prefix="tap-", dir=self._base))
+        config = {
+            "api_url": server.url,
+            "access_token": server.config.token or DEFAULT_TOKEN,
+            "search_lag_margin_seconds": 0,
+            "requests_per_10_seconds": 10_000,
+            "search_requests_per_second": 100,
+            **settings,
+        }
+        args = [str(BIN / TAP_NAME), "--config", str(where / "config.json")]
+        (where / "config.json").write_text(json.dumps(config), encoding="utf-8")
+        for option, value in (("--state", state), ("--catalog", catalog)):
+            if value is not None:
+                path = where / f"{option[2:]}.json"
+                path.write_text(json.dumps(value), encoding="utf-8")
+                args += [option, str(path)]
+        if discover:
+            args.append("--discover")
+        try:
+            done = subprocess.run(
+                args, capture_output=True, timeout=timeout, check=False, cwd=where
+            )
+        except subprocess.TimeoutExpired as exc:
+            stderr = (exc.stderr or b"").decode("utf-8", "replace")[-2000:]
+            pytest.fail(f"the tap ran over {timeout:.0f} s:\n{stderr}")
+        return TapCLIRun(done.returncode, done.stdout, done.stderr.decode("utf-8", "replace"))
+
+
+@pytest.fixture(scope="module")
+def tap_cli(tmp_path_factory: pytest.TempPathFactory) -> TapCLI:
+    """Return a runner of the tap's command line (see `TapCLI`)."""
+    return TapCLI(tmp_path_factory.mktemp("tap-cli"))
+
+
+@pytest.fixture(scope="session")
+def warehouse_meltano() -> Iterator[JourneyMeltano]:
+    """Install the tap and the warehouse loaders once, into a `.meltano` of the session's own."""
+    sys_dir = Path(tempfile.mkdtemp(prefix="hubspot-tickets-warehouses-"))
+    project = JourneyMeltano(sys_dir)
+    try:
+        installed = project.run({}, "install", *WAREHOUSE_PLUGINS)
+        if installed.returncode != 0:
+            pytest.fail(f"meltano install failed:\n{installed.tail()}")
+        yield project
+    finally:
+        shutil.rmtree(sys_dir, ignore_errors=True)
