@@ -28,6 +28,19 @@ STANDARD_OBJECT_TYPES: dict[str, str] = {
     "postal_mail": "0-116",
 }
 
+# The HUBSPOT_DEFINED association type id of an unlabeled ticket -> X link (docs/hubspot-api.md).
+TICKET_DEFAULT_ASSOCIATION_TYPE_IDS: dict[str, int] = {
+    "contacts": 16,
+    "companies": 339,
+    "deals": 28,
+    "tickets": 452,
+    "calls": 219,
+    "emails": 223,
+    "meetings": 225,
+    "notes": 227,
+    "tasks": 229,
+}
+
 _SINGULARS = {"companies": "company", "postal_mail": "postal_mail"}
 
 

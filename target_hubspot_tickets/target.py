@@ -19,6 +19,7 @@ from hubspot_api.cli import run_cli
 from hubspot_api.client import HubSpotClient
 from hubspot_api.config import SECRET_SETTINGS, HubSpotSettings, settings_schema
 from hubspot_api.errors import HubSpotError
+from hubspot_api.objects import object_type_name
 from hubspot_api.paths import Call
 from hubspot_api.properties import fetch_property_definitions
 from target_hubspot_tickets.checkpoints import Checkpoints
@@ -185,7 +186,12 @@ class TargetHubSpotTickets(Target):
             id_property=config.get("id_property") or None,
             source_id_property=config.get("source_id_property") or None,
             replace_associations=bool(config.get("replace_associations", False)),
-            association_types=tuple(config.get("association_types") or DEFAULT_ASSOCIATION_TYPES),
+            association_types=tuple(
+                dict.fromkeys(
+                    object_type_name(str(t))
+                    for t in config.get("association_types") or DEFAULT_ASSOCIATION_TYPES
+                )
+            ),
             unknown_outcome_wait_s=float(
                 config.get("unknown_outcome_wait_s", DEFAULT_UNKNOWN_OUTCOME_WAIT_S)
             ),

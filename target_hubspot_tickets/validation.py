@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from hubspot_api.objects import TICKET_DEFAULT_ASSOCIATION_TYPE_IDS, object_type_name
 from hubspot_api.properties import (
     MAX_TEXT_VALUE_CHARS,
     PropertyDefinition,
@@ -54,18 +55,6 @@ REQUIRED_ON_CREATE = (SUBJECT, STAGE)
 NEVER_CLEARED = frozenset({SUBJECT, PIPELINE, STAGE})
 
 ASSOCIATION_CATEGORIES = ("HUBSPOT_DEFINED", "USER_DEFINED", "INTEGRATOR_DEFINED")
-# HubSpot-defined ticket-to-X association type ids (HUBSPOT_API.md, "Shapes").
-DEFAULT_ASSOCIATION_TYPE_IDS: dict[str, int] = {
-    "contacts": 16,
-    "companies": 339,
-    "deals": 28,
-    "tickets": 452,
-    "calls": 219,
-    "emails": 223,
-    "meetings": 225,
-    "notes": 227,
-    "tasks": 229,
-}
 
 DROP = "drop"
 REJECT = "reject"
@@ -472,7 +461,7 @@ class RecordValidator:
             to_type = item.get("to_object_type")
             if not isinstance(to_type, str) or not to_type.strip():
                 raise RecordInvalid(f"{where}.to_object_type is missing", where)
-            to_type = to_type.strip().lower()
+            to_type = object_type_name(to_type)
             to_id = _id_text(item.get("to_object_id"), f"{where}.to_object_id")
             if to_id is None:
                 raise RecordInvalid(f"{where}.to_object_id is missing", where)
@@ -481,7 +470,7 @@ class RecordValidator:
                 raise RecordInvalid(f"{where}.association_category {category!r} is unknown", where)
             type_id = item.get("association_type_id")
             if type_id is None:
-                type_id = DEFAULT_ASSOCIATION_TYPE_IDS.get(to_type)
+                type_id = TICKET_DEFAULT_ASSOCIATION_TYPE_IDS.get(to_type)
                 if type_id is None:
                     raise RecordInvalid(
                         f"{where}.association_type_id is needed for {to_type!r}", where

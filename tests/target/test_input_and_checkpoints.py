@@ -184,3 +184,29 @@ def test_rejects_file_is_strict_json_for_values_json_allows_and_hubspot_refuses(
     parsed = [json.loads(line, parse_constant=refuse) for line in text.splitlines()]
     assert [p["field"] for p in parsed] == ["content", "subject", "content"]
     assert "65,536" in parsed[2]["reason"]
+
+
+@pytest.mark.parametrize("spelling", ["contact", "Contacts", "0-1"])
+def test_an_object_type_in_any_spelling_links_with_its_default_type(
+    emulator, singer, target_config, run_target, spelling
+):
+    server = emulator()
+    contact = server.portal.object_ids("contacts")[0]
+    record = {
+        "subject": f"linked via {spelling}",
+        "hs_pipeline_stage": "New",
+        "associations": [{"to_object_type": spelling, "to_object_id": contact}],
+    }
+
+    run = run_target(target_config(server), singer(server).lines([record]))
+
+    assert run.error is None, run.rejects
+    assert run.summary["created"] == 1, run.rejects
+    (ticket,) = [
+        t for t in server.portal.snapshot() if t["properties"]["subject"] == record["subject"]
+    ]
+    links = server.portal.list_ticket_associations(ticket["id"], "contacts", limit=500, after=None)
+    found = {
+        (str(r["toObjectId"]), t["typeId"]) for r in links["results"] for t in r["associationTypes"]
+    }
+    assert found >= {(contact, 16)}
