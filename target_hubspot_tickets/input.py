@@ -32,7 +32,7 @@ from typing import Any
 from singer_sdk.io_base import SingerMessageType
 from singer_sdk.singerlib.encoding.simple import SimpleSingerReader
 
-from hubspot_api.errors import HubSpotAPIError, HubSpotError, shorten
+from hubspot_api.errors import ConfigError, HubSpotAPIError, HubSpotError, shorten
 
 # Integer literals longer than this are parsed as Decimal (Python's int parser refuses more than
 # 4,300 digits; no HubSpot value comes close to either).
@@ -87,8 +87,9 @@ class TicketsReader(SimpleSingerReader):
         super().__init__()
         self.line_number = 0
         self.fatal: InputError | None = None
-        # HubSpot stopped the run while a message was handled (a drain hit the daily limit).
-        self.stopped_by: HubSpotAPIError | None = None
+        # HubSpot stopped the run while a message was handled (a drain hit the daily limit), or
+        # the settings proved unusable against the portal (`ConfigError`).
+        self.stopped_by: HubSpotAPIError | ConfigError | None = None
 
     def deserialize_json(self, line: str) -> dict[str, Any]:
         """Parse one line; refuse it with its line number unless it is a JSON object."""
@@ -143,7 +144,7 @@ class TicketsReader(SimpleSingerReader):
                 message = self.deserialize_json(line)
                 kind = self.check_message(message, handlers)
                 handlers[kind](message)
-            except HubSpotAPIError as exc:
+            except (HubSpotAPIError, ConfigError) as exc:
                 self.stopped_by = exc
                 break
             except InputError as exc:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from hubspot_api.errors import ConfigError
 from hubspot_api.objects import TICKET_DEFAULT_ASSOCIATION_TYPE_IDS, object_type_name
 from hubspot_api.properties import (
     MAX_TEXT_VALUE_CHARS,
@@ -302,11 +303,15 @@ class RecordValidator:
         for name in (settings.id_property, settings.source_id_property):
             if name is None:
                 continue
+            setting = "id_property" if name == settings.id_property else "source_id_property"
             defn = self.definitions.get(name)
             if defn is None:
-                raise ValueError(f"unique property {name!r} does not exist on tickets")
+                raise ConfigError(f"{setting}: property {name!r} does not exist on tickets")
             if not defn.has_unique_value:
-                raise ValueError(f"property {name!r} is not unique (hasUniqueValue is false)")
+                raise ConfigError(
+                    f"{setting}: property {name!r} does not hold unique values (HubSpot's "
+                    "hasUniqueValue is false); name a property created with unique values"
+                )
 
     def warn_once(self, column: str, why: str) -> None:
         """Warn about a dropped column the first time it is seen in this run."""

@@ -6,7 +6,8 @@
   typed column per emulator property, plus id, created_at, updated_at, archived, archived_at,
   associations, _sdc_deleted_at), `singer.record(rec)`, `singer.state(value)`.
 - `run_target(config, lines)`: runs `TargetHubSpotTickets` in this process on those lines and
-  returns a `TargetRun` (summary, rejects, state lines, log text, the exception if any).
+  returns a `TargetRun` (summary, rejects, state lines, log text). A run that fails re-raises
+  its exception, unless the test passes `expect_error=True` to read it as `run.error`.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ def run_target(
 ) -> Callable[..., TargetRun]:
     """Return a function running the target in-process on Singer lines."""
 
-    def run(config: dict[str, Any], lines: list[str]) -> TargetRun:
+    def run(config: dict[str, Any], lines: list[str], *, expect_error: bool = False) -> TargetRun:
         caplog.clear()
         out = io.StringIO()
         error: BaseException | None = None
@@ -169,6 +170,9 @@ def run_target(
             else []
         )
         states = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+        if error is not None and not expect_error:
+            # A test that does not look for an error must not pass over one.
+            raise error
         return TargetRun(summary, rejects, states, caplog.text, error, target)
 
     return run

@@ -86,7 +86,7 @@ def test_bad_line_drains_what_came_before_then_fails_naming_the_line(
         *(builder.record(r) for r in _creates(2, "after")),
     ]
 
-    run = run_target(target_config(server), lines)
+    run = run_target(target_config(server), lines, expect_error=True)
 
     assert isinstance(run.error, InputError)
     assert str(run.error).startswith("line 7: not valid JSON")
@@ -109,7 +109,7 @@ def test_states_are_handed_back_as_batches_settle(emulator, singer, target_confi
             lines.append(builder.state({"position": index}))
     config = target_config(server, batch_size_rows=600, max_concurrency=1)
 
-    run = run_target(config, lines)
+    run = run_target(config, lines, expect_error=True)
 
     assert isinstance(run.error, DailyLimitError)
     assert run.states, "no state was handed back before the run stopped"

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from hubspot_api.errors import HubSpotError
+from hubspot_api.errors import ConfigError, HubSpotError
 
 SUPPORT_PIPELINE = "0"
 ESCALATIONS_PIPELINE = "58213947"
@@ -283,7 +283,7 @@ def test_rejects_file_summary_and_max_rejects(emulator, singer, target_config, r
     ]
     config = target_config(server, max_rejects=1)
 
-    run = run_target(config, singer(server).lines(records))
+    run = run_target(config, singer(server).lines(records), expect_error=True)
 
     assert run.error is not None
     assert "2 record(s) rejected, more than max_rejects=1" in str(run.error)
@@ -364,7 +364,7 @@ def test_unknown_stream_is_refused(emulator, singer, target_config, run_target):
     lines = [
         json.dumps({"type": "SCHEMA", "stream": "contacts", "schema": {"properties": {}}}),
     ]
-    run = run_target(target_config(server), lines)
+    run = run_target(target_config(server), lines, expect_error=True)
     assert isinstance(run.error, HubSpotError)
     assert "writes only the 'tickets' stream" in str(run.error)
 
@@ -532,3 +532,24 @@ def test_an_update_of_an_archived_ticket_says_it_is_archived(
     assert by_id[archived["id"]]["category"] == "ARCHIVED"
     assert "is archived" in by_id[archived["id"]]["reason"]
     assert by_id["999999999"]["category"] == "OBJECT_NOT_FOUND"
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "says"),
+    [
+        ("id_property", "subject", "id_property: property 'subject' does not hold unique values"),
+        ("source_id_property", "no_such", "source_id_property: property 'no_such' does not exist"),
+    ],
+    ids=["not-unique", "unknown"],
+)
+def test_a_unique_property_setting_the_portal_cannot_honour_is_a_config_error(  # noqa: PLR0917
+    emulator, singer, target_config, run_target, setting, value, says
+):
+    server = emulator()
+    config = target_config(server, **{setting: value})
+
+    run = run_target(config, singer(server).lines([{"subject": "x"}]), expect_error=True)
+
+    assert isinstance(run.error, ConfigError)
+    assert str(run.error).startswith(says)
+    assert server.portal.snapshot() == []
