@@ -48,7 +48,11 @@ def bind_state(
         )
     state[PORTAL_KEY] = portal_id
     if recorded is None and (incoming or {}).get("bookmarks"):
-        return f"state without a portal id: taken to belong to portal {portal_id}"
+        return (
+            f"the state names no HubSpot portal: taken to belong to portal {portal_id}, the "
+            "one this token opens (if it came from another portal, start afresh with "
+            "`meltano run --full-refresh ...`)"
+        )
     return None
 
 

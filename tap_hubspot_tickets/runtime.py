@@ -51,6 +51,12 @@ class TapOptions:
     def from_config(cls, config: Mapping[str, Any]) -> TapOptions:
         """Validate the tap settings; raise `ConfigError` with one clear line."""
         start = config.get("start_date")
+        if isinstance(start, str) and start.strip().isdigit():
+            # Digits alone are ambiguous (20241210? epoch seconds? milliseconds?): refuse them.
+            raise ConfigError(
+                f"start_date {start!r} is not an ISO 8601 date-time; write it as 2024-12-10 "
+                "or 2024-12-10T00:00:00Z"
+            )
         try:
             start_date = parse_instant(start) if start else None
         except ValueError:

@@ -250,6 +250,7 @@ class TicketsStream(HubSpotStream):
                 companions.enter_context(companion.emitting(self.name))
             walk = _TicketWalk(self, builder.names, pool, self._companions())
             try:
+                walked = False
                 if checkpoint.bookmark is None:
                     if checkpoint.full_sync is None and options.start_date is not None:
                         # A first sync bounded by start_date is a window from it: modified
@@ -258,6 +259,7 @@ class TicketsStream(HubSpotStream):
                     else:
                         first, *more = walk.full_walks(checkpoint)
                         yield from self._emit(first, builder, checkpoint, more=tuple(more))
+                        walked = True
                 # One "now" for the run: windows planned against a moving clock would never end.
                 now = _utc_now()
                 resumed = checkpoint.window
@@ -265,8 +267,10 @@ class TicketsStream(HubSpotStream):
                     yield from self._emit(walk.window_pages(resumed), builder, checkpoint)
                 bookmark = checkpoint.bookmark
                 assert bookmark is not None  # set by the full walk or start_date
-                # Up to now, once: its bookmark settles a margin before now (`windows.py`).
-                window = plan_window(bookmark, now, options.search_lag_margin)
+                # Up to now, once: its bookmark settles a margin before now (`windows.py`). A
+                # run that just walked every ticket has read up to now already: the window from
+                # its bookmark (a margin before the walk began) waits for the next run.
+                window = None if walked else plan_window(bookmark, now, options.search_lag_margin)
                 if window is not None:
                     checkpoint.set_window(window)
                     yield from self._emit(walk.window_pages(window), builder, checkpoint)

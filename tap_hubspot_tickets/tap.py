@@ -17,6 +17,7 @@ from typing_extensions import override
 
 from hubspot_api.cli import run_cli
 from hubspot_api.config import settings_schema
+from hubspot_api.errors import ConfigError
 from hubspot_api.paths import Call
 from tap_hubspot_tickets.portal import bind_state
 from tap_hubspot_tickets.preflight import Selection, run_preflight
@@ -36,6 +37,7 @@ from tap_hubspot_tickets.streams import (
     TicketsStream,
 )
 from tap_hubspot_tickets.values import SurrogateSafeWriter
+from tap_hubspot_tickets.windows import check_tickets_state
 
 TAP_SETTINGS: tuple[th.Property[Any], ...] = (
     th.Property(
@@ -119,7 +121,21 @@ class TapHubSpotTickets(Tap):
 
     @override
     def load_state(self, state: dict[str, Any]) -> None:
-        """Load the bookmarks, and keep the whole input state to check its portal (`portal`)."""
+        """Load the bookmarks, and keep the whole input state to check its portal (`portal`).
+
+        A state whose bookmarks this tap cannot read stops the run in one line, naming the entry.
+        """
+        bookmarks = state.get("bookmarks", {})
+        where = "state: bookmarks"
+        if not isinstance(bookmarks, dict):
+            raise ConfigError(f"{where} is not an object{_STATE_WAY_OUT}")
+        for stream, value in bookmarks.items():
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}.{stream} is not an object{_STATE_WAY_OUT}")
+        try:
+            check_tickets_state(bookmarks.get(TicketsStream.name, {}))
+        except ValueError as exc:
+            raise ConfigError(f"{where}.{TicketsStream.name}: {exc}{_STATE_WAY_OUT}") from None
         self._incoming_state = state
         super().load_state(state)
 
@@ -132,7 +148,7 @@ class TapHubSpotTickets(Tap):
         state = cast("dict[str, Any]", self.state)
         note = bind_state(getattr(self, "_incoming_state", None), state, self.runtime.portal_id)
         if note:
-            self.logger.info("%s", note)
+            self.logger.warning("%s", note)
         super()._reset_state_progress_markers()
 
     @override
@@ -193,6 +209,9 @@ class TapHubSpotTickets(Tap):
             TicketPipelineStagesStream(self, runtime),
             TicketPropertiesStream(self, runtime),
         ]
+
+
+_STATE_WAY_OUT = "; fix the state, or start afresh (`meltano run --full-refresh ...`)"
 
 
 def main() -> None:

@@ -300,3 +300,41 @@ class Frontier:
                 low = min(taken)
                 self.search_low = low if self.search_low is None else min(self.search_low, low)
             return taken, len(taken) < len(ids)
+
+
+def check_tickets_state(state: Any) -> None:
+    """Raise `ValueError` naming the first entry of a tickets state `TicketsCheckpoint` cannot read.
+
+    A state file edited by hand, or written by another tap under the same stream name, would
+    otherwise fail deep inside a sync.
+    """
+    if not isinstance(state, MutableMapping):
+        raise ValueError("is not an object")
+
+    def instant(where: str, value: Any) -> None:
+        try:
+            parse_instant(value)
+        except (TypeError, ValueError, AttributeError, OverflowError):
+            raise ValueError(f"{where} {value!r} is not an instant") from None
+
+    def section(name: str, instants: tuple[str, ...], integers: tuple[str, ...]) -> None:
+        value = state.get(name)
+        if value is None:
+            return
+        if not isinstance(value, MutableMapping):
+            raise ValueError(f"{name} is not an object")
+        for key in instants:
+            if key not in value:
+                raise ValueError(f"{name}.{key} is missing")
+            instant(f"{name}.{key}", value[key])
+        for key in integers:
+            item = value.get(key)
+            if item is not None and (isinstance(item, bool) or not isinstance(item, int)):
+                raise ValueError(f"{name}.{key} {item!r} is not a ticket id")
+
+    for key in ("replication_key_value", "archived_since"):
+        if state.get(key):
+            instant(key, state[key])
+    section("full_sync", ("started_at",), ("list_high",))
+    section("window", ("lower", "upper"), ("after_id",))
+    section("archived_pass", ("started_at",), ())

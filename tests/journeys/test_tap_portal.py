@@ -130,3 +130,66 @@ def test_a_first_sync_equals_the_portal_changes_of_the_last_minutes_included(
     assert all(rows[i]["subject"] == "changed a moment ago" for i in recent)
     bookmark = _last_state(done.stdout)["bookmarks"]["tickets"]["replication_key_value"]
     assert bookmark < max(r["updated_at"] for r in rows.values())  # it stays a margin behind
+
+
+@pytest.mark.parametrize(
+    ("state", "says"),
+    [
+        (
+            {"bookmarks": {"tickets": {"replication_key_value": "garbage"}}},
+            "replication_key_value 'garbage' is not an instant",
+        ),
+        ({"bookmarks": {"tickets": {"full_sync": {"after": "abc"}}}}, "started_at is missing"),
+        ({"bookmarks": {"tickets": "x"}}, "bookmarks.tickets is not an object"),
+        ({"bookmarks": []}, "bookmarks is not an object"),
+    ],
+    ids=["bad-instant", "no-start", "stream-not-object", "bookmarks-not-object"],
+)
+def test_a_damaged_state_is_one_line_naming_the_entry(emulator, tmp_path, state, says):
+    server = emulator(tickets=10, seed=85)
+
+    done = _run_tap(server, tmp_path, state, "damaged")
+
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    (line,) = [ln for ln in done.stderr.splitlines() if ln.startswith("tap-hubspot-tickets: error")]
+    assert says in line
+    assert "--full-refresh" in line
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize("start_date", ["20241210", "1733788800"])
+def test_a_start_date_of_digits_alone_is_refused(emulator, tmp_path, start_date):
+    server = emulator(tickets=10, seed=86)
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps({"api_url": server.url, "access_token": DEFAULT_TOKEN, "start_date": start_date})
+    )
+
+    done = subprocess.run(
+        [TAP, "--config", str(config)], capture_output=True, text=True, timeout=120, check=False
+    )
+
+    assert done.returncode == 1
+    (line,) = [ln for ln in done.stderr.splitlines() if ln.startswith("tap-hubspot-tickets: error")]
+    assert f"start_date {start_date!r} is not an ISO 8601 date-time" in line
+
+
+def test_a_first_full_sync_emits_each_ticket_once(emulator, tmp_path):
+    server = emulator(tickets=300, seed=9)
+    # Changed just before the sync: inside the lag margin the next run reads again.
+    recent = sorted(t["id"] for t in server.portal.snapshot() if not t["archived"])[:9]
+    for ticket_id in recent:
+        server.portal.update_ticket(
+            ticket_id, {"properties": {"subject": "just now"}}, id_property=None, api_version="v3"
+        )
+
+    done = _run_tap(server, tmp_path, None, "once")
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    ids = [
+        m["record"]["id"]
+        for m in _messages(done.stdout)
+        if m["type"] == "RECORD" and m["stream"] == "tickets"
+    ]
+    assert len(ids) == len(set(ids)) == len(server.portal.snapshot())
