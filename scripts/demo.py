@@ -23,9 +23,12 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-OUTPUT = ROOT / "output"
-DEMO_STATE = OUTPUT / "demo-meltano.db"
-LOGS = OUTPUT / "demo-logs"
+# Everything the demo makes lives under output/demo/, which each demo starts afresh: the
+# warehouse, write-back file and Meltano state that `meltano run` uses by default
+# (output/warehouse.duckdb, output/writeback/, .meltano/) are the user's and stay untouched.
+OUTPUT = ROOT / "output" / "demo"
+DEMO_STATE = OUTPUT / "meltano.db"
+LOGS = OUTPUT / "logs"
 WAREHOUSE = OUTPUT / "warehouse.duckdb"
 WRITEBACK = OUTPUT / "writeback" / "tickets.jsonl"
 TOKEN = "emulator-token"  # noqa: S105 - the local emulator's documented token
@@ -151,11 +154,9 @@ def change_tickets(db: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
 
 def main() -> None:
     """Run every step of the demo."""
-    for path in (WAREHOUSE, WRITEBACK.parent, LOGS, DEMO_STATE):
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
+    if OUTPUT.is_dir():
+        shutil.rmtree(OUTPUT)
+    OUTPUT.mkdir(parents=True)
     env = {
         **os.environ,
         "MELTANO_ENVIRONMENT": "emulator",
@@ -163,6 +164,8 @@ def main() -> None:
         # The demo's state lives apart from the project's own: a later `meltano run` against
         # another portal must not resume the demo's bookmarks.
         "MELTANO_DATABASE_URI": f"sqlite:///{DEMO_STATE}",
+        "TARGET_DUCKDB_FILEPATH": str(WAREHOUSE),
+        "TAP_JSONL_PATH": str(WRITEBACK),
     }
 
     say(f"Starting hubspot-emulator with {TICKETS} seeded tickets")
