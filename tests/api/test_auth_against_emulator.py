@@ -137,10 +137,9 @@ def test_an_unreachable_api_url_fails_quickly_with_one_line(make_client):
         url = f"http://127.0.0.1:{port}"
 
     client = make_client(Nowhere())
-    started = time.monotonic()
     with pytest.raises(HubSpotConnectionError) as info:
         client.get_json(Call.LIST_TICKETS)
-    assert time.monotonic() - started < 5.0
+    assert client.stats.retries <= 2, "an unreachable host is given up on after a few tries"
     message = str(info.value)
     assert "cannot reach" in message
     assert "gave up after 3 attempts" in message

@@ -331,9 +331,10 @@ def test_more_than_10k_changes_sharing_one_timestamp(emulator, run_tap, select_s
             }
         }
     }
-    started = time.monotonic()
     run = run_tap(server, state=state, catalog=catalog)
-    assert time.monotonic() - started < 60
+    # Every page moves past the last id read: no loop and no restart, so the pages are few.
+    searches = sum(server.stats()["by_route"].get("POST tickets.search", {}).values())
+    assert searches <= count // 200 + 3
     ids = _ids(run.records("tickets"))
     assert len(ids) == count
     assert max(ids.values()) == 1
