@@ -7,7 +7,6 @@ import json
 import logging
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -412,8 +411,8 @@ def test_creates_sharing_a_source_id_are_one_ticket(emulator, singer, target_con
     # The generated source id is stable: a replay of the same input updates, never duplicates,
     # and says so instead of counting a create. (A ticket counts as made before the run when
     # it is older than the run's start by more than HubSpot's clock can be read from its
-    # Date headers, whole seconds: SERVER_CLOCK_UNCERTAINTY_MS plus half a second.)
-    time.sleep(2.0)
+    # Date headers, whole seconds: so the emulator's clock moves a minute on, as a day would.)
+    server.clock.offset_s += 60
     replay = run_target(config, singer(server).lines(records[1:2]))
     assert replay.summary["created"] == 0
     assert replay.summary["upserted"] == 1
@@ -552,4 +551,22 @@ def test_a_unique_property_setting_the_portal_cannot_honour_is_a_config_error(  
 
     assert isinstance(run.error, ConfigError)
     assert str(run.error).startswith(says)
+    assert server.portal.snapshot() == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("max_rejects", -1), ("unknown_outcome_wait_s", -2)],
+    ids=["negative-max-rejects", "negative-wait"],
+)
+def test_a_bad_target_setting_is_a_config_error_before_any_write(  # noqa: PLR0917
+    emulator, singer, target_config, run_target, setting, value
+):
+    server = emulator()
+    config = target_config(server, **{setting: value})
+
+    run = run_target(config, singer(server).lines([{"subject": "x"}]), expect_error=True)
+
+    assert isinstance(run.error, ConfigError)
+    assert str(run.error).startswith(f"{setting} must be")
     assert server.portal.snapshot() == []
