@@ -11,23 +11,33 @@ reports them. Search reads a separate, lagging index (`search.SearchIndex`).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-import threading
 from bisect import bisect_left, insort
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 from hubspot_emulator import seed as seeding
-from hubspot_emulator.clock import Clock
+from hubspot_emulator.association_types import (
+    ASSOCIATION_TYPES,
+    DEFAULT_TYPE,
+    PRIMARY_COMPANY_TYPE,
+    TYPES_BY_ID,
+    TYPES_BY_NAME,
+    USER_DEFINED,
+)
+from hubspot_emulator.associations import PortalAssociations
 from hubspot_emulator.errors import ApiError, conflict, not_found, validation_error
-from hubspot_emulator.objects import other_type_properties
-from hubspot_emulator.pipelines import DEFAULT_PIPELINE_ID, Pipeline, default_pipelines
+from hubspot_emulator.pipelines import DEFAULT_PIPELINE_ID, Pipeline
+from hubspot_emulator.portal_state import (
+    ENGAGEMENTS,
+    JSON,
+    OBJECT_ALIASES,
+    TICKETS,
+    Ticket,
+    batch_inputs,
+    resolve_object_type,
+)
 from hubspot_emulator.properties import (
-    ASSOCIATION_COUNTS,
-    DEFAULT_TICKET_PROPERTIES,
     FIELD_TYPES,
     MAX_UNIQUE_PROPERTIES,
     PROPERTY_GROUPS,
@@ -36,14 +46,10 @@ from hubspot_emulator.properties import (
     Option,
     PropertyDef,
     PropertyValueError,
-    custom_properties,
     iso_from_ms,
     normalise_value,
-    standard_properties,
 )
-from hubspot_emulator.search import ALWAYS_RETURNED, SearchDoc, SearchIndex
 
-JSON = dict[str, Any]
 Source = tuple[str, str | None, str | None, int | None]
 
 # Limits HubSpot enforces on the objects API.
@@ -51,12 +57,6 @@ DEFAULT_LIST_LIMIT = 10
 MAX_LIST_LIMIT = 100
 MAX_LIST_LIMIT_WITH_HISTORY = 50  # observed by several connectors, not in HubSpot's docs
 MAX_BATCH_INPUTS = 100
-MAX_ASSOCIATION_BATCH_INPUTS = 1_000
-DEFAULT_ASSOCIATION_PAGE = 500
-# Links per record in one answer of the v4 association batch read; a record with more carries
-# `paging.next.after` in its own result. HubSpot does not document this page size; 500 is the
-# page of the per-record association GET.
-ASSOCIATION_BATCH_PAGE = 500
 
 # From this API version on, admin-required properties are enforced on writes.
 REQUIRED_PROPERTIES_SINCE = "2026-09"
@@ -64,114 +64,6 @@ REQUIRED_PROPERTIES_SINCE = "2026-09"
 API_SOURCE: Source = ("API", None, None, None)
 CALCULATED: Source = ("CALCULATED", None, None, None)
 MERGE_SOURCE: Source = ("MERGE", None, None, None)
-
-HUBSPOT_DEFINED = "HUBSPOT_DEFINED"
-USER_DEFINED = "USER_DEFINED"
-TICKETS = "tickets"
-
-# objectTypeIds and singular names HubSpot accepts in place of the plural object type.
-OBJECT_TYPE_IDS = {
-    "contacts": "0-1",
-    "companies": "0-2",
-    "deals": "0-3",
-    "tickets": "0-5",
-    "calls": "0-48",
-    "emails": "0-49",
-    "meetings": "0-47",
-    "notes": "0-46",
-    "tasks": "0-27",
-}
-_OBJECT_ALIASES = {
-    **{plural: plural for plural in OBJECT_TYPE_IDS},
-    **{plural[:-1]: plural for plural in OBJECT_TYPE_IDS if plural != "companies"},
-    "company": "companies",
-    **{type_id: plural for plural, type_id in OBJECT_TYPE_IDS.items()},
-}
-ENGAGEMENTS = frozenset(seeding.ENGAGEMENT_TYPES)
-
-
-@dataclass(frozen=True)
-class AssociationType:
-    """One association type from tickets to another object type (and its reverse id)."""
-
-    to_type: str
-    type_id: int
-    category: str
-    label: str | None
-    name: str  # the `type` string of v3 inline associations
-    reverse_id: int
-
-    def to_json(self) -> JSON:
-        """Render HubSpot's v4 association type shape."""
-        return {"category": self.category, "typeId": self.type_id, "label": self.label}
-
-
-def _catalog() -> list[AssociationType]:
-    """List the portal's association types from tickets: HubSpot's defaults plus labels."""
-    hubspot = [
-        ("contacts", 16, None, "ticket_to_contact", 15),
-        ("companies", 339, None, "ticket_to_company_unlabeled", 340),
-        ("companies", 26, "Primary", "ticket_to_company", 25),
-        ("deals", 28, None, "ticket_to_deal", 27),
-        ("tickets", 452, None, "ticket_to_ticket", 452),
-        ("calls", 219, None, "ticket_to_call", 220),
-        ("emails", 223, None, "ticket_to_email", 224),
-        ("meetings", 225, None, "ticket_to_meeting", 226),
-        ("notes", 227, None, "ticket_to_note", 228),
-        ("tasks", 229, None, "ticket_to_task", 230),
-    ]
-    # Labels an admin made in this portal; HubSpot gives inline associations their type id.
-    user = [
-        ("contacts", 87, "Reporter", 88),
-        ("companies", 89, "Billing account", 90),
-        ("deals", 91, "Renewal opportunity", 92),
-    ]
-    return [
-        AssociationType(to_type, type_id, HUBSPOT_DEFINED, label, name, reverse)
-        for to_type, type_id, label, name, reverse in hubspot
-    ] + [
-        AssociationType(to_type, type_id, USER_DEFINED, label, str(type_id), reverse)
-        for to_type, type_id, label, reverse in user
-    ]
-
-
-ASSOCIATION_TYPES = _catalog()
-_TYPES_BY_ID = {kind.type_id: kind for kind in ASSOCIATION_TYPES}
-_TYPES_BY_NAME = {kind.name: kind for kind in ASSOCIATION_TYPES}
-# The unlabeled type of each pair: present whenever any label of the pair is.
-DEFAULT_TYPE = {
-    kind.to_type: kind.type_id
-    for kind in ASSOCIATION_TYPES
-    if kind.label is None and kind.category == HUBSPOT_DEFINED
-}
-PRIMARY_COMPANY_TYPE = 26
-
-
-@dataclass(eq=False)
-class Ticket:
-    """A ticket's full state: current values, history, timestamps, associations."""
-
-    id: int
-    values: dict[str, str]
-    history: dict[str, list[HistoryEntry]]
-    created_ms: int
-    created_at: str
-    updated_ms: int
-    updated_at: str
-    archived_ms: int | None = None
-    merged_into: int | None = None
-    # object type -> object id -> association type ids
-    associations: dict[str, dict[int, set[int]]] = field(default_factory=dict)
-
-
-def _object_type(name: str) -> str:
-    """Return the plural object type for a name, singular or objectTypeId; 400 otherwise."""
-    plural = _OBJECT_ALIASES.get(name.lower())
-    if plural is None:
-        raise validation_error(
-            f"Unknown object type {name!r}", sub_category="crm.objects.UNKNOWN_OBJECT_TYPE"
-        )
-    return plural
 
 
 def _is_versioned_at_least(api_version: str, version: str) -> bool:
@@ -219,27 +111,6 @@ def _property_errors(problems: list[PropertyValueError]) -> ApiError:
     )
 
 
-def _not_found(ticket_id: str) -> ApiError:
-    return not_found(
-        "Object not found.  objectId are usually numeric.", context={"id": [ticket_id]}
-    )
-
-
-def _inputs(body: JSON, limit: int) -> list[Any]:
-    inputs = body.get("inputs")
-    if not isinstance(inputs, list):
-        raise validation_error("inputs must be a list", context={"inputs": ["missing"]})
-    if len(inputs) > limit:
-        raise validation_error(
-            f"Batch input limit exceeded: {len(inputs)} inputs, at most {limit} allowed.",
-            sub_category="crm.batch.TOO_MANY_INPUTS",
-        )
-    for item in inputs:
-        if not isinstance(item, dict):
-            raise validation_error("Each input must be an object")
-    return inputs
-
-
 def _trace_id(item: JSON) -> str | None:
     trace = item.get("objectWriteTraceId")
     return None if trace is None else str(trace)
@@ -259,168 +130,8 @@ def _check_duplicates(keys: list[str]) -> None:
         )
 
 
-class Portal:
+class Portal(PortalAssociations):
     """One HubSpot account: tickets, their history and associations, properties, pipelines."""
-
-    def __init__(
-        self,
-        *,
-        clock_ms: Callable[[], int] | None = None,
-        search_lag_ms: float = 0.0,
-        required_properties: Iterable[str] = (),
-        whole_batch_errors: bool = False,
-    ) -> None:
-        self._lock = threading.RLock()
-        self._whole_batch_errors = whole_batch_errors
-        self._clock = clock_ms or Clock().now_ms
-        self._created_ms = self._clock()
-        self._required = tuple(required_properties)
-        self._pipelines = default_pipelines()
-        self._props: dict[str, PropertyDef] = {
-            defn.name: defn
-            for defn in standard_properties(self._pipelines, self._created_ms)
-            + custom_properties(self._created_ms)
-        }
-        self._other_props: dict[str, dict[str, PropertyDef]] = {
-            kind: {defn.name: defn for defn in defs}
-            for kind, defs in other_type_properties(self._created_ms).items()
-        }
-        self._tickets: dict[int, Ticket] = {}
-        self._active: list[int] = []  # ids in ascending order
-        self._archived: list[int] = []
-        self._unique: dict[str, dict[str, int]] = {}
-        self._objects: dict[str, set[int]] = {}
-        self._index = SearchIndex(search_lag_ms)
-        self._next_id = seeding.FIRST_TICKET_ID
-        self._reset_objects(seeding.base_objects())
-        self._reindex_unique()
-
-    # -- helpers --------------------------------------------------------------------------------
-    def now_ms(self) -> int:
-        """Return the portal clock's current time in epoch milliseconds."""
-        return self._clock()
-
-    def _reset_objects(self, objects: dict[str, list[int]]) -> None:
-        self._objects = {kind: set(ids) for kind, ids in objects.items()}
-        self._objects[TICKETS] = set()
-
-    def _reindex_unique(self) -> None:
-        self._unique = {name: {} for name, defn in self._props.items() if defn.has_unique_value}
-        for ticket_id in self._active:
-            self._index_unique(self._tickets[ticket_id])
-
-    def _index_unique(self, ticket: Ticket) -> None:
-        for name, index in self._unique.items():
-            value = ticket.values.get(name)
-            if value is not None:
-                index[value] = ticket.id
-
-    def _unindex_unique(self, ticket: Ticket) -> None:
-        for name, index in self._unique.items():
-            value = ticket.values.get(name)
-            if value is not None and index.get(value) == ticket.id:
-                del index[value]
-
-    def _names(self, properties: list[str] | None) -> list[str]:
-        """Resolve the properties a read returns: known names asked for, or the defaults."""
-        if not properties:
-            return list(DEFAULT_TICKET_PROPERTIES)
-        names = list(dict.fromkeys(name for name in properties if name in self._props))
-        # HubSpot returns these whatever was asked; unknown names are silently ignored.
-        names += [name for name in ALWAYS_RETURNED if name not in names]
-        return names
-
-    def _render(
-        self,
-        ticket: Ticket,
-        names: list[str] | None,
-        history: list[str] | None = None,
-        associations: list[str] | None = None,
-    ) -> JSON:
-        """Render a ticket in the API's shape (`names` None: every property it has)."""
-        values = ticket.values
-        properties = dict(values) if names is None else {name: values.get(name) for name in names}
-        out: JSON = {"id": str(ticket.id), "properties": properties}
-        if history:
-            out["propertiesWithHistory"] = {
-                name: [entry.to_json() for entry in reversed(ticket.history.get(name, ()))]
-                for name in dict.fromkeys(history)
-                if name in self._props
-            }
-        out["createdAt"] = ticket.created_at
-        out["updatedAt"] = ticket.updated_at
-        out["archived"] = ticket.archived_ms is not None
-        if ticket.archived_ms is not None:
-            out["archivedAt"] = iso_from_ms(ticket.archived_ms)
-        if associations:
-            inline = self._inline_associations(ticket, associations)
-            if inline:
-                out["associations"] = inline
-        return out
-
-    def _inline_associations(self, ticket: Ticket, wanted: list[str]) -> JSON:
-        inline: JSON = {}
-        for name in wanted:
-            plural = _OBJECT_ALIASES.get(name.lower(), "")
-            linked = ticket.associations.get(plural)
-            if not linked:
-                continue  # only types with results appear, as in HubSpot
-            results = [
-                {"id": str(object_id), "type": _TYPES_BY_ID[type_id].name}
-                for object_id in sorted(linked)
-                for type_id in sorted(linked[object_id], key=_default_first)
-            ]
-            inline[plural] = {"results": results}
-        return inline
-
-    def _publish(self, ticket: Ticket, *, immediate: bool = False) -> None:
-        """Send a ticket's current version to the search index."""
-        if ticket.archived_ms is not None:
-            self._index.publish(ticket.id, None, self._clock(), immediate=immediate)
-            return
-        # Without lag the index may share the live values: no copy per write. With lag it must
-        # keep its own copy, or later writes would show through before their time.
-        values = dict(ticket.values) if self._index.lag_ms > 0 else ticket.values
-        doc = SearchDoc(ticket.id, values, ticket.created_at, ticket.updated_at)
-        self._index.publish(ticket.id, doc, self._clock(), immediate=immediate)
-
-    def _find(self, ticket_id: str, id_property: str | None, *, archived: bool) -> Ticket:
-        """Find a ticket by id or unique property; 404 when absent (or archived, unless asked)."""
-        if id_property and id_property != "hs_object_id":
-            defn = self._props.get(id_property)
-            if defn is None or not defn.has_unique_value:
-                raise validation_error(
-                    f"Property {id_property!r} cannot be used as idProperty: it is not a "
-                    "property with unique values",
-                    context={"idProperty": [id_property]},
-                )
-            found = self._unique[id_property].get(ticket_id)
-            if found is None and archived:
-                found = next(
-                    (
-                        other
-                        for other in self._archived
-                        if self._tickets[other].values.get(id_property) == ticket_id
-                    ),
-                    None,
-                )
-            if found is None:
-                raise _not_found(ticket_id)
-            ticket = self._tickets[found]
-        else:
-            try:
-                ticket = self._tickets[int(ticket_id)]
-            except (ValueError, KeyError):
-                raise _not_found(ticket_id) from None
-        if not archived:
-            # A merged-away id answers with the ticket it was merged into, as in HubSpot.
-            seen = 0
-            while ticket.merged_into is not None and seen < len(self._tickets):
-                ticket = self._tickets[ticket.merged_into]
-                seen += 1
-        if (ticket.archived_ms is not None) != archived:
-            raise _not_found(ticket_id)
-        return ticket
 
     # -- validation -----------------------------------------------------------------------------
     def _validate(
@@ -766,60 +477,6 @@ class Portal:
             self._link(ticket, kind, object_id, type_ids)
         return ticket
 
-    def _parse_create_associations(self, raw: Any) -> list[tuple[str, int, list[int]]]:
-        """Read create's `associations`; 400 for bad types, 404 for records that do not exist."""
-        if raw is None:
-            return []
-        if not isinstance(raw, list):
-            raise validation_error("associations must be a list")
-        links: list[tuple[str, int, list[int]]] = []
-        for item in raw:
-            target = item.get("to") if isinstance(item, dict) else None
-            types = item.get("types") if isinstance(item, dict) else None
-            if not isinstance(target, dict) or not isinstance(types, list) or not types:
-                raise validation_error("Each association needs to: {id} and a non-empty types list")
-            kinds = [self._association_type(spec) for spec in types]
-            to_types = {kind.to_type for kind in kinds}
-            if len(to_types) != 1:
-                raise validation_error("All types of one association must target one object type")
-            to_type = to_types.pop()
-            object_id = self._existing_object(to_type, str(target.get("id")))
-            links.append((to_type, object_id, [kind.type_id for kind in kinds]))
-        return links
-
-    def _association_type(self, spec: Any) -> AssociationType:
-        if not isinstance(spec, dict):
-            raise validation_error("Each association type must be {associationCategory, typeId}")
-        type_id = spec.get("associationTypeId", spec.get("typeId"))
-        category = spec.get("associationCategory", spec.get("category"))
-        try:
-            kind = _TYPES_BY_ID[int(str(type_id))]
-        except (KeyError, TypeError, ValueError):
-            raise validation_error(
-                f"{type_id!r} is not a valid association type id from tickets",
-                sub_category="crm.associations.INVALID_ASSOCIATION_TYPE",
-            ) from None
-        if category is not None and category != kind.category:
-            raise validation_error(
-                f"Association type {kind.type_id} has category {kind.category}, not {category}",
-                sub_category="crm.associations.INVALID_ASSOCIATION_TYPE",
-            )
-        return kind
-
-    def _existing_object(self, to_type: str, object_id: str) -> int:
-        try:
-            number = int(object_id)
-        except ValueError:
-            number = -1
-        if number not in self._objects.get(to_type, set()):
-            raise not_found(
-                f"No {to_type[:-1] if to_type != 'companies' else 'company'} with ID "
-                f"{object_id} exists",
-                sub_category="crm.associations.OBJECT_NOT_FOUND",
-                context={"id": [object_id]},
-            )
-        return number
-
     def update_ticket(
         self, ticket_id: str, body: JSON, *, id_property: str | None, api_version: str
     ) -> JSON:
@@ -846,7 +503,7 @@ class Portal:
         """POST .../batch/read -> (200 or 207, body)."""
         with self._lock:
             started = iso_from_ms(self._clock())
-            inputs = _inputs(body, MAX_BATCH_INPUTS)
+            inputs = batch_inputs(body, MAX_BATCH_INPUTS)
             id_property = body.get("idProperty")
             names = self._names(body.get("properties"))
             history = body.get("propertiesWithHistory")
@@ -880,14 +537,6 @@ class Portal:
             ]
             return 207, out
 
-    def _batch_body(self, results: list[JSON], started: str) -> JSON:
-        return {
-            "status": "COMPLETE",
-            "results": results,
-            "startedAt": started,
-            "completedAt": iso_from_ms(self._clock()),
-        }
-
     def _batch_outcome(
         self,
         ok: int,
@@ -915,7 +564,7 @@ class Portal:
         """POST .../batch/create -> (201 or 207, body)."""
         with self._lock:
             started = iso_from_ms(self._clock())
-            inputs = _inputs(body, MAX_BATCH_INPUTS)
+            inputs = batch_inputs(body, MAX_BATCH_INPUTS)
             staged: dict[str, set[str]] = {}
             accepted: list[tuple[dict[str, str | None], list[tuple[str, int, list[int]]]]] = []
             failures: list[tuple[ApiError, str | None]] = []
@@ -941,7 +590,7 @@ class Portal:
         """POST .../batch/update -> (200 or 207, body)."""
         with self._lock:
             started = iso_from_ms(self._clock())
-            inputs = _inputs(body, MAX_BATCH_INPUTS)
+            inputs = batch_inputs(body, MAX_BATCH_INPUTS)
             default_property = body.get("idProperty")
             _check_duplicates([str(item.get("id")) for item in inputs])
             staged: dict[str, set[str]] = {}
@@ -975,7 +624,7 @@ class Portal:
         """POST .../batch/upsert -> (200 or 207, body)."""
         with self._lock:
             started = iso_from_ms(self._clock())
-            inputs = _inputs(body, MAX_BATCH_INPUTS)
+            inputs = batch_inputs(body, MAX_BATCH_INPUTS)
             for item in inputs:
                 name = item.get("idProperty", body.get("idProperty"))
                 defn = self._props.get(name) if isinstance(name, str) else None
@@ -1029,7 +678,7 @@ class Portal:
     def batch_archive(self, body: JSON) -> None:
         """POST .../batch/archive (204); unknown ids are ignored, as HubSpot does."""
         with self._lock:
-            inputs = _inputs(body, MAX_BATCH_INPUTS)
+            inputs = batch_inputs(body, MAX_BATCH_INPUTS)
             now = self._clock()
             for item in inputs:
                 try:
@@ -1295,277 +944,11 @@ class Portal:
             context={"pipelineId": [pipeline_id], "stageId": [stage_id]},
         )
 
-    # -- associations ---------------------------------------------------------------------------
-    def _link(self, ticket: Ticket, to_type: str, object_id: int, type_ids: list[int]) -> None:
-        """Add association types between a ticket and a record (always with the default one)."""
-        linked = ticket.associations.setdefault(to_type, {})
-        types = linked.setdefault(object_id, set())
-        types.add(DEFAULT_TYPE[to_type])
-        types.update(type_ids)
-        if PRIMARY_COMPANY_TYPE in type_ids:
-            # A ticket has one primary company: labelling another one moves the label.
-            for other_id, other_types in linked.items():
-                if other_id != object_id:
-                    other_types.discard(PRIMARY_COMPANY_TYPE)
-        if to_type == TICKETS:
-            other = self._tickets[object_id]
-            other.associations.setdefault(TICKETS, {}).setdefault(ticket.id, set()).add(
-                DEFAULT_TYPE[TICKETS]
-            )
-            self._count_associations(other)
-        self._count_associations(ticket)
-
-    def _unlink(self, ticket: Ticket, to_type: str, object_id: int, type_id: int | None) -> None:
-        linked = ticket.associations.get(to_type)
-        if not linked or object_id not in linked:
-            return
-        if type_id is None or type_id == DEFAULT_TYPE[to_type]:
-            # Removing the unlabeled type removes the whole association, labels included.
-            del linked[object_id]
-            if to_type == TICKETS and object_id in self._tickets:
-                other = self._tickets[object_id]
-                other.associations.get(TICKETS, {}).pop(ticket.id, None)
-                self._count_associations(other)
-        else:
-            linked[object_id].discard(type_id)
-        if not linked:
-            del ticket.associations[to_type]
-        self._count_associations(ticket)
-
-    def _count_associations(self, ticket: Ticket, *, publish: bool = True) -> None:
-        # Association counts follow associations without a write: no history, no new
-        # hs_lastmodifieddate (association changes do not bump the ticket in HubSpot).
-        changed = False
-        for name, kind in ASSOCIATION_COUNTS.items():
-            count = len(ticket.associations.get(kind, ()))
-            value = str(count) if count else None
-            if ticket.values.get(name) == value:
-                continue
-            changed = True
-            if value is None:
-                del ticket.values[name]
-            else:
-                ticket.values[name] = value
-        if changed and publish and ticket.archived_ms is None:
-            self._publish(ticket)
-
-    def associate(self, ticket_id: str, to_type: str, to_id: str, types: list[JSON]) -> JSON:
-        """PUT v4 .../tickets/{id}/associations/{toType}/{toId} with [{category, typeId}]."""
-        with self._lock:
-            plural = _object_type(to_type)
-            ticket = self._find(ticket_id, None, archived=False)
-            if not isinstance(types, list):
-                raise validation_error("The body must be a list of association types")
-            kinds = [self._association_type(spec) for spec in types]
-            for kind in kinds:
-                if kind.to_type != plural:
-                    raise validation_error(
-                        f"Association type {kind.type_id} links tickets to {kind.to_type}, "
-                        f"not {plural}",
-                        sub_category="crm.associations.INVALID_ASSOCIATION_TYPE",
-                    )
-            object_id = self._existing_object(plural, to_id)
-            if plural == TICKETS and object_id == ticket.id:
-                raise validation_error("A ticket cannot be associated with itself")
-            self._link(ticket, plural, object_id, [kind.type_id for kind in kinds])
-            labels = [
-                _TYPES_BY_ID[type_id].label
-                for type_id in sorted(ticket.associations[plural][object_id], key=_default_first)
-            ]
-            return {
-                "fromObjectTypeId": OBJECT_TYPE_IDS[TICKETS],
-                "fromObjectId": ticket.id,
-                "toObjectTypeId": OBJECT_TYPE_IDS[plural],
-                "toObjectId": object_id,
-                "labels": [label for label in labels if label is not None],
-            }
-
-    def dissociate(self, ticket_id: str, to_type: str, to_id: str, type_id: int | None) -> None:
-        """DELETE one association (type_id None = every type between the two records)."""
-        with self._lock:
-            plural = _object_type(to_type)
-            ticket = self._find(ticket_id, None, archived=False)
-            try:
-                object_id = int(to_id)
-            except ValueError:
-                return
-            self._unlink(ticket, plural, object_id, type_id)
-
-    def associate_default(
-        self, from_type: str, from_id: str, to_type: str, to_id: str
-    ) -> list[JSON]:
-        """PUT .../associations/default/...: link two records with their unlabeled type.
-
-        Either side may be the ticket. Answers one result per direction, each with the type id
-        of that direction (ticket to contact 16, contact to ticket 15), as HubSpot does.
-        """
-        with self._lock:
-            source, target = _object_type(from_type), _object_type(to_type)
-            if source == TICKETS:
-                linked = self.associate(from_id, target, to_id, [])
-                kind = _TYPES_BY_ID[DEFAULT_TYPE[target]]
-                forward, backward = kind.type_id, kind.reverse_id
-                from_key, to_key = linked["fromObjectId"], linked["toObjectId"]
-            elif target == TICKETS:
-                linked = self.associate(to_id, source, from_id, [])
-                kind = _TYPES_BY_ID[DEFAULT_TYPE[source]]
-                forward, backward = kind.reverse_id, kind.type_id
-                from_key, to_key = linked["toObjectId"], linked["fromObjectId"]
-            else:
-                raise validation_error(
-                    f"This portal only knows associations with tickets, not {source} to {target}"
-                )
-            return [
-                _default_association(from_key, to_key, forward),
-                _default_association(to_key, from_key, backward),
-            ]
-
-    def _association_results(self, ticket: Ticket, to_type: str) -> list[JSON]:
-        linked = ticket.associations.get(to_type, {})
-        return [
-            {
-                "toObjectId": object_id,
-                "associationTypes": [
-                    _TYPES_BY_ID[type_id].to_json()
-                    for type_id in sorted(linked[object_id], key=_default_first)
-                ],
-            }
-            for object_id in sorted(linked)
-        ]
-
-    def list_ticket_associations(
-        self, ticket_id: str, to_type: str, *, limit: int, after: str | None
-    ) -> JSON:
-        """GET v4 /crm/v4/objects/tickets/{id}/associations/{toType} -> {results, paging?}."""
-        with self._lock:
-            plural = _object_type(to_type)
-            ticket = self._find(ticket_id, None, archived=False)
-            results = self._association_results(ticket, plural)
-            try:
-                offset = int(after) if after else 0
-            except ValueError:
-                raise validation_error(f"after {after!r} is not a valid paging cursor") from None
-            limit = limit or DEFAULT_ASSOCIATION_PAGE
-            out: JSON = {"results": results[offset : offset + limit]}
-            if offset + limit < len(results):
-                cursor = str(offset + limit)
-                out["paging"] = {"next": {"after": cursor, "link": f"?after={cursor}"}}
-            return out
-
-    def association_labels(self, from_type: str, to_type: str) -> JSON:
-        """GET /crm/v4/associations/{from}/{to}/labels -> {results}."""
-        source, target = _object_type(from_type), _object_type(to_type)
-        if source == TICKETS:
-            kinds = [kind.to_json() for kind in ASSOCIATION_TYPES if kind.to_type == target]
-        elif target == TICKETS:
-            kinds = [
-                {"category": kind.category, "typeId": kind.reverse_id, "label": kind.label}
-                for kind in ASSOCIATION_TYPES
-                if kind.to_type == source
-            ]
-        else:
-            raise validation_error(
-                f"This portal only knows associations with tickets, not {source} to {target}"
-            )
-        return {"results": kinds}
-
-    def batch_read_associations(self, from_type: str, to_type: str, body: JSON) -> tuple[int, JSON]:
-        """POST /crm/v4/associations/{from}/{to}/batch/read -> (200 or 207, body)."""
-        with self._lock:
-            started = iso_from_ms(self._clock())
-            source, target = _object_type(from_type), _object_type(to_type)
-            if TICKETS not in (source, target):
-                raise validation_error(
-                    f"This portal only knows associations with tickets, not {source} to {target}"
-                )
-            inputs = _inputs(body, MAX_ASSOCIATION_BATCH_INPUTS)
-            results: list[JSON] = []
-            errors: list[JSON] = []
-            reverse = self._reverse_associations(source) if source != TICKETS else {}
-            for item in inputs:
-                key = str(item.get("id"))
-                start = _association_cursor_start(item.get("after"), target)
-                found = self._associations_of(source, target, key, reverse)
-                if start is not None:
-                    ids = [link["toObjectId"] for link in found]
-                    found = found[bisect_left(ids, start) :]
-                if found:
-                    result: JSON = {"from": {"id": key}, "to": found[:ASSOCIATION_BATCH_PAGE]}
-                    if len(found) > ASSOCIATION_BATCH_PAGE:
-                        following = found[ASSOCIATION_BATCH_PAGE]["toObjectId"]
-                        cursor = _association_cursor(target, following)
-                        result["paging"] = {"next": {"after": cursor}}
-                    results.append(result)
-                else:
-                    # HubSpot reports each id without associations as an error, not as [];
-                    # the message and context name both object types in the singular.
-                    errors.append(
-                        {
-                            "status": "error",
-                            "category": "OBJECT_NOT_FOUND",
-                            "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
-                            "message": f"No {_singular(target)} is associated with "
-                            f"{_singular(source)} {key}.",
-                            "context": {
-                                "fromObjectId": [key],
-                                "fromObjectType": [_singular(source)],
-                                "toObjectType": [_singular(target)],
-                            },
-                        }
-                    )
-            out = self._batch_body(results, started)
-            if not errors:
-                return 200, out
-            out["numErrors"] = len(errors)
-            out["errors"] = errors
-            return 207, out
-
-    def _reverse_associations(self, source: str) -> dict[int, list[tuple[int, set[int]]]]:
-        """Index which tickets each record of `source` is associated with (for X -> tickets)."""
-        reverse: dict[int, list[tuple[int, set[int]]]] = {}
-        for ticket_id in self._active:
-            for object_id, type_ids in (
-                self._tickets[ticket_id].associations.get(source, {}).items()
-            ):
-                reverse.setdefault(object_id, []).append((ticket_id, type_ids))
-        return reverse
-
-    def _associations_of(
-        self,
-        source: str,
-        target: str,
-        key: str,
-        reverse: dict[int, list[tuple[int, set[int]]]],
-    ) -> list[JSON]:
-        try:
-            number = int(key)
-        except ValueError:
-            return []
-        if source == TICKETS:
-            ticket = self._tickets.get(number)
-            if ticket is None or ticket.archived_ms is not None:
-                return []
-            return self._association_results(ticket, target)
-        return [
-            {
-                "toObjectId": ticket_id,
-                "associationTypes": [
-                    {
-                        "category": _TYPES_BY_ID[type_id].category,
-                        "typeId": _TYPES_BY_ID[type_id].reverse_id,
-                        "label": _TYPES_BY_ID[type_id].label,
-                    }
-                    for type_id in sorted(type_ids, key=_default_first)
-                ],
-            }
-            for ticket_id, type_ids in reverse.get(number, [])
-        ]
-
     # -- records tickets associate with ---------------------------------------------------------
     def object_ids(self, object_type: str) -> list[str]:
         """List the ids of the portal's records of a type (contacts, companies, notes, ...)."""
         with self._lock:
-            plural = _object_type(object_type)
+            plural = resolve_object_type(object_type)
             if plural == TICKETS:
                 return [str(ticket_id) for ticket_id in self._active]
             return [str(object_id) for object_id in sorted(self._objects.get(plural, ()))]
@@ -1573,7 +956,7 @@ class Portal:
     def add_object(self, object_type: str, object_id: str | None = None) -> str:
         """Create a record of another object type tickets can associate with; return its id."""
         with self._lock:
-            plural = _object_type(object_type)
+            plural = resolve_object_type(object_type)
             if plural == TICKETS:
                 raise validation_error("Create tickets through create_ticket")
             ids = self._objects.setdefault(plural, set())
@@ -1608,7 +991,7 @@ class Portal:
                 if record.id in self._tickets:
                     self._drop(self._tickets[record.id])
                 for kind, object_id, _ in record.associations:
-                    plural = _OBJECT_ALIASES.get(kind.lower())
+                    plural = OBJECT_ALIASES.get(kind.lower())
                     if plural is None:
                         raise ValueError(f"line {number}: unknown object type {kind!r}")
                     if plural != TICKETS:
@@ -1660,7 +1043,7 @@ class Portal:
         else:
             insort(ids, ticket.id)
         for kind, object_id, how in record.associations:
-            plural = _OBJECT_ALIASES[kind.lower()]
+            plural = OBJECT_ALIASES[kind.lower()]
             type_id = self._seed_type(plural, how)
             linked = ticket.associations.setdefault(plural, {})
             linked.setdefault(object_id, {DEFAULT_TYPE[plural]}).add(type_id)
@@ -1676,9 +1059,9 @@ class Portal:
                 for kind in ASSOCIATION_TYPES
                 if kind.to_type == to_type and kind.category == USER_DEFINED
             )
-        kind = _TYPES_BY_NAME.get(how)
+        kind = TYPES_BY_NAME.get(how)
         if kind is None and how.isdigit():
-            kind = _TYPES_BY_ID.get(int(how))
+            kind = TYPES_BY_ID.get(int(how))
         if kind is None or kind.to_type != to_type:
             raise ValueError(f"unknown association type {how!r} for {to_type}")
         return kind.type_id
@@ -1714,54 +1097,7 @@ class Portal:
             ]
 
 
-def _default_first(type_id: int) -> tuple[bool, int]:
-    """Order association types as HubSpot lists them: the unlabeled default first."""
-    kind = _TYPES_BY_ID[type_id]
-    return (kind.label is not None, type_id)
-
-
-def _singular(object_type: str) -> str:
-    return "company" if object_type == "companies" else object_type[:-1]
-
-
 def _property_group(name: str, order: int) -> JSON:
     """Render HubSpot's property group shape."""
     label = PROPERTY_GROUPS.get(name) or name.replace("_", " ").capitalize()
     return {"name": name, "label": label, "displayOrder": order, "archived": False}
-
-
-def _default_association(from_id: int, to_id: int, type_id: int) -> JSON:
-    """Render one result of a default association: the pair and the type that links them."""
-    return {
-        "from": {"id": str(from_id)},
-        "to": {"id": str(to_id)},
-        "associationSpec": {"associationCategory": HUBSPOT_DEFINED, "associationTypeId": type_id},
-    }
-
-
-def _association_cursor(to_type: str, object_id: int) -> str:
-    """Return the opaque `after` of a batch-read result: where its next page starts.
-
-    HubSpot's cursors are base64 of the target's objectTypeId and an object id ("0-2-1597..."
-    in its changelog's example); this one names the first record of the next page, so links
-    added or removed between two pages neither repeat nor skip the others.
-    """
-    text = f"{OBJECT_TYPE_IDS[to_type]}-{object_id}"
-    return base64.urlsafe_b64encode(text.encode("ascii")).decode("ascii")
-
-
-def _association_cursor_start(after: Any, to_type: str) -> int | None:
-    """Decode an input's `after` into the first object id of its page (None: from the start)."""
-    if after is None or after == "":
-        return None
-    prefix = f"{OBJECT_TYPE_IDS[to_type]}-"
-    try:
-        text = base64.urlsafe_b64decode(str(after).encode("ascii")).decode("ascii")
-        if not text.startswith(prefix):
-            raise ValueError(text)
-        return int(text.removeprefix(prefix))
-    except (ValueError, UnicodeError, binascii.Error):
-        raise validation_error(
-            f"after {str(after)[:100]!r} is not a paging cursor of these associations",
-            context={"after": [str(after)[:100]]},
-        ) from None
