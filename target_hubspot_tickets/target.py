@@ -7,6 +7,7 @@ import logging
 import sys
 import threading
 import uuid
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,12 +20,16 @@ from hubspot_api.cli import run_cli
 from hubspot_api.client import HubSpotClient
 from hubspot_api.config import SECRET_SETTINGS, HubSpotSettings, settings_schema
 from hubspot_api.errors import HubSpotError
-from hubspot_api.objects import object_type_name
 from hubspot_api.paths import Call
 from hubspot_api.properties import fetch_property_definitions
 from target_hubspot_tickets.checkpoints import Checkpoints
 from target_hubspot_tickets.creates import CreateWriter
 from target_hubspot_tickets.input import InputError, TicketsReader
+from target_hubspot_tickets.options import (
+    DEFAULT_ASSOCIATION_TYPES,
+    DEFAULT_UNKNOWN_OUTCOME_WAIT_S,
+    TargetOptions,
+)
 from target_hubspot_tickets.rejects import RejectsFile, Tally
 from target_hubspot_tickets.sinks import TicketsSink
 from target_hubspot_tickets.source_ids import SourceIds
@@ -35,13 +40,10 @@ from target_hubspot_tickets.validation import (
     SKIP,
     Pipelines,
     RecordValidator,
-    ValidatorSettings,
 )
-from target_hubspot_tickets.writing import RunContext, WriteOptions
+from target_hubspot_tickets.writing import RunContext
 
 TICKETS_STREAM = "tickets"
-DEFAULT_UNKNOWN_OUTCOME_WAIT_S = 30.0
-DEFAULT_ASSOCIATION_TYPES = ("contacts", "companies")
 
 TARGET_SETTINGS = (
     th.Property(
@@ -158,6 +160,11 @@ class TargetHubSpotTickets(Target):
             )
         return TicketsSink
 
+    @cached_property
+    def options(self) -> TargetOptions:
+        """Return the target settings, validated once (`ConfigError` for a bad value)."""
+        return TargetOptions.from_config(self.config)
+
     def run_context(self) -> RunContext:
         """Return the run's shared client, validator, rejects file and tally (built once)."""
         with self._run_lock:
@@ -167,52 +174,31 @@ class TargetHubSpotTickets(Target):
 
     def _build_run(self) -> RunContext:
         config = self.config
+        options = self.options
         settings = HubSpotSettings.from_config(config)
         client = HubSpotClient(settings, logger=self.logger.getChild("api"))
         definitions = fetch_property_definitions(client)
         pipelines = Pipelines.from_api(client.get_json(Call.LIST_PIPELINES) or {})
         validator = RecordValidator(
-            definitions,
-            pipelines,
-            ValidatorSettings(
-                id_property=config.get("id_property") or None,
-                source_id_property=config.get("source_id_property") or None,
-                read_only_columns=config.get("read_only_columns") or DROP,
-                null_values=config.get("null_values") or SKIP,
-            ),
-            warn=self.logger.warning,
-        )
-        options = WriteOptions(
-            id_property=config.get("id_property") or None,
-            source_id_property=config.get("source_id_property") or None,
-            replace_associations=bool(config.get("replace_associations", False)),
-            association_types=tuple(
-                dict.fromkeys(
-                    object_type_name(str(t))
-                    for t in config.get("association_types") or DEFAULT_ASSOCIATION_TYPES
-                )
-            ),
-            unknown_outcome_wait_s=float(
-                config.get("unknown_outcome_wait_s", DEFAULT_UNKNOWN_OUTCOME_WAIT_S)
-            ),
+            definitions, pipelines, options.validator, warn=self.logger.warning
         )
         secrets = [str(config[k]) for k in SECRET_SETTINGS if config.get(k)]
         run_id = uuid.uuid4().hex[:12]
-        rejects = RejectsFile(config.get("rejects_path"), (*secrets, *client.secrets()), run_id)
+        rejects = RejectsFile(options.rejects_path, (*secrets, *client.secrets()), run_id)
         run = RunContext(
             client,
             validator,
             rejects,
             Tally(),
-            options,
+            options.write,
             self.checkpoints,
             line_number=self._line_number,
             started_ms=client.server_now_ms(),
             run_id=run_id,
         )
         run.creates = CreateWriter(run, TICKETS_STREAM, self.logger.getChild("creates"))
-        if options.source_id_property is not None:
-            run.source_ids = SourceIds(options.source_id_property)
+        if options.write.source_id_property is not None:
+            run.source_ids = SourceIds(options.write.source_id_property)
         return run
 
     def _line_number(self) -> int:
@@ -264,7 +250,7 @@ class TargetHubSpotTickets(Target):
             )
             message = f"{fatal}; input stopped there ({read} processed and checkpointed)"
             raise InputError(message)
-        max_rejects = int(self.config.get("max_rejects") or 0)
+        max_rejects = self.options.max_rejects
         if tally.rejected > max_rejects:
             run = self._run
             where = f" (see {run.rejects.path})" if run and run.rejects.path else ""
@@ -295,7 +281,7 @@ class TargetHubSpotTickets(Target):
             run.rejects.close()
             run.client.close()
         self.summary = tally.as_dict()
-        summary_path = self.config.get("summary_path")
+        summary_path = self.options.summary_path
         if summary_path:
             path = Path(summary_path)
             path.parent.mkdir(parents=True, exist_ok=True)
