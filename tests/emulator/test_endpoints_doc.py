@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 import requests
 
-from hubspot_emulator.server import ROUTER, EmulatorServer, build_routes
+from hubspot_emulator.routes import ROUTER, build_routes
+from hubspot_emulator.server import EmulatorServer
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "endpoints.md"
 HEADER = ["method", "legacy path", "dated path", "what it does", "limits"]
