@@ -47,6 +47,7 @@ from target_hubspot_tickets.writing import (
     map_answer,
     reject_from,
     reject_from_entry,
+    traced_input,
 )
 
 # Search takes at most this many filter groups per request (HubSpot's search limits).
@@ -293,10 +294,7 @@ class CreateWriter:
 
 def create_input(write: TicketWrite) -> dict[str, Any]:
     """Build one batch-create input: properties, trace id, and the record's links."""
-    body: dict[str, Any] = {
-        "properties": write.properties,
-        "objectWriteTraceId": write.trace_id,
-    }
+    body = traced_input(write, properties=write.properties)
     if write.associations:
         body["associations"] = [
             {"to": {"id": link.to_object_id}, "types": link.types_json()}

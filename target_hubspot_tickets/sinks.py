@@ -1,20 +1,21 @@
 """The tickets sink: validate each record, then write each batch to HubSpot without loss.
 
 A drained batch is first cut into HubSpot batches, then each HubSpot batch goes through its own
-steps, many at once, and settles as soon as its last step is done:
+steps, many at once, and settles as soon as its last step is done (`_write_job`):
 
 1. `_dedupe`: the latest record per ticket (id or unique key) wins; earlier ones are superseded.
    A record with an id and nothing to write is `unchanged` (`_plan`).
 2. Properties: batch create / update / upsert / archive, 100 inputs per call, calls in flight
-   together within the shared rate budget. Per-input failures (207) come back to their record
-   through its unique `objectWriteTraceId` (`writing.map_answer`); a whole-batch refusal is
-   split until the bad records stand alone (`splitting`). Creates without a source id go
-   through `creates.CreateWriter`, which reconciles a create whose outcome is unknown instead of
+   together within the shared rate budget, each kind by its writer (`_writers`). Per-input
+   failures (207) come back to their record through its unique trace id, and a
+   whole-batch refusal is split until the bad records stand alone (`batches.BatchWriter`).
+   Updates and upserts are `updates`; creates without a source id go through
+   `creates.CreateWriter`, which reconciles a create whose outcome is unknown instead of
    resending it blindly. Archives are checked against HubSpot first, since its batch archive
    ignores unknown ids (`archives`).
 3. Associations: link (and, with `replace_associations`, unlink) existing tickets
    (`associations`).
-4. `_write_pins`: `hs_pinned_engagement_id`, which needs its engagement associated first.
+4. Pins: `hs_pinned_engagement_id`, which needs its engagement associated first (`pins`).
 5. `_settle`: every record ends in one outcome of `rejects.OUTCOMES`; rejects are made durable,
    then the records count as settled for `checkpoints`, which emits the upstream STATE they
    complete. A run killed at any point has handed back a state that covers only settled records.
@@ -22,46 +23,32 @@ steps, many at once, and settles as soon as its last step is done:
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
-from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.helpers.conform import DatetimeErrorTreatmentEnum
 from singer_sdk.sinks import BatchSink
-from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
+from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from typing_extensions import override
 
-from hubspot_api.errors import HubSpotAPIError
 from hubspot_api.paging import BATCH_LIMIT, chunked
-from hubspot_api.paths import Call
-from target_hubspot_tickets.archives import NOT_FOUND, ArchiveWriter, archived_among
+from target_hubspot_tickets.archives import ArchiveWriter
 from target_hubspot_tickets.associations import AssociationWriter
+from target_hubspot_tickets.pins import PinWriter
 from target_hubspot_tickets.rejects import Reject
-from target_hubspot_tickets.splitting import isolate_refusals
+from target_hubspot_tickets.schema_check import SchemaErrorCollector, short
+from target_hubspot_tickets.updates import UpdateWriter, UpsertWriter
 from target_hubspot_tickets.validation import (
-    PINNED_ENGAGEMENT,
     Operation,
     RecordInvalid,
     TicketWrite,
     describe_record,
 )
-from target_hubspot_tickets.writing import (
-    Pending,
-    RunContext,
-    json_or_empty,
-    map_answer,
-    reject_from,
-)
+from target_hubspot_tickets.writing import Pending, RunContext
 
 if TYPE_CHECKING:
     from singer_sdk.target_base import Target
 
-_DATE_PARSERS: dict[str, Callable[[str], Any]] = {
-    "date-time": dt.datetime.fromisoformat,
-    "date": dt.date.fromisoformat,
-}
 # Records with an id and nothing to write are named one by one up to this many, then counted.
 UNCHANGED_NAMED = 5
 
@@ -76,58 +63,8 @@ LINKS_ONLY = None
 _Job = tuple[Operation | None, list[Pending]]
 
 
-class _SchemaErrorCollector(BaseJSONSchemaValidator):
-    """Check records against the stream schema, keeping the error instead of raising.
-
-    A schema violation then becomes a reject of that one record, like every other check,
-    rather than an exception that stops the run.
-    """
-
-    def __init__(self, schema: dict[str, Any]) -> None:
-        super().__init__(schema)
-        self._inner = JSONSchemaValidator(schema, validate_formats=True)
-        self.last_error: RecordInvalid | None = None
-        # jsonschema checks `date-time` only when an optional package is installed. Check
-        # those formats here instead, with the parser the writes use.
-        self._datelike = {
-            name: fmt
-            for name, prop in (schema.get("properties") or {}).items()
-            if isinstance(prop, Mapping) and (fmt := prop.get("format")) in _DATE_PARSERS
-        }
-
-    @override
-    def validate(self, record: dict[str, Any]) -> None:
-        try:
-            self._inner.validate(record)
-        except InvalidRecord as exc:
-            cause = exc.__cause__
-            steps = getattr(cause, "absolute_path", None) or ()
-            path = ".".join(str(p) for p in steps) or None
-            where = f"field {path!r}: " if path else ""
-            message = getattr(cause, "message", None) or str(exc)
-            self.last_error = RecordInvalid(f"{where}{_short(message)} (stream schema)", path)
-        except Exception as exc:  # a value jsonschema itself cannot handle (a huge number)
-            self.last_error = RecordInvalid(f"cannot be checked against the stream schema ({exc})")
-        else:
-            self.last_error = self._check_dates(record)
-
-    def _check_dates(self, record: Mapping[str, Any]) -> RecordInvalid | None:
-        for name, fmt in self._datelike.items():
-            value = record.get(name)
-            if not isinstance(value, str):
-                continue
-            try:
-                _DATE_PARSERS[fmt](value)
-            except ValueError:
-                return RecordInvalid(
-                    f"field {name!r}: {_short(ascii(value))} is not a valid {fmt} (stream schema)",
-                    name,
-                )
-        return None
-
-
-def _short(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+class _Writer(Protocol):
+    def write(self, items: list[Pending]) -> None: ...
 
 
 class TicketsSink(BatchSink):
@@ -150,13 +87,33 @@ class TicketsSink(BatchSink):
         super().__init__(target, stream_name, schema, key_properties)
         # Fetch the portal's metadata now, before the first record: a wrong token or api_url
         # fails here, in one line (the SDK would add its own log line to a failing `setup`).
-        _ = self.run
+        self._writers = self._make_writers(self.run)
 
     @property
     def run(self) -> RunContext:
         """Return the run context, set up by the target on first use."""
         run: RunContext = self._target.run_context()  # type: ignore[attr-defined]
         return run
+
+    def _make_writers(self, run: RunContext) -> dict[Operation, _Writer]:
+        """Choose the writer of each operation's properties (step 2)."""
+        name, logger, options = self.stream_name, self.logger, run.options
+        assert run.creates is not None  # built with the run context
+        writers: dict[Operation, _Writer] = {
+            Operation.ARCHIVE: ArchiveWriter(run, name, logger),
+            Operation.UPDATE: UpdateWriter(run, name, logger),
+            Operation.CREATE: run.creates,
+        }
+        if options.id_property is not None:  # routing only makes upserts when it is set
+            writers[Operation.UPSERT] = UpsertWriter.by_id_property(
+                run, name, logger, options.id_property
+            )
+        if options.source_id_property is not None:
+            # A create keyed by a unique source id is an upsert: resending it is harmless.
+            writers[Operation.CREATE] = UpsertWriter.by_source_id(
+                run, name, logger, options.source_id_property
+            )
+        return writers
 
     # -- SDK hooks: records --------------------------------------------------------------------
     @property
@@ -176,7 +133,7 @@ class TicketsSink(BatchSink):
         """Check the stream schema (formats included) and keep the error for the reject."""
         if not self.validate_schema:
             return None
-        return _SchemaErrorCollector(self.schema)
+        return SchemaErrorCollector(self.schema)
 
     @override
     def _parse_timestamps_in_record(
@@ -185,7 +142,7 @@ class TicketsSink(BatchSink):
         """Leave date values as given: validation checks them and the writes convert them.
 
         The SDK's own parsing raises on a number or an object in a date-time column, which
-        would stop the run over one record; its checks are repeated by `_SchemaErrorCollector`.
+        would stop the run over one record; its checks are repeated by `SchemaErrorCollector`.
         """
 
     @override
@@ -204,9 +161,7 @@ class TicketsSink(BatchSink):
         if clean.get("_sdc_deleted_at") is None:
             clean.pop("_sdc_deleted_at", None)
         collector = self._validator
-        schema_error = (
-            collector.last_error if isinstance(collector, _SchemaErrorCollector) else None
-        )
+        schema_error = collector.last_error if isinstance(collector, SchemaErrorCollector) else None
         try:
             if schema_error is not None:
                 raise schema_error
@@ -227,7 +182,7 @@ class TicketsSink(BatchSink):
         self, record: Mapping[str, Any], position: int, line: int, exc: RecordInvalid
     ) -> None:
         ident = record.get("id")
-        shown = _short(str(ident), 40) if isinstance(ident, str | int) and ident != "" else None
+        shown = short(str(ident), 40) if isinstance(ident, str | int) and ident != "" else None
         name = describe_record(self.stream_name, position, line, id=shown)
         self._reject(
             record, Reject(f"{name}: {exc.reason}", field=exc.field, category="VALIDATION")
@@ -255,6 +210,16 @@ class TicketsSink(BatchSink):
         finally:
             self.run.rejects.sync()
 
+    def _write_job(self, job: _Job) -> None:
+        """Take one HubSpot batch through steps 2 to 5."""
+        op, items = job
+        if op is not LINKS_ONLY:
+            self._writers[op].write(items)
+        AssociationWriter(self.run, self.stream_name).write(items)
+        PinWriter(self.run, self.stream_name, self.logger).write(items)
+        self._settle(items)
+
+    # -- step 1: dedupe and plan ---------------------------------------------------------------
     def _dedupe(self, writes: list[TicketWrite]) -> list[Pending]:
         latest: dict[tuple[str, str], int] = {}
         for index, write in enumerate(writes):
@@ -306,57 +271,12 @@ class TicketsSink(BatchSink):
                 self.logger.warning(
                     "%s has an id and nothing to write; counted as unchanged (%s)",
                     item.write.describe(self.stream_name),
-                    _why_nothing(item.write, _short(columns, 300)),
+                    _why_nothing(item.write, short(columns, 300)),
                 )
         self.run.tally.count("unchanged", len(items))
         self.run.checkpoints.settle(item.write.position for item in items)
 
-    def _write_job(self, job: _Job) -> None:
-        op, items = job
-        if op is Operation.ARCHIVE:
-            ArchiveWriter(self.run, self.stream_name, self.logger).write(items)
-        elif op is Operation.UPDATE:
-            self._send_batch(Call.BATCH_UPDATE, items, _update_input, _match_by_id)
-            self._explain_archived(items)
-        elif op is Operation.UPSERT:
-            key = self.run.options.id_property
-            assert key is not None  # routing only makes upserts when it is set
-            self._send_batch(Call.BATCH_UPSERT, items, _upsert_input(key), _match_by_id)
-        elif op is Operation.CREATE and self.run.options.source_id_property is not None:
-            # A create keyed by a unique source id is an upsert: resending it is harmless.
-            key = self.run.options.source_id_property
-            self._send_batch(Call.BATCH_UPSERT, items, _create_as_upsert_input(key), None)
-        elif op is Operation.CREATE:
-            creates = self.run.creates
-            assert creates is not None  # built with the run context
-            creates.write(items)
-        AssociationWriter(self.run, self.stream_name).write(items)
-        self._write_pins(items)
-        self._settle(items)
-
-    def _explain_archived(self, items: list[Pending]) -> None:
-        """Say so when an update was refused because its ticket is archived, not unknown.
-
-        HubSpot answers both with the same "Object not found"; one batch read of the archived
-        tickets tells them apart.
-        """
-        missing = [
-            i
-            for i in items
-            if i.failure is not None and i.failure.category == NOT_FOUND and i.write.ticket_id
-        ]
-        if not missing:
-            return
-        archived = archived_among(self.run, [i.write.ticket_id or "" for i in missing])
-        for item in missing:
-            if item.write.ticket_id in archived:
-                item.failure = Reject(
-                    f"{item.write.describe(self.stream_name)}: ticket {item.write.ticket_id} is "
-                    "archived (deleted in HubSpot); restore it there before updating it",
-                    field="id",
-                    category="ARCHIVED",
-                )
-
+    # -- step 5: settle ------------------------------------------------------------------------
     def _settle(self, pending: list[Pending]) -> None:
         tally = self.run.tally
         replays = 0
@@ -378,107 +298,6 @@ class TicketsSink(BatchSink):
             )
         self.run.rejects.sync()
         self.run.checkpoints.settle(item.write.position for item in pending)
-
-    def _send_batch(
-        self,
-        call: Call,
-        items: list[Pending],
-        build: Callable[[TicketWrite], dict[str, Any]],
-        match: Callable[[Pending, Mapping[str, Any]], bool] | None,
-        *,
-        idempotent: bool | None = None,
-    ) -> None:
-        """Send one batch; map results and per-input errors back; split whole-batch refusals."""
-
-        def send(batch: list[Pending]) -> Mapping[str, Any]:
-            body = {"inputs": [build(item.write) for item in batch]}
-            response = self.run.client.request("POST", call, json=body, idempotent=idempotent)
-            return json_or_empty(response)
-
-        outcome = isolate_refusals(items, send, on_split=self._log_split)
-        for item, exc in outcome.refused:
-            item.failure = reject_from(item.write, self.stream_name, exc)
-        for batch, answer in outcome.accepted:
-            for item in map_answer(self.run, self.stream_name, batch, answer, match):
-                self._send_batch(call, [item], build, match, idempotent=idempotent)
-
-    def _log_split(self, size: int, exc: HubSpotAPIError) -> None:
-        self.logger.info(
-            "HubSpot refused a batch of %d (%s); splitting it to find the bad records",
-            size,
-            exc.category or exc.status,
-        )
-
-    # -- step 4: pins --------------------------------------------------------------------------
-    def _write_pins(self, pending: list[Pending]) -> None:
-        items = [
-            item
-            for item in pending
-            if item.failure is None and item.write.pinned_engagement_id and item.ticket_id
-        ]
-        if not items:
-            return
-
-        def pin_input(write: TicketWrite) -> dict[str, Any]:
-            return {
-                "id": write.result_id or write.ticket_id,
-                "properties": {PINNED_ENGAGEMENT: write.pinned_engagement_id},
-                "objectWriteTraceId": write.trace_id,
-            }
-
-        for chunk in chunked(items, BATCH_LIMIT):
-            self._send_batch(Call.BATCH_UPDATE, chunk, pin_input, _match_by_result_id)
-        for item in items:
-            if item.failure is not None:
-                # The ticket itself was written: say so, since a resend would only redo the pin.
-                head, _, tail = item.failure.reason.partition(": ")
-                item.failure = replace(
-                    item.failure,
-                    reason=f"{head}: ticket {item.ticket_id} written, but pinning failed: {tail}",
-                    field=PINNED_ENGAGEMENT,
-                )
-
-
-# -- inputs -------------------------------------------------------------------------------------
-def _update_input(write: TicketWrite) -> dict[str, Any]:
-    return {
-        "id": write.ticket_id,
-        "properties": write.properties,
-        "objectWriteTraceId": write.trace_id,
-    }
-
-
-def _upsert_input(id_property: str) -> Callable[[TicketWrite], dict[str, Any]]:
-    def build(write: TicketWrite) -> dict[str, Any]:
-        return {
-            "idProperty": id_property,
-            "id": write.upsert_key,
-            "properties": write.properties,
-            "objectWriteTraceId": write.trace_id,
-        }
-
-    return build
-
-
-def _create_as_upsert_input(source_property: str) -> Callable[[TicketWrite], dict[str, Any]]:
-    def build(write: TicketWrite) -> dict[str, Any]:
-        return {
-            "idProperty": source_property,
-            "id": write.properties[source_property],
-            "properties": write.properties,
-            "objectWriteTraceId": write.trace_id,
-        }
-
-    return build
-
-
-# -- answers ------------------------------------------------------------------------------------
-def _match_by_id(item: Pending, result: Mapping[str, Any]) -> bool:
-    return item.write.ticket_id is not None and str(result.get("id")) == item.write.ticket_id
-
-
-def _match_by_result_id(item: Pending, result: Mapping[str, Any]) -> bool:
-    return item.ticket_id is not None and str(result.get("id")) == item.ticket_id
 
 
 def _why_nothing(write: TicketWrite, columns: str) -> str:

@@ -1,8 +1,8 @@
 """What every write step shares: the run's context, each record's outcome so far, and rejects.
 
-The sink drives the steps; the steps (`sinks`, `archives`, `associations`) record on each
-`Pending` what happened to its record, and turn HubSpot's refusals into `Reject`s with the
-helpers here, so every reason names the record the same way.
+The sink drives the steps; the steps (`updates`, `creates`, `archives`, `associations`, `pins`)
+record on each `Pending` what happened to its record, and turn HubSpot's refusals into
+`Reject`s with the helpers here, so every reason names the record the same way.
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ from target_hubspot_tickets.validation import RecordValidator, TicketWrite
 if TYPE_CHECKING:
     from target_hubspot_tickets.creates import CreateWriter
     from target_hubspot_tickets.source_ids import SourceIds
+
+
+# Ties each batch input to its result or error in HubSpot's answer; unique per record of a run.
+TRACE_ID = "objectWriteTraceId"
 
 
 @dataclass
@@ -83,6 +87,11 @@ class Pending:
     def ticket_id(self) -> str | None:
         """Return the ticket the write landed on (or targets), once known."""
         return self.write.result_id or self.write.ticket_id
+
+
+def traced_input(write: TicketWrite, **fields: Any) -> dict[str, Any]:
+    """Build one batch input: `fields`, then the record's trace id (`TRACE_ID`)."""
+    return {**fields, TRACE_ID: write.trace_id}
 
 
 def json_or_empty(response: requests.Response) -> Mapping[str, Any]:
@@ -153,8 +162,8 @@ def map_answer(
 ) -> list[Pending]:
     """Attach a batch answer's results and per-input errors to their records.
 
-    Results and errors are tied to inputs by `objectWriteTraceId`; without one, by `match`, or
-    by the unique property values sent. Return the records left unexplained when HubSpot
+    Results and errors are tied to inputs by their trace id (`TRACE_ID`); without one, by
+    `match`, or by the unique property values sent. Return the records left unexplained when HubSpot
     reported errors it tied to no input: the caller resends those one by one so each gets its
     own answer (or rejects them, when resending is not safe).
     """
@@ -163,7 +172,7 @@ def map_answer(
     for error in answer.get("errors") or []:
         if not isinstance(error, Mapping):
             continue
-        traces = context_values(error, "objectWriteTraceId")
+        traces = context_values(error, TRACE_ID)
         hit = [by_trace[t] for t in traces if t in by_trace]
         for item in hit:
             item.failure = reject_from_entry(item.write, stream, error)
@@ -179,7 +188,7 @@ def map_answer(
         unmatched_errors.append(error)
     results = [r for r in answer.get("results") or [] if isinstance(r, Mapping)]
     for result in results:
-        trace = result.get("objectWriteTraceId")
+        trace = result.get(TRACE_ID)
         owner: Pending | None = by_trace.get(trace) if isinstance(trace, str) else None
         if owner is None and match is not None:
             owner = next((i for i in items if match(i, result)), None)
