@@ -17,7 +17,7 @@ from hubspot_emulator.association_types import TYPES_BY_ID, default_first
 from hubspot_emulator.clock import Clock
 from hubspot_emulator.errors import ApiError, not_found, validation_error
 from hubspot_emulator.objects import other_type_properties
-from hubspot_emulator.pipelines import default_pipelines
+from hubspot_emulator.pipelines import Pipeline, default_pipelines
 from hubspot_emulator.properties import (
     DEFAULT_TICKET_PROPERTIES,
     HistoryEntry,
@@ -271,3 +271,6 @@ class PortalState:
             "startedAt": started,
             "completedAt": iso_from_ms(self._clock()),
         }
+
+    def _pipeline(self, pipeline_id: str) -> Pipeline | None:
+        return next((p for p in self._pipelines if p.id == pipeline_id), None)
