@@ -44,7 +44,7 @@ from target_hubspot_tickets.validation import (
     TicketWrite,
     describe_record,
 )
-from target_hubspot_tickets.writing import Pending, RunContext
+from target_hubspot_tickets.writing import Pending, RunContext, RunOwner
 
 if TYPE_CHECKING:
     from singer_sdk.target_base import Target
@@ -81,19 +81,18 @@ class TicketsSink(BatchSink):
         schema: dict[str, Any],
         key_properties: Sequence[str] | None,
     ) -> None:
-        """Keep the target: the run context (client, rejects, tally) lives there."""
-        self._target = target
+        """Take the run context (client, validator, rejects, tally) from the target, once.
+
+        The target builds it with its first sink, fetching the portal's metadata before the
+        first record: a wrong token or api_url fails here, in one line (the SDK would add its
+        own log line to a failing `setup`).
+        """
+        if not isinstance(target, RunOwner):
+            raise TypeError(f"{type(self).__name__} needs a target that owns a run context")
+        self.run = target.run_context()
         self._unchanged_named = 0
         super().__init__(target, stream_name, schema, key_properties)
-        # Fetch the portal's metadata now, before the first record: a wrong token or api_url
-        # fails here, in one line (the SDK would add its own log line to a failing `setup`).
         self._writers = self._make_writers(self.run)
-
-    @property
-    def run(self) -> RunContext:
-        """Return the run context, set up by the target on first use."""
-        run: RunContext = self._target.run_context()  # type: ignore[attr-defined]
-        return run
 
     def _make_writers(self, run: RunContext) -> dict[Operation, _Writer]:
         """Choose the writer of each operation's properties (step 2)."""

@@ -13,7 +13,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import requests
 
@@ -71,6 +71,15 @@ class RunContext:
         with self._position_lock:
             self.last_position = next(self._positions)
             return self.last_position
+
+
+@runtime_checkable
+class RunOwner(Protocol):
+    """What builds a run's context and hands it to each sink it makes (the target)."""
+
+    def run_context(self) -> RunContext:
+        """Return the run's context, built on first use."""
+        ...
 
 
 @dataclass
