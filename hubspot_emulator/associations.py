@@ -55,7 +55,7 @@ class PortalAssociations(PortalState):
             types = item.get("types") if isinstance(item, dict) else None
             if not isinstance(target, dict) or not isinstance(types, list) or not types:
                 raise validation_error("Each association needs to: {id} and a non-empty types list")
-            kinds = [self._association_type(spec) for spec in types]
+            kinds = [_association_type(spec) for spec in types]
             to_types = {kind.to_type for kind in kinds}
             if len(to_types) != 1:
                 raise validation_error("All types of one association must target one object type")
@@ -63,25 +63,6 @@ class PortalAssociations(PortalState):
             object_id = self._existing_object(to_type, str(target.get("id")))
             links.append((to_type, object_id, [kind.type_id for kind in kinds]))
         return links
-
-    def _association_type(self, spec: Any) -> AssociationType:
-        if not isinstance(spec, dict):
-            raise validation_error("Each association type must be {associationCategory, typeId}")
-        type_id = spec.get("associationTypeId", spec.get("typeId"))
-        category = spec.get("associationCategory", spec.get("category"))
-        try:
-            kind = TYPES_BY_ID[int(str(type_id))]
-        except (KeyError, TypeError, ValueError):
-            raise validation_error(
-                f"{type_id!r} is not a valid association type id from tickets",
-                sub_category="crm.associations.INVALID_ASSOCIATION_TYPE",
-            ) from None
-        if category is not None and category != kind.category:
-            raise validation_error(
-                f"Association type {kind.type_id} has category {kind.category}, not {category}",
-                sub_category="crm.associations.INVALID_ASSOCIATION_TYPE",
-            )
-        return kind
 
     def _existing_object(self, to_type: str, object_id: str) -> int:
         try:
@@ -157,7 +138,7 @@ class PortalAssociations(PortalState):
             ticket = self._find(ticket_id, None, archived=False)
             if not isinstance(types, list):
                 raise validation_error("The body must be a list of association types")
-            kinds = [self._association_type(spec) for spec in types]
+            kinds = [_association_type(spec) for spec in types]
             for kind in kinds:
                 if kind.to_type != plural:
                     raise validation_error(
@@ -402,3 +383,23 @@ def _association_cursor_start(after: Any, to_type: str) -> int | None:
             f"after {str(after)[:100]!r} is not a paging cursor of these associations",
             context={"after": [str(after)[:100]]},
         ) from None
+
+
+def _association_type(spec: Any) -> AssociationType:
+    if not isinstance(spec, dict):
+        raise validation_error("Each association type must be {associationCategory, typeId}")
+    type_id = spec.get("associationTypeId", spec.get("typeId"))
+    category = spec.get("associationCategory", spec.get("category"))
+    try:
+        kind = TYPES_BY_ID[int(str(type_id))]
+    except (KeyError, TypeError, ValueError):
+        raise validation_error(
+            f"{type_id!r} is not a valid association type id from tickets",
+            sub_category="crm.associations.INVALID_ASSOCIATION_TYPE",
+        ) from None
+    if category is not None and category != kind.category:
+        raise validation_error(
+            f"Association type {kind.type_id} has category {kind.category}, not {category}",
+            sub_category="crm.associations.INVALID_ASSOCIATION_TYPE",
+        )
+    return kind

@@ -163,6 +163,7 @@ _OTHER_TYPES: tuple[tuple[ObjectType, tuple[_Spec, ...]], ...] = (
     ),
 )
 OTHER_TYPES: tuple[ObjectType, ...] = tuple(kind for kind, _ in _OTHER_TYPES)
+STANDARD_TYPES: tuple[ObjectType, ...] = (TICKET_TYPE, *OTHER_TYPES)
 
 # Every type has these; activities name their create date `hs_createdate`, records `createdate`.
 _ACTIVITY_GROUPS = frozenset(
@@ -206,7 +207,7 @@ def other_type_properties(created_ms: int) -> dict[str, list[PropertyDef]]:
 
 def canonical_name(alias: str) -> str | None:
     """Return the canonical name of the type a path names, or None when it is unknown."""
-    for kind in (TICKET_TYPE, *OTHER_TYPES):
+    for kind in STANDARD_TYPES:
         if alias in kind.aliases:
             return kind.name
     return None

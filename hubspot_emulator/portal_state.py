@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hubspot_emulator import seed as seeding
-from hubspot_emulator.association_types import TYPES_BY_ID, default_first
+from hubspot_emulator.association_types import ASSOCIATION_TYPES, TYPES_BY_ID, default_first
 from hubspot_emulator.clock import Clock
 from hubspot_emulator.errors import ApiError, not_found, validation_error
-from hubspot_emulator.objects import other_type_properties
+from hubspot_emulator.objects import STANDARD_TYPES, TICKET_TYPE, other_type_properties
 from hubspot_emulator.pipelines import Pipeline, default_pipelines
 from hubspot_emulator.properties import (
     DEFAULT_TICKET_PROPERTIES,
@@ -30,26 +30,14 @@ from hubspot_emulator.search import ALWAYS_RETURNED, SearchDoc, SearchIndex
 
 JSON = dict[str, Any]
 
-TICKETS = "tickets"
+TICKETS = TICKET_TYPE.name
 
-# objectTypeIds and singular names HubSpot accepts in place of the plural object type.
-OBJECT_TYPE_IDS = {
-    "contacts": "0-1",
-    "companies": "0-2",
-    "deals": "0-3",
-    "tickets": "0-5",
-    "calls": "0-48",
-    "emails": "0-49",
-    "meetings": "0-47",
-    "notes": "0-46",
-    "tasks": "0-27",
-}
-OBJECT_ALIASES = {
-    **{plural: plural for plural in OBJECT_TYPE_IDS},
-    **{plural[:-1]: plural for plural in OBJECT_TYPE_IDS if plural != "companies"},
-    "company": "companies",
-    **{type_id: plural for plural, type_id in OBJECT_TYPE_IDS.items()},
-}
+# The types tickets link to, and tickets: the only ones whose records this portal keeps. A name
+# may be the plural, the singular or the objectTypeId (see `objects`).
+_LINKED_NAMES = frozenset(kind.to_type for kind in ASSOCIATION_TYPES)
+_LINKED_TYPES = tuple(kind for kind in STANDARD_TYPES if kind.name in _LINKED_NAMES)
+OBJECT_TYPE_IDS = {kind.name: kind.type_id for kind in _LINKED_TYPES}
+OBJECT_ALIASES = {alias: kind.name for kind in _LINKED_TYPES for alias in kind.aliases}
 ENGAGEMENTS = frozenset(seeding.ENGAGEMENT_TYPES)
 
 
