@@ -93,6 +93,8 @@ class TicketsSink(BatchSink):
         self._unchanged_named = 0
         super().__init__(target, stream_name, schema, key_properties)
         self._writers = self._make_writers(self.run)
+        self._associations = AssociationWriter(self.run, stream_name)
+        self._pins = PinWriter(self.run, stream_name, self.logger)
 
     def _make_writers(self, run: RunContext) -> dict[Operation, _Writer]:
         """Choose the writer of each operation's properties (step 2)."""
@@ -214,8 +216,8 @@ class TicketsSink(BatchSink):
         op, items = job
         if op is not LINKS_ONLY:
             self._writers[op].write(items)
-        AssociationWriter(self.run, self.stream_name).write(items)
-        PinWriter(self.run, self.stream_name, self.logger).write(items)
+        self._associations.write(items)
+        self._pins.write(items)
         self._settle(items)
 
     # -- step 1: dedupe and plan ---------------------------------------------------------------
