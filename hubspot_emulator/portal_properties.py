@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hubspot_emulator.errors import conflict, not_found, validation_error
 from hubspot_emulator.portal_state import (
     JSON,
@@ -112,22 +114,7 @@ class PortalProperties(PortalState):
                 "unique values",
                 sub_category="crm.properties.TOO_MANY_UNIQUE_PROPERTIES",
             )
-        choices: list[Option] = []
-        for order, raw in enumerate(body.get("options") or []):
-            if not isinstance(raw, dict) or not raw.get("label") or raw.get("value") is None:
-                raise validation_error("Each option needs a label and a value")
-            choices.append(
-                Option(
-                    str(raw["label"]),
-                    str(raw["value"]),
-                    int(raw.get("displayOrder", order)),
-                    bool(raw.get("hidden", False)),
-                )
-            )
-        if kind == "bool" and not choices:
-            choices = [Option("Yes", "true", 0), Option("No", "false", 1)]
-        if kind == "enumeration" and not choices:
-            raise validation_error("An enumeration property needs options")
+        choices = _parse_options(kind, body.get("options") or [])
         now = self._clock()
         return PropertyDef(
             name,
@@ -240,3 +227,24 @@ def _property_group(name: str, order: int) -> JSON:
     """Render HubSpot's property group shape."""
     label = PROPERTY_GROUPS.get(name) or name.replace("_", " ").capitalize()
     return {"name": name, "label": label, "displayOrder": order, "archived": False}
+
+
+def _parse_options(kind: str, raw_options: Any) -> list[Option]:
+    """Read a new property's options; a bool without any gets Yes and No, as in HubSpot."""
+    choices: list[Option] = []
+    for order, raw in enumerate(raw_options):
+        if not isinstance(raw, dict) or not raw.get("label") or raw.get("value") is None:
+            raise validation_error("Each option needs a label and a value")
+        choices.append(
+            Option(
+                str(raw["label"]),
+                str(raw["value"]),
+                int(raw.get("displayOrder", order)),
+                bool(raw.get("hidden", False)),
+            )
+        )
+    if kind == "bool" and not choices:
+        choices = [Option("Yes", "true", 0), Option("No", "false", 1)]
+    if kind == "enumeration" and not choices:
+        raise validation_error("An enumeration property needs options")
+    return choices

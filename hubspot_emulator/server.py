@@ -225,17 +225,10 @@ class _Handler(BaseHTTPRequestHandler):
             admission = self._admit(route)
         if plan.delay_s:
             time.sleep(plan.delay_s)
-        if plan.drop:
-            stats.record(key, "dropped", "dropped")
-            self._drop()
-            return "dropped"
-        if plan.status is not None:
-            payload = fault_body(plan.status, str(uuid.uuid4()))
-            headers = [("Retry-After", "1")] if emulator.config.retry_after else []
-            stats.record(key, plan.status, "injected_fault")
-            self._send_json(plan.status, payload, headers)
-            return plan.status
-        headers = []
+        injected = self._inject_fault(plan, key)
+        if injected is not None:
+            return injected
+        headers: list[tuple[str, str]] = []
         try:
             if route is None:
                 status, payload = self._no_route(allowed, headers)
@@ -245,25 +238,12 @@ class _Handler(BaseHTTPRequestHandler):
                     principal, verdict = admission.result()
                     headers.extend(verdict.headers)
                     if not verdict.allowed:
-                        if emulator.config.retry_after and verdict.retry_after_s:
-                            headers.append(("Retry-After", str(verdict.retry_after_s)))
-                        payload = rate_limit_body(
-                            verdict.policy or "TEN_SECONDLY_ROLLING", str(uuid.uuid4())
-                        )
-                        stats.record(key, 429, "rate_limited")
-                        self._send_json(429, payload, headers)
-                        return 429
+                        return self._refuse_over_budget(verdict, headers, key)
                 query = parse_qs(query_string, keep_blank_values=True) if query_string else {}
-                status, payload = route.handler(
-                    Call(
-                        emulator,
-                        path=path,
-                        params=params,
-                        query=query,
-                        body=body,
-                        principal=principal,
-                    )
+                call = Call(
+                    emulator, path=path, params=params, query=query, body=body, principal=principal
                 )
+                status, payload = route.handler(call)
         except ApiError as exc:
             status, payload = exc.status, exc.body()
         except Exception:
@@ -278,6 +258,33 @@ class _Handler(BaseHTTPRequestHandler):
         stats.record(key, status)
         self._send_json(status, payload, headers)
         return status
+
+    def _inject_fault(self, plan: FaultPlan, key: str) -> int | str | None:
+        """Answer with the fault the plan injects before the API (None: it injects none)."""
+        emulator = self.server.emulator
+        if plan.drop:
+            emulator.counters.record(key, "dropped", "dropped")
+            self._drop()
+            return "dropped"
+        if plan.status is not None:
+            payload = fault_body(plan.status, str(uuid.uuid4()))
+            headers = [("Retry-After", "1")] if emulator.config.retry_after else []
+            emulator.counters.record(key, plan.status, "injected_fault")
+            self._send_json(plan.status, payload, headers)
+            return plan.status
+        return None
+
+    def _refuse_over_budget(
+        self, verdict: Verdict, headers: list[tuple[str, str]], key: str
+    ) -> int:
+        """Answer HubSpot's 429 for a request over one of its budgets."""
+        emulator = self.server.emulator
+        if emulator.config.retry_after and verdict.retry_after_s:
+            headers.append(("Retry-After", str(verdict.retry_after_s)))
+        payload = rate_limit_body(verdict.policy or "TEN_SECONDLY_ROLLING", str(uuid.uuid4()))
+        emulator.counters.record(key, 429, "rate_limited")
+        self._send_json(429, payload, headers)
+        return 429
 
     def _admit(self, route: Route) -> _Admission:
         """Authenticate the caller and count the request against its budgets, now."""
