@@ -281,20 +281,7 @@ class PortalAssociations(PortalState):
                 else:
                     # HubSpot reports each id without associations as an error, not as [];
                     # the message and context name both object types in the singular.
-                    errors.append(
-                        {
-                            "status": "error",
-                            "category": "OBJECT_NOT_FOUND",
-                            "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
-                            "message": f"No {_singular(target)} is associated with "
-                            f"{_singular(source)} {key}.",
-                            "context": {
-                                "fromObjectId": [key],
-                                "fromObjectType": [_singular(source)],
-                                "toObjectType": [_singular(target)],
-                            },
-                        }
-                    )
+                    errors.append(_no_associations(source, target, key))
             out = self._batch_body(results, started)
             if not errors:
                 return 200, out
@@ -342,6 +329,21 @@ class PortalAssociations(PortalState):
             }
             for ticket_id, type_ids in reverse.get(number, [])
         ]
+
+
+def _no_associations(source: str, target: str, key: str) -> JSON:
+    """Render the batch-read error for a record without associations of the target type."""
+    return {
+        "status": "error",
+        "category": "OBJECT_NOT_FOUND",
+        "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+        "message": f"No {_singular(target)} is associated with {_singular(source)} {key}.",
+        "context": {
+            "fromObjectId": [key],
+            "fromObjectType": [_singular(source)],
+            "toObjectType": [_singular(target)],
+        },
+    }
 
 
 def _singular(object_type: str) -> str:
