@@ -26,11 +26,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from hubspot_api.errors import HubSpotAPIError
 from hubspot_api.paging import BATCH_LIMIT, chunked
 from hubspot_api.paths import Call
 from target_hubspot_tickets.rejects import Reject
-from target_hubspot_tickets.splitting import isolate_refusals
+from target_hubspot_tickets.splitting import isolate_refusals, split_logger
 from target_hubspot_tickets.validation import ID_FIELD
 from target_hubspot_tickets.writing import Pending, RunContext, context_values, reject_from
 
@@ -58,16 +57,9 @@ class ArchiveWriter:
                 "POST", Call.BATCH_ARCHIVE, json={"inputs": [{"id": i} for i in ids]}
             )
 
-        outcome = isolate_refusals(live, send, on_split=self._log_split)
+        outcome = isolate_refusals(live, send, on_split=split_logger(self.logger, "an archive"))
         for item, exc in outcome.refused:
             item.failure = reject_from(item.write, self.stream_name, exc)
-
-    def _log_split(self, size: int, exc: HubSpotAPIError) -> None:
-        self.logger.info(
-            "HubSpot refused an archive batch of %d (%s); splitting it to find the bad records",
-            size,
-            exc.category or exc.status,
-        )
 
     def _locate(self, items: list[Pending]) -> list[Pending]:
         """Set each record's ticket id; return those whose ticket is live, reject the unknown."""

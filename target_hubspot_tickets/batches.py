@@ -14,9 +14,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hubspot_api.errors import HubSpotAPIError
 from hubspot_api.paths import Call
-from target_hubspot_tickets.splitting import isolate_refusals
+from target_hubspot_tickets.splitting import isolate_refusals, split_logger
 from target_hubspot_tickets.validation import TicketWrite
 from target_hubspot_tickets.writing import (
     Pending,
@@ -55,7 +54,7 @@ class BatchWriter:
 
     def write(self, items: list[Pending]) -> None:
         """Send one batch; map results and per-input errors back; split whole-batch refusals."""
-        outcome = isolate_refusals(items, self._send, on_split=self._log_split)
+        outcome = isolate_refusals(items, self._send, on_split=split_logger(self.logger, "a"))
         for item, exc in outcome.refused:
             item.failure = reject_from(item.write, self.stream_name, exc)
         for batch, answer in outcome.accepted:
@@ -66,13 +65,6 @@ class BatchWriter:
         body = {"inputs": [self.build(item.write) for item in batch]}
         response = self.run.client.request("POST", self.call, json=body)
         return json_or_empty(response)
-
-    def _log_split(self, size: int, exc: HubSpotAPIError) -> None:
-        self.logger.info(
-            "HubSpot refused a batch of %d (%s); splitting it to find the bad records",
-            size,
-            exc.category or exc.status,
-        )
 
 
 def match_by_id(item: Pending, result: Mapping[str, Any]) -> bool:

@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hubspot_api.client import SERVER_CLOCK_UNCERTAINTY_MS
-from hubspot_api.errors import HubSpotAPIError, OutcomeUnknownError
+from hubspot_api.errors import OutcomeUnknownError
 from hubspot_api.paging import SEARCH_PAGE_LIMIT, chunked
 from hubspot_api.paths import Call
 from target_hubspot_tickets.rejects import Reject
-from target_hubspot_tickets.splitting import isolate_refusals
+from target_hubspot_tickets.splitting import isolate_refusals, split_logger
 from target_hubspot_tickets.validation import PIPELINE, STAGE, SUBJECT, TicketWrite
 from target_hubspot_tickets.writing import (
     Pending,
@@ -131,7 +131,9 @@ class CreateWriter:
 
     def write(self, items: list[Pending], *, attempt: int = 1) -> None:
         """Create the tickets of `items` (one HubSpot batch at most)."""
-        outcome = isolate_refusals(items, self._send, on_split=self._log_split)
+        outcome = isolate_refusals(
+            items, self._send, on_split=split_logger(self.logger, "a create")
+        )
         for item, exc in outcome.refused:
             item.failure = reject_from(item.write, self.stream_name, exc)
         for batch, result in outcome.accepted:
@@ -151,13 +153,6 @@ class CreateWriter:
             # Claimed before the gate opens to searches (rule 2 of the module docstring).
             self._settle(batch, answer)
             return _CreateAnswer(started_ms, answer=answer)
-
-    def _log_split(self, size: int, exc: HubSpotAPIError) -> None:
-        self.logger.info(
-            "HubSpot refused a create batch of %d (%s); splitting it to find the bad records",
-            size,
-            exc.category or exc.status,
-        )
 
     def _settle(self, items: list[Pending], answer: Mapping[str, Any]) -> None:
         """Tie a batch create's answer to its records; reject those it refused."""

@@ -16,6 +16,7 @@ whatever its caller needs back (typically the parsed answer, to map a 207 to its
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -74,3 +75,17 @@ def isolate_refusals(
             continue
         outcome.accepted.append((batch, answer))
     return outcome
+
+
+def split_logger(logger: logging.Logger, what: str) -> Callable[[int, HubSpotAPIError], None]:
+    """Return an `on_split` that logs each split of a refused `what` batch ("create", ...)."""
+
+    def log(size: int, exc: HubSpotAPIError) -> None:
+        logger.info(
+            "HubSpot refused %s batch of %d (%s); splitting it to find the bad records",
+            what,
+            size,
+            exc.category or exc.status,
+        )
+
+    return log
