@@ -12,12 +12,8 @@ from hubspot_api.associations import (
     AssociationLink,
     read_associations,
 )
-from hubspot_api.client import (
-    SERVER_CLOCK_UNCERTAINTY_MS,
-    HubSpotClient,
-    ServerClock,
-    map_concurrent,
-)
+from hubspot_api.client import HubSpotClient, map_concurrent
+from hubspot_api.clock import SERVER_CLOCK_UNCERTAINTY_MS, ServerClock
 from hubspot_api.config import (
     COMMON_SETTINGS,
     DEFAULT_API_URL,
