@@ -247,38 +247,6 @@ class HubSpotClient:
         """POST `json` and return the parsed JSON body (None if empty)."""
         return self.send("POST", call_or_path, params, json, idempotent, path_params)
 
-    def patch_json(
-        self,
-        call_or_path: Call | str,
-        json: JSON = None,
-        *,
-        params: Mapping[str, Any] | None = None,
-        **path_params: str | int,
-    ) -> JSON:
-        """PATCH `json` and return the parsed JSON body."""
-        return self.send("PATCH", call_or_path, params, json, None, path_params)
-
-    def put_json(
-        self,
-        call_or_path: Call | str,
-        json: JSON = None,
-        *,
-        params: Mapping[str, Any] | None = None,
-        **path_params: str | int,
-    ) -> JSON:
-        """PUT `json` and return the parsed JSON body (None if empty)."""
-        return self.send("PUT", call_or_path, params, json, None, path_params)
-
-    def delete(
-        self,
-        call_or_path: Call | str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        **path_params: str | int,
-    ) -> None:
-        """DELETE; HubSpot answers 204."""
-        self.send("DELETE", call_or_path, params, None, None, path_params)
-
     def send(  # noqa: PLR0917 - the parts of one request, passed on by every method
         self,
         method: str,

@@ -90,9 +90,9 @@ class AssociationWriter:
             ticket_id = item.ticket_id
             assert ticket_id is not None
             try:
-                self.run.client.put_json(
+                self.run.client.call(
                     Call.ASSOCIATE,
-                    link.types_json(),
+                    json=link.types_json(),
                     ticket_id=ticket_id,
                     to_type=to_type,
                     to_id=link.to_object_id,
