@@ -137,6 +137,7 @@ class HubSpotClient:
             fingerprint,
             settings.requests_per_10_seconds,
             settings.search_requests_per_second,
+            across_processes=settings.shared_rate_limit,
         )
         self._transport = Transport(
             settings.api_url,

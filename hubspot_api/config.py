@@ -99,6 +99,16 @@ COMMON_SETTINGS = th.PropertiesList(
         default=DEFAULT_MAX_CONCURRENCY,
         description="Most HTTP requests in flight at once.",
     ),
+    th.Property(
+        "shared_rate_limit",
+        th.BooleanType,
+        default=True,
+        description=(
+            "Share the budgets above with every process of this user that reaches the same "
+            "portal with the same app (taps and targets alike), through a locked file in the "
+            "user's cache directory (XDG_CACHE_HOME)."
+        ),
+    ),
 )
 
 SECRET_SETTINGS = tuple(p.name for p in COMMON_SETTINGS if p.secret)
@@ -358,6 +368,7 @@ class HubSpotSettings:
     requests_per_10_seconds: int = DEFAULT_REQUESTS_PER_10_SECONDS
     search_requests_per_second: int = DEFAULT_SEARCH_REQUESTS_PER_SECOND
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    shared_rate_limit: bool = True
 
     def __repr__(self) -> str:
         """Show the settings with every secret hidden."""
@@ -411,6 +422,7 @@ class HubSpotSettings:
                 config, "search_requests_per_second", DEFAULT_SEARCH_REQUESTS_PER_SECOND, 1, 100
             ),
             max_concurrency=_integer(config, "max_concurrency", DEFAULT_MAX_CONCURRENCY, 1, 64),
+            shared_rate_limit=bool(config.get("shared_rate_limit", True)),
         )
 
     @property
