@@ -37,6 +37,10 @@ EXHAUSTED_PAUSE_S = 1.0
 HEADER_MAX = "X-HubSpot-RateLimit-Max"
 HEADER_REMAINING = "X-HubSpot-RateLimit-Remaining"
 HEADER_INTERVAL_MS = "X-HubSpot-RateLimit-Interval-Milliseconds"
+HEADER_DAILY = "X-HubSpot-RateLimit-Daily"
+HEADER_DAILY_REMAINING = "X-HubSpot-RateLimit-Daily-Remaining"
+# The share of the daily limit left to other integrations unless `daily_request_reserve` says.
+DEFAULT_DAILY_RESERVE_SHARE = 0.05
 
 
 class SlidingWindow:
@@ -116,6 +120,9 @@ class RateLimiter:
         self._sleep = sleep
         self._shared = shared
         self._lock = threading.Lock()
+        # The daily limit and what is left of it, as HubSpot last reported (None: not seen).
+        self.daily_limit: int | None = None
+        self.daily_remaining: int | None = None
         self._windows = {
             Budget.STANDARD: SlidingWindow(
                 requests_per_10_seconds, TEN_SECOND_WINDOW_S, TEN_SECOND_MARGIN_S
@@ -184,8 +191,12 @@ class RateLimiter:
         """Adapt to HubSpot's rate-limit headers on an ordinary (non-search) answer.
 
         A `Max` below the configured budget (a lower account tier) lowers the budget; a
-        `Remaining` of zero holds the budget briefly, since other apps share it.
+        `Remaining` of zero holds the budget briefly, since other apps share it. The daily
+        headers are kept (`daily_limit`, `daily_remaining`) for the client's reserve check.
         """
+        left = _int_header(headers, HEADER_DAILY_REMAINING)
+        if left is not None:
+            self.daily_limit, self.daily_remaining = _int_header(headers, HEADER_DAILY), left
         interval = _int_header(headers, HEADER_INTERVAL_MS)
         if interval is not None and interval != int(TEN_SECOND_WINDOW_S * 1000):
             return
@@ -194,6 +205,13 @@ class RateLimiter:
             self.lower_limit(Budget.STANDARD, maximum)
         if _int_header(headers, HEADER_REMAINING) == 0:
             self.pause(Budget.STANDARD, EXHAUSTED_PAUSE_S)
+
+
+def daily_reserve(limit: int | None, setting: int | None) -> int:
+    """Return how many calls of the daily limit to leave unspent (`daily_request_reserve`)."""
+    if setting is not None:
+        return setting
+    return int((limit or 0) * DEFAULT_DAILY_RESERVE_SHARE)
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:

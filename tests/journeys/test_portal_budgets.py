@@ -9,6 +9,7 @@ measures that side by side; here only the shared case runs, as it is the one use
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -64,3 +65,43 @@ def test_overlapping_jobs_on_one_portal_share_its_budget(
     assert server.stats()["requests"] > 2 * LIMIT
     refused = server.stats()["rate_limited"]
     assert refused <= 1, f"{refused} calls met a 429 although the jobs shared one budget"
+
+
+def _tickets_only(catalog: dict[str, Any]) -> dict[str, Any]:
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if not item["breadcrumb"]:
+                item["metadata"]["selected"] = entry["tap_stream_id"] == "tickets"
+    return catalog
+
+
+def test_a_sync_stops_before_the_daily_reserve_with_its_state_written(module_emulator, tap_cli):
+    server = module_emulator(tickets=3_000, seed=32, daily_limit=100)
+    discovered = tap_cli(server, discover=True)
+    assert discovered.returncode == 0, discovered.describe()
+    catalog = _tickets_only(json.loads(discovered.stdout))
+    # Leave the sync twelve calls before the reserve.
+    reserve = 100 - server.stats()["requests"] - 12
+
+    run = tap_cli(server, catalog=catalog, daily_request_reserve=reserve, max_concurrency=1)
+
+    assert run.returncode == 1, run.describe()
+    assert "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines()[-1] == (
+        f"tap-hubspot-tickets: error: stopped before HubSpot's daily limit: {reserve} calls are "
+        f"left today and daily_request_reserve keeps {reserve} for other integrations; what was "
+        "read or written so far is checkpointed, and the next run goes on from there"
+    )
+    assert server.stats()["rate_limited"] == 0
+    # Search answers carry no daily headers, so a search sent alongside may follow the answer
+    # that reached the reserve.
+    assert 100 - reserve <= server.stats()["requests"] <= 100 - reserve + 2
+    # Every ticket emitted is covered by the last state: the next run goes on after them.
+    full_sync = run.state["bookmarks"]["tickets"]["full_sync"]
+    emitted = sorted(int(r["id"]) for r in run.records("tickets"))
+    assert len(emitted) >= 500
+    listed = [i for i in emitted if i <= full_sync["list_high"]]
+    searched = [i for i in emitted if i > full_sync["list_high"]]
+    assert listed
+    assert full_sync["after"] is not None
+    assert not searched or min(searched) >= full_sync["search_below"]
