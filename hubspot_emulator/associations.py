@@ -282,12 +282,7 @@ class PortalAssociations(PortalState):
                     # HubSpot reports each id without associations as an error, not as [];
                     # the message and context name both object types in the singular.
                     errors.append(_no_associations(source, target, key))
-            out = self._batch_body(results, started)
-            if not errors:
-                return 200, out
-            out["numErrors"] = len(errors)
-            out["errors"] = errors
-            return 207, out
+            return self._batch_answer(200, results, errors, started)
 
     def _reverse_associations(self, source: str) -> dict[int, list[tuple[int, set[int]]]]:
         """Index which tickets each record of `source` is associated with (for X -> tickets)."""
@@ -333,17 +328,15 @@ class PortalAssociations(PortalState):
 
 def _no_associations(source: str, target: str, key: str) -> JSON:
     """Render the batch-read error for a record without associations of the target type."""
-    return {
-        "status": "error",
-        "category": "OBJECT_NOT_FOUND",
-        "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
-        "message": f"No {_singular(target)} is associated with {_singular(source)} {key}.",
-        "context": {
+    return not_found(
+        f"No {_singular(target)} is associated with {_singular(source)} {key}.",
+        sub_category="crm.associations.NO_ASSOCIATIONS_FOUND",
+        context={
             "fromObjectId": [key],
             "fromObjectType": [_singular(source)],
             "toObjectType": [_singular(target)],
         },
-    }
+    ).entry()
 
 
 def _singular(object_type: str) -> str:

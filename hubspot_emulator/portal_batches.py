@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hubspot_emulator.errors import ApiError, validation_error
+from hubspot_emulator.errors import ApiError, not_found, validation_error
 from hubspot_emulator.portal_state import (
     JSON,
     TICKETS,
@@ -19,19 +19,12 @@ MAX_BATCH_INPUTS = 100
 MERGE_SOURCE: Source = ("MERGE", None, None, None)
 
 
-def _error_entry(error: ApiError, trace_id: str | None) -> JSON:
-    """Render an ApiError as one item of a batch response's `errors`."""
-    context: dict[str, list[str]] = dict(error.context or {})
-    if trace_id is not None:
-        context["objectWriteTraceId"] = [trace_id]
-    entry: JSON = {"status": "error", "category": error.category, "message": error.message}
-    if error.sub_category:
-        entry["subCategory"] = error.sub_category
-    if context:
-        entry["context"] = context
-    if error.errors:
-        entry["errors"] = error.errors
-    return entry
+def _missing_tickets(ids: list[str]) -> ApiError:
+    return not_found(
+        "Could not get some TICKET objects, they may be deleted or not exist. Check that ids "
+        "are valid.",
+        context={"ids": ids},
+    )
 
 
 def _trace_id(item: JSON) -> str | None:
@@ -79,20 +72,9 @@ class PortalBatches(PortalTickets):
                 if ticket.id not in seen:
                     seen.add(ticket.id)
                     results.append(self._render(ticket, names, history))
-            out = self._batch_body(results, started)
-            if not missing:
-                return 200, out
-            out["numErrors"] = 1
-            out["errors"] = [
-                {
-                    "status": "error",
-                    "category": "OBJECT_NOT_FOUND",
-                    "message": "Could not get some TICKET objects, they may be deleted or not "
-                    "exist. Check that ids are valid.",
-                    "context": {"ids": missing},
-                }
-            ]
-            return 207, out
+            # HubSpot answers every missing id in one entry.
+            errors = [] if not missing else [_missing_tickets(missing).entry()]
+            return self._batch_answer(200, results, errors, started)
 
     def _batch_outcome(
         self,
@@ -101,12 +83,8 @@ class PortalBatches(PortalTickets):
         failures: list[tuple[ApiError, str | None]],
         started: str,
     ) -> tuple[int, JSON]:
-        out = self._batch_body(results, started)
-        if not failures:
-            return ok, out
-        out["numErrors"] = len(failures)
-        out["errors"] = [_error_entry(error, trace) for error, trace in failures]
-        return 207, out
+        errors = [error.entry(trace) for error, trace in failures]
+        return self._batch_answer(ok, results, errors, started)
 
     def _refuse_untraced(self, failures: list[tuple[ApiError, str | None]]) -> None:
         # Without objectWriteTraceId HubSpot cannot say which input failed: the whole batch
