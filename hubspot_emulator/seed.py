@@ -1,22 +1,21 @@
-"""Ticket data for the portal: a realistic generated portal, and tickets loaded from JSONL.
+"""Ticket data for the portal: a realistic generated portal.
 
-Both produce `TicketSeed` records, plain data the store turns into tickets. Generation is
-deterministic for a given seed and clock, and quick: 20,000 tickets take a few seconds.
+Generation produces `TicketSeed` records, plain data the store turns into tickets (tickets
+loaded from JSONL become the same records, in jsonl.py). It is deterministic for a given seed
+and clock, and quick: 20,000 tickets take a few seconds.
 """
 
 from __future__ import annotations
 
-import json
 import random
 from bisect import bisect
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
 from hubspot_emulator.pipelines import Pipeline, Stage
 from hubspot_emulator.properties import (
-    ASSOCIATION_COUNTS,
     CATEGORIES,
     CUSTOMER_TIERS,
     OWNER_USER_IDS,
@@ -27,11 +26,7 @@ from hubspot_emulator.properties import (
     SOURCES,
     TEAMS,
     HistoryEntry,
-    PropertyDef,
-    PropertyValueError,
     iso_from_ms,
-    ms_from_any,
-    normalise_value,
 )
 
 JSON = dict[str, Any]
@@ -560,114 +555,3 @@ def generate(count: int, seed: int, now_ms: int, pipelines: list[Pipeline]) -> S
         ticket_id += rng.randint(1, 40)
         tickets.append(generator.ticket(ticket_id, created_ms, serial))
     return SeedPortal(tickets=tickets, objects=generator.objects)
-
-
-# -- JSONL ------------------------------------------------------------------------------------
-def iter_jsonl(lines: Iterable[str]) -> Iterator[tuple[int, JSON]]:
-    """Yield (line number, object) for each non-blank line; raise ValueError on bad JSON."""
-    for number, line in enumerate(lines, start=1):
-        text = line.strip()
-        if not text:
-            continue
-        try:
-            item = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"line {number}: not JSON: {error}") from None
-        if not isinstance(item, dict):
-            raise ValueError(f"line {number}: expected a ticket object")
-        yield number, item
-
-
-def _stored(defn: PropertyDef, raw: Any) -> str | None:
-    """Keep an imported value as given, in HubSpot's stored format where it can be read."""
-    if raw is None:
-        return None
-    try:
-        return normalise_value(defn, raw)
-    except PropertyValueError:
-        return str(raw)
-
-
-def ticket_from_api(item: JSON, props: dict[str, PropertyDef], now_ms: int) -> TicketSeed:
-    """Read one ticket in the API's own shape, keeping its id, timestamps and history."""
-    raw_properties = item.get("properties") or {}
-    if not isinstance(raw_properties, dict):
-        raise ValueError("properties must be an object")
-    raw_id = item.get("id", raw_properties.get("hs_object_id"))
-    try:
-        ticket_id = int(str(raw_id))
-    except ValueError:
-        raise ValueError(f"ticket id {raw_id!r} is not numeric") from None
-
-    def instant(*candidates: Any) -> int | None:
-        for candidate in candidates:
-            if candidate not in (None, ""):
-                return ms_from_any(str(candidate))
-        return None
-
-    created_ms = instant(item.get("createdAt"), raw_properties.get("createdate")) or now_ms
-    updated_ms = (
-        instant(item.get("updatedAt"), raw_properties.get("hs_lastmodifieddate")) or created_ms
-    )
-    values: dict[str, str] = {}
-    for name, raw in raw_properties.items():
-        # Association counts follow the associations loaded below, not the given numbers.
-        defn = None if name in ASSOCIATION_COUNTS else props.get(name)
-        value = None if defn is None else _stored(defn, raw)
-        if value is not None:
-            values[name] = value
-    values["hs_object_id"] = str(ticket_id)
-    values.setdefault("createdate", iso_from_ms(created_ms))
-    values.setdefault("hs_lastmodifieddate", iso_from_ms(updated_ms))
-
-    history: dict[str, list[HistoryEntry]] = {}
-    for name, entries in (item.get("propertiesWithHistory") or {}).items():
-        defn = props.get(name)
-        if defn is None or not isinstance(entries, list):
-            continue
-        parsed = [
-            HistoryEntry(
-                _stored(defn, entry.get("value")) or "",
-                ms_from_any(str(entry.get("timestamp") or iso_from_ms(updated_ms))),
-                str(entry.get("sourceType") or "IMPORT"),
-                entry.get("sourceId"),
-                entry.get("sourceLabel"),
-                entry.get("updatedByUserId"),
-            )
-            for entry in entries
-            if isinstance(entry, dict)
-        ]
-        parsed.sort(key=lambda entry: entry.timestamp_ms)  # the API lists newest first
-        if parsed:
-            history[name] = parsed
-    for name, value in values.items():
-        entries = history.get(name)
-        if entries is None or entries[-1].value != value:
-            # A value without (matching) history was set when the ticket was last written.
-            at = created_ms if name in ("createdate", "hs_object_id") else updated_ms
-            history.setdefault(name, []).append(HistoryEntry(value, at, "IMPORT"))
-
-    archived_ms = None
-    if item.get("archived"):
-        archived_ms = instant(item.get("archivedAt")) or updated_ms
-    return TicketSeed(
-        id=ticket_id,
-        created_ms=created_ms,
-        updated_ms=updated_ms,
-        history=history,
-        values=values,
-        archived_ms=archived_ms,
-        associations=list(_inline_associations(item.get("associations"))),
-    )
-
-
-def _inline_associations(raw: Any) -> Iterator[tuple[str, int, str]]:
-    if not isinstance(raw, dict):
-        return
-    for object_type, block in raw.items():
-        results = block.get("results") if isinstance(block, dict) else None
-        for result in results or []:
-            try:
-                yield object_type, int(str(result["id"])), str(result.get("type") or DEFAULT)
-            except (KeyError, TypeError, ValueError):
-                raise ValueError(f"bad association under {object_type!r}: {result!r}") from None
