@@ -21,6 +21,7 @@ from hubspot_emulator.association_types import (
     default_first,
 )
 from hubspot_emulator.errors import not_found, validation_error
+from hubspot_emulator.objects import singular_name
 from hubspot_emulator.portal_state import (
     JSON,
     OBJECT_TYPE_IDS,
@@ -329,18 +330,14 @@ class PortalAssociations(PortalState):
 def _no_associations(source: str, target: str, key: str) -> JSON:
     """Render the batch-read error for a record without associations of the target type."""
     return not_found(
-        f"No {_singular(target)} is associated with {_singular(source)} {key}.",
+        f"No {singular_name(target)} is associated with {singular_name(source)} {key}.",
         sub_category="crm.associations.NO_ASSOCIATIONS_FOUND",
         context={
             "fromObjectId": [key],
-            "fromObjectType": [_singular(source)],
-            "toObjectType": [_singular(target)],
+            "fromObjectType": [singular_name(source)],
+            "toObjectType": [singular_name(target)],
         },
     ).entry()
-
-
-def _singular(object_type: str) -> str:
-    return "company" if object_type == "companies" else object_type[:-1]
 
 
 def _default_association(from_id: int, to_id: int, type_id: int) -> JSON:
