@@ -489,36 +489,45 @@ def _parse_groups(raw: Any, props: dict[str, PropertyDef]) -> list[list[Filter]]
         return []
     if not isinstance(raw, list):
         raise validation_error("filterGroups must be a list")
-    if len(raw) > MAX_FILTER_GROUPS:
-        raise validation_error(
-            f"Too many filter groups: {len(raw)}. A search may have at most "
-            f"{MAX_FILTER_GROUPS} filterGroups.",
-            sub_category="crm.search.TOO_MANY_FILTER_GROUPS",
-        )
+    _at_most(
+        len(raw),
+        MAX_FILTER_GROUPS,
+        f"Too many filter groups: {len(raw)}. A search may have at most {MAX_FILTER_GROUPS} "
+        "filterGroups.",
+        "TOO_MANY_FILTER_GROUPS",
+    )
     groups: list[list[Filter]] = []
     total = 0
     for group in raw:
         filters = group.get("filters") if isinstance(group, dict) else None
         if not isinstance(filters, list):
             raise validation_error("Each filter group needs a list of filters")
-        if len(filters) > MAX_FILTERS_PER_GROUP:
-            raise validation_error(
-                f"Too many filters in a filter group: {len(filters)}. A filter group may have "
-                f"at most {MAX_FILTERS_PER_GROUP} filters.",
-                sub_category="crm.search.TOO_MANY_FILTERS_IN_GROUP",
-            )
+        _at_most(
+            len(filters),
+            MAX_FILTERS_PER_GROUP,
+            f"Too many filters in a filter group: {len(filters)}. A filter group may have at "
+            f"most {MAX_FILTERS_PER_GROUP} filters.",
+            "TOO_MANY_FILTERS_IN_GROUP",
+        )
         total += len(filters)
         compiled = [_compile_filter(item, props) for item in filters]
         # Id filters narrow by bisection on the id-ordered index: run them first.
         compiled.sort(key=lambda item: item.kind != "id")
         groups.append(compiled)
-    if total > MAX_FILTERS:
-        raise validation_error(
-            f"Too many filters: {total}. A search may have at most {MAX_FILTERS} filters "
-            "across all filter groups.",
-            sub_category="crm.search.TOO_MANY_FILTERS",
-        )
+    _at_most(
+        total,
+        MAX_FILTERS,
+        f"Too many filters: {total}. A search may have at most {MAX_FILTERS} filters across all "
+        "filter groups.",
+        "TOO_MANY_FILTERS",
+    )
     return groups
+
+
+def _at_most(count: int, maximum: int, message: str, sub_category: str) -> None:
+    """Refuse a search with more of something than HubSpot allows: 400, crm.search.*."""
+    if count > maximum:
+        raise validation_error(message, sub_category=f"crm.search.{sub_category}")
 
 
 def _parse_sort(raw: Any, props: dict[str, PropertyDef]) -> tuple[str, bool] | None:
