@@ -12,10 +12,8 @@ from hubspot_emulator.portal_state import (
     Ticket,
     batch_inputs,
 )
-from hubspot_emulator.portal_tickets import API_SOURCE, PortalTickets, Source
-from hubspot_emulator.properties import (
-    iso_from_ms,
-)
+from hubspot_emulator.portal_tickets import API_SOURCE, PortalTickets
+from hubspot_emulator.properties import Source, iso_from_ms
 
 MAX_BATCH_INPUTS = 100
 

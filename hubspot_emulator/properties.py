@@ -95,6 +95,12 @@ def ms_from_any(text: str) -> int:
 
 
 # -- history ----------------------------------------------------------------------------------
+# Who made a change, as a history entry records it: (sourceType, sourceId, sourceLabel,
+# updatedByUserId).
+Source = tuple[str, str | None, str | None, int | None]
+CALCULATED: Source = ("CALCULATED", None, None, None)  # HubSpot derived the value itself
+
+
 class HistoryEntry(NamedTuple):
     """One recorded value of one property, as `propertiesWithHistory` reports it."""
 

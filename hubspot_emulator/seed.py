@@ -16,6 +16,7 @@ from typing import Any
 
 from hubspot_emulator.pipelines import Pipeline, Stage
 from hubspot_emulator.properties import (
+    CALCULATED,
     CATEGORIES,
     CUSTOMER_TIERS,
     OWNER_USER_IDS,
@@ -26,6 +27,7 @@ from hubspot_emulator.properties import (
     SOURCES,
     TEAMS,
     HistoryEntry,
+    Source,
     iso_from_ms,
 )
 
@@ -182,8 +184,6 @@ _ENGAGEMENT_COUNTS = tuple(
 )
 _new_entry = tuple.__new__  # builds a HistoryEntry without NamedTuple's Python-level __new__
 
-Source = tuple[str, str | None, str | None, int | None]  # sourceType, sourceId, label, user
-CALCULATED: Source = ("CALCULATED", None, None, None)
 MINUTE_MS = 60_000
 
 # Shares of tickets whose journey takes a hard turn (see `_Journey`).
