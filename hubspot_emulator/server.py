@@ -18,7 +18,6 @@ import sys
 import threading
 import time
 import traceback
-import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from hubspot_emulator.auth import Authenticator, Principal
 from hubspot_emulator.calls import Call, Result
 from hubspot_emulator.clock import Clock
 from hubspot_emulator.config import EmulatorConfig
-from hubspot_emulator.errors import ApiError
+from hubspot_emulator.errors import ApiError, new_correlation_id
 from hubspot_emulator.faults import FaultInjector, FaultPlan, fault_body
 from hubspot_emulator.ratelimit import RateLimiter, Verdict, rate_limit_body
 from hubspot_emulator.routes import ROUTER, Route
@@ -267,7 +266,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._drop()
             return "dropped"
         if plan.status is not None:
-            payload = fault_body(plan.status, str(uuid.uuid4()))
+            payload = fault_body(plan.status, new_correlation_id())
             headers = [("Retry-After", "1")] if emulator.config.retry_after else []
             emulator.counters.record(key, plan.status, "injected_fault")
             self._send_json(plan.status, payload, headers)
@@ -281,7 +280,7 @@ class _Handler(BaseHTTPRequestHandler):
         emulator = self.server.emulator
         if emulator.config.retry_after and verdict.retry_after_s:
             headers.append(("Retry-After", str(verdict.retry_after_s)))
-        payload = rate_limit_body(verdict.policy or "TEN_SECONDLY_ROLLING", str(uuid.uuid4()))
+        payload = rate_limit_body(verdict.policy or "TEN_SECONDLY_ROLLING", new_correlation_id())
         emulator.counters.record(key, 429, "rate_limited")
         self._send_json(429, payload, headers)
         return 429
