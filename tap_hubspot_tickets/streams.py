@@ -46,6 +46,7 @@ from hubspot_api.associations import ASSOCIATION_BATCH_LIMIT, AssociationLink
 from hubspot_api.frontier import Claim, Frontier, claim_down, claim_up
 from hubspot_api.paging import BATCH_LIMIT, OBJECT_ID, chunked
 from hubspot_api.properties import PropertyDefinition
+from hubspot_api.records import ARCHIVED, ID, TICKET_BASE_COLUMNS, UPDATED_AT
 from tap_hubspot_tickets.pipelining import ReadAhead
 from tap_hubspot_tickets.runtime import TapRuntime
 from tap_hubspot_tickets.schemas import (
@@ -55,7 +56,6 @@ from tap_hubspot_tickets.schemas import (
     PIPELINE_SCHEMA,
     PROPERTY_SCHEMA,
     STAGE_SCHEMA,
-    TICKET_BASE_COLUMNS,
     TicketRecordBuilder,
     association_records,
     history_records,
@@ -170,8 +170,8 @@ class TicketsStream(HubSpotStream):
     """Tickets with one column per selected property; incremental by search windows."""
 
     name = "tickets"
-    primary_keys: ClassVar[list[str]] = ["id"]
-    replication_key = "updated_at"
+    primary_keys: ClassVar[list[str]] = [ID]
+    replication_key = UPDATED_AT
     is_sorted = False
     # The base columns: the key, when the ticket was created and changed, whether it is deleted.
     always_emitted = TICKET_BASE_COLUMNS
@@ -628,8 +628,8 @@ class TicketPipelinesStream(HubSpotStream):
     """Ticket pipelines, so stage and pipeline ids reach the warehouse with labels."""
 
     name = "ticket_pipelines"
-    primary_keys: ClassVar[list[str]] = ["id"]
-    always_emitted = ("archived",)
+    primary_keys: ClassVar[list[str]] = [ID]
+    always_emitted = (ARCHIVED,)
 
     def __init__(self, tap: Tap, runtime: TapRuntime) -> None:
         """Use the fixed pipeline schema."""
@@ -646,7 +646,7 @@ class TicketPipelineStagesStream(HubSpotStream):
 
     name = "ticket_pipeline_stages"
     primary_keys: ClassVar[list[str]] = ["pipeline_id", "stage_id"]
-    always_emitted = ("archived",)
+    always_emitted = (ARCHIVED,)
 
     def __init__(self, tap: Tap, runtime: TapRuntime) -> None:
         """Use the fixed stage schema."""
@@ -663,7 +663,7 @@ class TicketPropertiesStream(HubSpotStream):
 
     name = "ticket_properties"
     primary_keys: ClassVar[list[str]] = ["name"]
-    always_emitted = ("archived",)
+    always_emitted = (ARCHIVED,)
 
     def __init__(self, tap: Tap, runtime: TapRuntime) -> None:
         """Use the fixed property schema."""

@@ -27,10 +27,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hubspot_api.records import UPDATED_AT
+
 LAST_MODIFIED = "hs_lastmodifieddate"
 
 # The SDK-visible replication key of the tickets stream (a record column).
-REPLICATION_KEY = "updated_at"
+REPLICATION_KEY = UPDATED_AT
 
 
 def to_iso(moment: datetime) -> str:

@@ -24,26 +24,23 @@ from hubspot_api.properties import (
     is_writable,
     to_hubspot,
 )
+from hubspot_api.records import (
+    ARCHIVED,
+    CONTROL_COLUMNS,
+    DELETED_AT,
+    ID,
+    READ_ONLY_COLUMNS,
+    SDC_PREFIX,
+)
 from target_hubspot_tickets.rejects import to_json_value
 
 # Columns the tap adds beside the properties, or that HubSpot maintains itself. They are never
 # written, whatever the property definitions say: a tap's output must load unchanged.
-SYSTEM_COLUMNS = frozenset(
-    {
-        "created_at",
-        "updated_at",
-        "archived_at",
-        "hs_object_id",
-        "hs_lastmodifieddate",
-        "createdate",
-    }
-)
-# Input fields that steer the write instead of being written.
-ID_FIELD = "id"
-ARCHIVED_FIELD = "archived"
+SYSTEM_COLUMNS = READ_ONLY_COLUMNS | {"hs_object_id", "hs_lastmodifieddate", "createdate"}
+# Input fields that steer the write instead of being written: the record's control columns
+# (`hubspot_api.records`) and the target's own list of links.
 ASSOCIATIONS_FIELD = "associations"
-DELETED_AT_FIELD = "_sdc_deleted_at"
-CONTROL_FIELDS = frozenset({ID_FIELD, ARCHIVED_FIELD, ASSOCIATIONS_FIELD, DELETED_AT_FIELD})
+CONTROL_FIELDS = CONTROL_COLUMNS | {ASSOCIATIONS_FIELD}
 
 SUBJECT = "subject"
 PIPELINE = "hs_pipeline"
@@ -340,7 +337,7 @@ class RecordValidator:
         creating = operation is Operation.CREATE
         given: dict[str, Any] = {}
         for name, value in record.items():
-            if name in CONTROL_FIELDS or name.startswith("_sdc_"):
+            if name in CONTROL_FIELDS or name.startswith(SDC_PREFIX):
                 continue
             if name in SYSTEM_COLUMNS:
                 self.warn_once(name, "HubSpot maintains it")
@@ -388,18 +385,18 @@ class RecordValidator:
 
     # -- routing --------------------------------------------------------------------------------
     def _route(self, record: Mapping[str, Any]) -> tuple[Operation, str | None, str | None]:
-        ticket_id = _id_text(record.get(ID_FIELD), ID_FIELD)
-        archived = control_flag(record.get(ARCHIVED_FIELD), ARCHIVED_FIELD)
+        ticket_id = _id_text(record.get(ID), ID)
+        archived = control_flag(record.get(ARCHIVED), ARCHIVED)
         key_name = upsert_key_name(self.settings)
         upsert_key = _id_text(record.get(key_name), key_name) if key_name else None
-        if archived is True or record.get(DELETED_AT_FIELD) not in (None, ""):
+        if archived is True or record.get(DELETED_AT) not in (None, ""):
             if ticket_id is not None:
                 return Operation.ARCHIVE, ticket_id, None
             if upsert_key is not None:
                 # Archived by its unique key: the sink reads the ticket id before archiving.
                 return Operation.ARCHIVE, None, upsert_key
-            needs = f"{ID_FIELD!r}" + (f" or a value in {key_name!r}" if key_name else "")
-            raise RecordInvalid(f"an archived record needs {needs}", ID_FIELD)
+            needs = f"{ID!r}" + (f" or a value in {key_name!r}" if key_name else "")
+            raise RecordInvalid(f"an archived record needs {needs}", ID)
         if upsert_key is not None:
             return Operation.UPSERT, ticket_id, upsert_key
         if ticket_id is not None:

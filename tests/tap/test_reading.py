@@ -15,6 +15,7 @@ from singer_sdk.singerlib.encoding.simple import RecordMessage, SchemaMessage
 from hubspot_api.errors import ConfigError
 from hubspot_api.paths import Call
 from hubspot_api.properties import PropertyDefinition
+from hubspot_api.records import TICKET_BASE_COLUMNS
 from hubspot_emulator.config import DEFAULT_TOKEN
 from tap_hubspot_tickets.preflight import (
     KNOWN,
@@ -27,7 +28,7 @@ from tap_hubspot_tickets.preflight import (
     probe_with,
     run_preflight,
 )
-from tap_hubspot_tickets.schemas import TICKET_BASE_COLUMNS, TicketRecordBuilder, history_records
+from tap_hubspot_tickets.schemas import TicketRecordBuilder, history_records
 from tap_hubspot_tickets.tap import TapHubSpotTickets
 from tap_hubspot_tickets.values import SurrogateSafeWriter, ValueProblems
 
