@@ -62,10 +62,12 @@ from hubspot_api.paging import (
 from hubspot_api.paths import Call, path_for
 from hubspot_api.properties import (
     PropertyDefinition,
-    ValueConversionError,
     fetch_property_definitions,
     is_writable,
     json_schema_for,
+)
+from hubspot_api.property_values import (
+    ValueConversionError,
     parse_value,
     to_hubspot,
     value_parser,

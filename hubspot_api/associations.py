@@ -28,6 +28,15 @@ if TYPE_CHECKING:
     from hubspot_api.client import HubSpotClient
 
 ASSOCIATION_BATCH_LIMIT = 1_000
+# Who defined an association type: HubSpot (the unlabeled default links), a user (labels), or an
+# app (https://developers.hubspot.com/docs/api-reference/latest/crm/associations/guide).
+HUBSPOT_DEFINED = "HUBSPOT_DEFINED"
+ASSOCIATION_CATEGORIES = (HUBSPOT_DEFINED, "USER_DEFINED", "INTEGRATOR_DEFINED")
+
+
+def association_types_json(category: str, type_id: int) -> list[dict[str, Any]]:
+    """Render the `types` list of one link in a create or associate body."""
+    return [{"associationCategory": category, "associationTypeId": type_id}]
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,11 @@ from typing import Any
 from singer_sdk import typing as th
 
 from hubspot_api.associations import AssociationLink
-from hubspot_api.properties import (
-    INT64_MAX,
-    INT64_MIN,
+from hubspot_api.properties import INT64_MAX, INT64_MIN, PropertyDefinition, json_schema_for
+from hubspot_api.property_values import (
     Parser,
-    PropertyDefinition,
     ValueConversionError,
     expected_values,
-    json_schema_for,
     value_parser,
 )
 from hubspot_api.records import (

@@ -44,8 +44,9 @@ from typing_extensions import override
 
 from hubspot_api.associations import ASSOCIATION_BATCH_LIMIT, AssociationLink
 from hubspot_api.frontier import Claim, Frontier, claim_down, claim_up
-from hubspot_api.paging import BATCH_LIMIT, OBJECT_ID, chunked
-from hubspot_api.properties import PropertyDefinition
+from hubspot_api.instants import parse_instant
+from hubspot_api.paging import BATCH_LIMIT, chunked
+from hubspot_api.properties import OBJECT_ID, PropertyDefinition
 from hubspot_api.records import ARCHIVED, ID, TICKET_BASE_COLUMNS, UPDATED_AT
 from tap_hubspot_tickets.pipelining import ReadAhead
 from tap_hubspot_tickets.runtime import TapRuntime
@@ -66,12 +67,7 @@ from tap_hubspot_tickets.schemas import (
 )
 from tap_hubspot_tickets.source import fits_in_query
 from tap_hubspot_tickets.values import SurrogateSafeWriter, ValueProblems, surrogate_warning
-from tap_hubspot_tickets.windows import (
-    SearchWindow,
-    TicketsCheckpoint,
-    parse_instant,
-    plan_window,
-)
+from tap_hubspot_tickets.windows import SearchWindow, TicketsCheckpoint, plan_window
 
 if TYPE_CHECKING:
     from singer_sdk import Tap

@@ -11,19 +11,30 @@ import decimal
 import enum
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hubspot_api.associations import (
+    ASSOCIATION_CATEGORIES,
+    HUBSPOT_DEFINED,
+    association_types_json,
+)
 from hubspot_api.errors import ConfigError
 from hubspot_api.objects import TICKET_DEFAULT_ASSOCIATION_TYPE_IDS, object_type_name
+from hubspot_api.pipelines import Pipelines, UnknownStageError
 from hubspot_api.properties import (
-    MAX_TEXT_VALUE_CHARS,
+    HUBSPOT_MAINTAINED,
+    PINNED_ENGAGEMENT,
+    PIPELINE,
+    PIPELINE_STAGE,
+    REQUIRED_ON_CREATE,
+    SUBJECT,
     PropertyDefinition,
-    ValueConversionError,
     is_writable,
-    to_hubspot,
+    unknown_option,
 )
+from hubspot_api.property_values import MAX_TEXT_VALUE_CHARS, ValueConversionError, to_hubspot
 from hubspot_api.records import (
     ARCHIVED,
     CONTROL_COLUMNS,
@@ -36,23 +47,15 @@ from target_hubspot_tickets.rejects import to_json_value
 
 # Columns the tap adds beside the properties, or that HubSpot maintains itself. They are never
 # written, whatever the property definitions say: a tap's output must load unchanged.
-SYSTEM_COLUMNS = READ_ONLY_COLUMNS | {"hs_object_id", "hs_lastmodifieddate", "createdate"}
+SYSTEM_COLUMNS = READ_ONLY_COLUMNS | HUBSPOT_MAINTAINED
 # Input fields that steer the write instead of being written: the record's control columns
 # (`hubspot_api.records`) and the target's own list of links.
 ASSOCIATIONS_FIELD = "associations"
 CONTROL_FIELDS = CONTROL_COLUMNS | {ASSOCIATIONS_FIELD}
 
-SUBJECT = "subject"
-PIPELINE = "hs_pipeline"
-STAGE = "hs_pipeline_stage"
-PINNED_ENGAGEMENT = "hs_pinned_engagement_id"
-# HubSpot's ticket create needs these (https://developers.hubspot.com/docs/api/crm/tickets).
-REQUIRED_ON_CREATE = (SUBJECT, STAGE)
 # Clearing these would leave a ticket without a name or a place in a pipeline: a null in the
 # input means "not given" for them, never "clear it".
-NEVER_CLEARED = frozenset({SUBJECT, PIPELINE, STAGE})
-
-ASSOCIATION_CATEGORIES = ("HUBSPOT_DEFINED", "USER_DEFINED", "INTEGRATOR_DEFINED")
+NEVER_CLEARED = frozenset({SUBJECT, PIPELINE, PIPELINE_STAGE})
 
 DROP = "drop"
 REJECT = "reject"
@@ -94,12 +97,7 @@ class Association:
 
     def types_json(self) -> list[dict[str, Any]]:
         """Render HubSpot's `types` list for this link."""
-        return [
-            {
-                "associationCategory": self.association_category,
-                "associationTypeId": self.association_type_id,
-            }
-        ]
+        return association_types_json(self.association_category, self.association_type_id)
 
 
 @dataclass
@@ -168,106 +166,6 @@ def describe_record(
     elif trace is not None:
         where.append(f"trace {trace}")
     return f"{stream} record #{position}" + (f" ({', '.join(where)})" if where else "")
-
-
-@dataclass(frozen=True)
-class Stage:
-    """A pipeline stage: its id and label."""
-
-    id: str
-    label: str
-
-
-@dataclass(frozen=True)
-class Pipeline:
-    """A ticket pipeline with its stages."""
-
-    id: str
-    label: str
-    display_order: int
-    stages: tuple[Stage, ...]
-
-
-class Pipelines:
-    """The portal's ticket pipelines, resolving ids or labels to ids."""
-
-    def __init__(self, pipelines: Sequence[Pipeline]) -> None:
-        """Index `pipelines`; the default is id "0", else the first in display order."""
-        self.pipelines = tuple(sorted(pipelines, key=lambda p: (p.display_order, p.id)))
-        by_id = {p.id: p for p in self.pipelines}
-        # HubSpot's default ticket pipeline always has id "0".
-        self.default: Pipeline | None = by_id.get("0") or (
-            self.pipelines[0] if self.pipelines else None
-        )
-        self._by_id = by_id
-
-    @classmethod
-    def from_api(cls, body: Mapping[str, Any]) -> Pipelines:
-        """Build from the pipelines API answer `{results: [{id, label, stages: [...]}, ...]}`."""
-        out: list[Pipeline] = []
-        for item in body.get("results") or []:
-            stages = tuple(
-                Stage(str(s.get("id")), str(s.get("label") or ""))
-                for s in sorted(item.get("stages") or [], key=lambda s: s.get("displayOrder", 0))
-                if not s.get("archived")
-            )
-            out.append(
-                Pipeline(
-                    str(item.get("id")),
-                    str(item.get("label") or ""),
-                    int(item.get("displayOrder") or 0),
-                    stages,
-                )
-            )
-        return cls(out)
-
-    def resolve_pipeline(self, value: str) -> Pipeline | None:
-        """Return the pipeline with this id, else with this label (exact, then any case)."""
-        if value in self._by_id:
-            return self._by_id[value]
-        exact = [p for p in self.pipelines if p.label == value]
-        if len(exact) == 1:
-            return exact[0]
-        folded = [p for p in self.pipelines if p.label.casefold() == value.casefold()]
-        return folded[0] if len(folded) == 1 else None
-
-    @staticmethod
-    def _stage_in(pipeline: Pipeline, value: str) -> Stage | None:
-        for stage in pipeline.stages:
-            if stage.id == value:
-                return stage
-        exact = [s for s in pipeline.stages if s.label == value]
-        if len(exact) == 1:
-            return exact[0]
-        folded = [s for s in pipeline.stages if s.label.casefold() == value.casefold()]
-        return folded[0] if len(folded) == 1 else None
-
-    def resolve_stage(self, value: str, pipeline: Pipeline | None) -> Stage:
-        """Return the stage `value` (id or label) names, within `pipeline` when one is known.
-
-        Without a pipeline (an update that moves only the stage) a stage id is looked up in
-        every pipeline; a label must then be unique across the portal.
-        """
-        if pipeline is not None:
-            stage = self._stage_in(pipeline, value)
-            if stage is None:
-                raise RecordInvalid(
-                    f"stage {value!r} is not a stage of pipeline {pipeline.label!r} "
-                    f"(id {pipeline.id})",
-                    STAGE,
-                )
-            return stage
-        by_id = [s for p in self.pipelines for s in p.stages if s.id == value]
-        if by_id:
-            return by_id[0]
-        matches = [m for p in self.pipelines if (m := self._stage_in(p, value)) is not None]
-        if len(matches) == 1:
-            return matches[0]
-        if not matches:
-            raise RecordInvalid(f"stage {value!r} is not a stage of any pipeline", STAGE)
-        raise RecordInvalid(
-            f"stage label {value!r} exists in several pipelines; give {PIPELINE} too", STAGE
-        )
 
 
 @dataclass
@@ -358,7 +256,7 @@ class RecordValidator:
         self._pipeline_and_stage(given, write)
         clear_nulls = self.settings.null_values == CLEAR
         for name, value in given.items():
-            if name in (PIPELINE, STAGE) and name in write.properties:
+            if name in (PIPELINE, PIPELINE_STAGE) and name in write.properties:
                 continue
             text = self._convert(self.definitions[name], value, name)
             if text is None:
@@ -415,10 +313,13 @@ class RecordValidator:
             pipeline = self.pipelines.default
             if pipeline is not None:
                 write.properties[PIPELINE] = pipeline.id
-        raw_stage = given.get(STAGE)
+        raw_stage = given.get(PIPELINE_STAGE)
         if raw_stage not in (None, ""):
-            stage = self.pipelines.resolve_stage(str(raw_stage), pipeline)
-            write.properties[STAGE] = stage.id
+            try:
+                stage = self.pipelines.resolve_stage(str(raw_stage), pipeline)
+            except UnknownStageError as exc:
+                raise RecordInvalid(str(exc), PIPELINE_STAGE) from None
+            write.properties[PIPELINE_STAGE] = stage.id
 
     # -- values ---------------------------------------------------------------------------------
     def _convert(self, defn: PropertyDefinition, value: Any, name: str) -> str | None:
@@ -439,15 +340,10 @@ class RecordValidator:
             )
         if text == "":
             return None
-        if defn.type == "enumeration" and defn.options:
-            allowed = {option.value for option in defn.options}
-            parts = text.split(";") if defn.field_type == "checkbox" else [text]
-            for part in parts:
-                if part not in allowed:
-                    shown = ", ".join(option.value for option in defn.options)
-                    raise RecordInvalid(
-                        f"{part!r} is not an option of {name!r} (options: {shown})", name
-                    )
+        part = unknown_option(defn, text)
+        if part is not None:
+            shown = ", ".join(option.value for option in defn.options)
+            raise RecordInvalid(f"{part!r} is not an option of {name!r} (options: {shown})", name)
         return text
 
     def _associations(self, raw: Any) -> list[Association] | None:
@@ -467,7 +363,7 @@ class RecordValidator:
             to_id = _id_text(item.get("to_object_id"), f"{where}.to_object_id")
             if to_id is None:
                 raise RecordInvalid(f"{where}.to_object_id is missing", where)
-            category = item.get("association_category") or "HUBSPOT_DEFINED"
+            category = item.get("association_category") or HUBSPOT_DEFINED
             if category not in ASSOCIATION_CATEGORIES:
                 raise RecordInvalid(f"{where}.association_category {category!r} is unknown", where)
             type_id = item.get("association_type_id")

@@ -7,11 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from hubspot_api.properties import (
-    PropertyDefinition,
+from hubspot_api.properties import PropertyDefinition, is_writable, json_schema_for
+from hubspot_api.property_values import (
     ValueConversionError,
-    is_writable,
-    json_schema_for,
     parse_value,
     to_hubspot,
     value_parser,
