@@ -40,7 +40,7 @@ from hubspot_api.paths import Call
 from hubspot_api.properties import CONTENT, CREATE_DATE, PIPELINE, PIPELINE_STAGE, SUBJECT
 from target_hubspot_tickets.rejects import Reject
 from target_hubspot_tickets.splitting import isolate_refusals, split_logger
-from target_hubspot_tickets.validation import TicketWrite
+from target_hubspot_tickets.writes import TicketWrite
 from target_hubspot_tickets.writing import (
     Pending,
     RunContext,

@@ -15,7 +15,7 @@ from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
 from typing_extensions import override
 
 from hubspot_api.instants import parse_iso, parse_iso_date
-from target_hubspot_tickets.validation import RecordInvalid
+from target_hubspot_tickets.writes import RecordInvalid
 
 _DATE_PARSERS: dict[str, Callable[[str], Any]] = {
     "date-time": parse_iso,

@@ -39,12 +39,7 @@ from target_hubspot_tickets.pins import PinWriter
 from target_hubspot_tickets.rejects import Reject
 from target_hubspot_tickets.schema_check import SchemaErrorCollector, short
 from target_hubspot_tickets.updates import UpdateWriter, UpsertWriter
-from target_hubspot_tickets.validation import (
-    Operation,
-    RecordInvalid,
-    TicketWrite,
-    describe_record,
-)
+from target_hubspot_tickets.writes import Operation, RecordInvalid, TicketWrite, describe_record
 from target_hubspot_tickets.writing import Pending, RunContext, RunOwner
 
 if TYPE_CHECKING:

@@ -19,7 +19,8 @@ from hubspot_api.errors import HubSpotAPIError
 from hubspot_api.instants import epoch_ms, parse_iso
 from target_hubspot_tickets.checkpoints import Checkpoints
 from target_hubspot_tickets.rejects import Reject, RejectsFile, Tally
-from target_hubspot_tickets.validation import RecordValidator, TicketWrite
+from target_hubspot_tickets.validation import RecordValidator
+from target_hubspot_tickets.writes import TicketWrite
 
 if TYPE_CHECKING:
     from target_hubspot_tickets.creates import CreateWriter

@@ -54,5 +54,5 @@ def test_iso_text_is_hubspot_s_form():
 def test_parse_iso_keeps_the_offset_and_reads_naive_as_utc():
     assert parse_iso("2024-12-10T09:30:00+01:00").utcoffset() == timedelta(hours=1)
     assert parse_iso("2024-12-10T08:30:00").tzinfo is UTC
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="day is out of range"):
         parse_iso("2024-02-30T00:00:00Z")

@@ -32,10 +32,13 @@ def pipelines() -> Pipelines:
 
 
 def test_the_default_pipeline_is_id_zero_and_archived_stages_are_left_out(pipelines):
-    assert pipelines.default is not None and pipelines.default.id == "0"
+    assert pipelines.default is not None
+    assert pipelines.default.id == "0"
     assert [p.id for p in pipelines.pipelines] == ["7", "0"]  # display order
     assert [s.id for s in pipelines.pipelines[0].stages] == ["s1", "s2"]
-    assert Pipelines.from_api([RESULTS[0]]).default.id == "7"  # type: ignore[union-attr]
+    only = Pipelines.from_api([RESULTS[0]]).default
+    assert only is not None
+    assert only.id == "7"
     assert Pipelines.from_api([]).default is None
 
 
