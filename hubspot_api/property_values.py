@@ -297,6 +297,14 @@ def _text_to_wire(name: str, value: Any, type_: str) -> str:
     raise ValueConversionError(name, value, f"cannot write a {type(value).__name__}")
 
 
+_TYPED_WRITERS: dict[str, Callable[[str, Any], str]] = {
+    NUMBER: _number_to_wire,
+    BOOL: _bool_to_wire,
+    DATETIME: _datetime_to_wire,
+    DATE: _date_to_wire,
+}
+
+
 def to_hubspot(defn: PropertyDefinition, value: Any) -> str:
     """Turn a typed value into the string HubSpot expects for this property.
 
@@ -306,22 +314,10 @@ def to_hubspot(defn: PropertyDefinition, value: Any) -> str:
     """
     if value is None:
         return ""
-    if defn.type == NUMBER:
-        if isinstance(value, str) and value == "":
-            return ""
-        return _number_to_wire(defn.name, value)
-    if defn.type == BOOL:
-        if isinstance(value, str) and value == "":
-            return ""
-        return _bool_to_wire(defn.name, value)
-    if defn.type == DATETIME:
-        if isinstance(value, str) and value == "":
-            return ""
-        return _datetime_to_wire(defn.name, value)
-    if defn.type == DATE:
-        if isinstance(value, str) and value == "":
-            return ""
-        return _date_to_wire(defn.name, value)
+    typed = _TYPED_WRITERS.get(defn.type)
+    if typed is not None:
+        # An empty string clears a typed property as it clears a text one.
+        return "" if isinstance(value, str) and value == "" else typed(defn.name, value)
     if defn.is_multi_select:
         return _multi_select_to_wire(defn.name, value)
     return _text_to_wire(defn.name, value, defn.type)

@@ -157,6 +157,32 @@ def test_history_of_nothing_known_is_an_error_only_for_a_selected_stream(selecte
         assert findings.history_properties == ()
 
 
+@pytest.mark.parametrize(
+    ("check", "message"),
+    [
+        (
+            lambda: check_history_properties(
+                ["a", "b"], KNOWN_NAMES, selected=True, findings=Findings()
+            ),
+            "none of history_properties ('a', 'b') is a ticket property of this portal, so "
+            "ticket_property_history would be empty; fix the setting or deselect the stream",
+        ),
+        (
+            lambda: check_associations(
+                ["p1_x"], lambda _: UNKNOWN, selected=True, findings=Findings()
+            ),
+            "none of associations ('p1_x') is an object type of this portal, so "
+            "ticket_associations would be empty; fix the setting or deselect the stream",
+        ),
+    ],
+    ids=["history", "associations"],
+)
+def test_a_selected_stream_left_with_nothing_to_read_names_its_setting(check, message) -> None:
+    with pytest.raises(ConfigError) as raised:
+        check()
+    assert str(raised.value) == message
+
+
 def test_object_types_are_spelled_once_as_the_plural() -> None:
     assert normalise_object_types(["contact", "0-1", "Contacts", "", "company", "p1_cars"]) == (
         "contacts",

@@ -177,6 +177,9 @@ def test_parse_errors_name_the_property(defn, wire):
         (NUMBER, None, ""),
         (STRING, None, ""),
         (DATETIME, "", ""),
+        (NUMBER, "", ""),
+        (BOOL, "", ""),
+        (DATE, "", ""),
     ],
     ids=lambda v: v.name if isinstance(v, PropertyDefinition) else repr(v)[:30],
 )
