@@ -16,6 +16,10 @@ import the names from here, so a tap's output loads into the target unchanged.
 (https://sdk.meltano.com/en/latest/implementation/record_metadata.html), which a target reads
 like `archived = true`. Every other `_sdc_*` column is metadata, never written.
 
+A ticket's links to other records have one shape on both sides: a row of the tap's
+`ticket_associations` (keyed by `ASSOCIATION_KEY`) and an item of a `tickets` record's
+`associations` list given to the target use the same names (`TO_OBJECT_TYPE`, ...).
+
 Pipelines, stages and property definitions carry the same lifecycle columns (`archived`,
 `created_at`, `updated_at`): `lifecycle_schema` and `lifecycle_values` declare and fill them.
 """
@@ -26,6 +30,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from singer_sdk import typing as th
+
+# The Singer stream of ticket records: what the tap emits, and the one stream the target writes.
+TICKETS_STREAM = "tickets"
 
 ID = "id"
 CREATED_AT = "created_at"
@@ -51,6 +58,22 @@ TICKET_BASE_PROPERTIES: tuple[th.Property[Any], ...] = (
     th.Property(UPDATED_AT, th.DateTimeType, description="`updatedAt` of the ticket."),
     th.Property(ARCHIVED, th.BooleanType, description="True once the ticket is deleted."),
     th.Property(ARCHIVED_AT, th.DateTimeType, description="When it was deleted."),
+)
+
+
+# -- links: a `ticket_associations` row, or an item of a record's `associations` -------------
+TICKET_ID = "ticket_id"
+TO_OBJECT_TYPE = "to_object_type"
+TO_OBJECT_ID = "to_object_id"
+ASSOCIATION_CATEGORY = "association_category"
+ASSOCIATION_TYPE_ID = "association_type_id"
+# One association type between a ticket and a record is one row.
+ASSOCIATION_KEY = (
+    TICKET_ID,
+    TO_OBJECT_TYPE,
+    TO_OBJECT_ID,
+    ASSOCIATION_CATEGORY,
+    ASSOCIATION_TYPE_ID,
 )
 
 

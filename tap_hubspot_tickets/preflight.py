@@ -32,10 +32,9 @@ from dataclasses import dataclass, field
 
 from hubspot_api.errors import AuthError, ConfigError, NotFoundError, ValidationError
 from hubspot_api.objects import known_object_type_names, object_type_name
+from hubspot_api.records import TICKETS_STREAM
+from tap_hubspot_tickets.schemas import ASSOCIATIONS_STREAM, HISTORY_STREAM
 
-HISTORY_STREAM = "ticket_property_history"
-ASSOCIATIONS_STREAM = "ticket_associations"
-TICKETS_STREAM = "tickets"
 _CLOSE_CUTOFF = 0.6
 
 

@@ -28,9 +28,15 @@ from hubspot_api.property_values import (
 )
 from hubspot_api.records import (
     ARCHIVED,
+    ASSOCIATION_CATEGORY,
+    ASSOCIATION_TYPE_ID,
     ID,
     TICKET_BASE_COLUMNS,
     TICKET_BASE_PROPERTIES,
+    TICKET_ID,
+    TICKETS_STREAM,
+    TO_OBJECT_ID,
+    TO_OBJECT_TYPE,
     lifecycle_schema,
     lifecycle_values,
     ticket_base_values,
@@ -42,8 +48,8 @@ Record = dict[str, Any]
 
 logger = logging.getLogger(__name__)
 
-TICKETS_STREAM = "tickets"
 HISTORY_STREAM = "ticket_property_history"
+ASSOCIATIONS_STREAM = "ticket_associations"
 # Every integer column is a 64-bit integer: the bounds make DuckDB pick BIGINT, not HUGEINT
 # (docs/warehouse-types.md).
 BIGINT = th.IntegerType(minimum=INT64_MIN, maximum=INT64_MAX)
@@ -200,11 +206,11 @@ def history_records(
 
 # -- ticket_associations ------------------------------------------------------------------------
 ASSOCIATION_SCHEMA: dict[str, Any] = th.PropertiesList(
-    th.Property("ticket_id", th.StringType, required=True),
-    th.Property("to_object_type", th.StringType, required=True),
-    th.Property("to_object_id", th.StringType, required=True),
-    th.Property("association_category", th.StringType, required=True),
-    th.Property("association_type_id", BIGINT, required=True),
+    th.Property(TICKET_ID, th.StringType, required=True),
+    th.Property(TO_OBJECT_TYPE, th.StringType, required=True),
+    th.Property(TO_OBJECT_ID, th.StringType, required=True),
+    th.Property(ASSOCIATION_CATEGORY, th.StringType, required=True),
+    th.Property(ASSOCIATION_TYPE_ID, BIGINT, required=True),
     th.Property("label", th.StringType, description="The label of a labelled association."),
 ).to_dict()
 
@@ -213,11 +219,11 @@ def association_records(links: Iterable[AssociationLink]) -> Iterator[Record]:
     """Yield one record per link (one association type between a ticket and a record)."""
     for link in links:
         yield {
-            "ticket_id": link.from_id,
-            "to_object_type": link.to_type,
-            "to_object_id": link.to_id,
-            "association_category": link.category,
-            "association_type_id": link.type_id,
+            TICKET_ID: link.from_id,
+            TO_OBJECT_TYPE: link.to_type,
+            TO_OBJECT_ID: link.to_id,
+            ASSOCIATION_CATEGORY: link.category,
+            ASSOCIATION_TYPE_ID: link.type_id,
             "label": link.label,
         }
 

@@ -16,6 +16,12 @@ from typing import Any
 
 from hubspot_api.associations import ASSOCIATION_CATEGORIES, HUBSPOT_DEFINED
 from hubspot_api.objects import TICKET_DEFAULT_ASSOCIATION_TYPE_IDS, object_type_name
+from hubspot_api.records import (
+    ASSOCIATION_CATEGORY,
+    ASSOCIATION_TYPE_ID,
+    TO_OBJECT_ID,
+    TO_OBJECT_TYPE,
+)
 from target_hubspot_tickets.rejects import to_json_value
 from target_hubspot_tickets.writes import Association, RecordInvalid
 
@@ -130,26 +136,30 @@ def parse_associations(raw: Any) -> list[Association] | None:
         where = f"{ASSOCIATIONS_FIELD}[{index}]"
         if not isinstance(item, Mapping):
             raise RecordInvalid(f"{where} must be an object", where)
-        to_type = item.get("to_object_type")
+        to_type = item.get(TO_OBJECT_TYPE)
         if not isinstance(to_type, str) or not to_type.strip():
-            raise RecordInvalid(f"{where}.to_object_type is missing", where)
+            raise RecordInvalid(f"{where}.{TO_OBJECT_TYPE} is missing", where)
         to_type = object_type_name(to_type)
-        to_id = id_text(item.get("to_object_id"), f"{where}.to_object_id")
+        to_id = id_text(item.get(TO_OBJECT_ID), f"{where}.{TO_OBJECT_ID}")
         if to_id is None:
-            raise RecordInvalid(f"{where}.to_object_id is missing", where)
-        category = item.get("association_category") or HUBSPOT_DEFINED
+            raise RecordInvalid(f"{where}.{TO_OBJECT_ID} is missing", where)
+        category = item.get(ASSOCIATION_CATEGORY) or HUBSPOT_DEFINED
         if category not in ASSOCIATION_CATEGORIES:
-            raise RecordInvalid(f"{where}.association_category {category!r} is unknown", where)
-        type_id = item.get("association_type_id")
+            raise RecordInvalid(f"{where}.{ASSOCIATION_CATEGORY} {category!r} is unknown", where)
+        type_id = item.get(ASSOCIATION_TYPE_ID)
         if type_id is None:
             type_id = TICKET_DEFAULT_ASSOCIATION_TYPE_IDS.get(to_type)
             if type_id is None:
-                raise RecordInvalid(f"{where}.association_type_id is needed for {to_type!r}", where)
+                raise RecordInvalid(
+                    f"{where}.{ASSOCIATION_TYPE_ID} is needed for {to_type!r}", where
+                )
         if isinstance(type_id, bool) or not isinstance(type_id, int | str):
-            raise RecordInvalid(f"{where}.association_type_id must be an integer", where)
+            raise RecordInvalid(f"{where}.{ASSOCIATION_TYPE_ID} must be an integer", where)
         try:
             type_number = int(type_id)
         except ValueError:
-            raise RecordInvalid(f"{where}.association_type_id must be an integer", where) from None
+            raise RecordInvalid(
+                f"{where}.{ASSOCIATION_TYPE_ID} must be an integer", where
+            ) from None
         out.append(Association(to_type, to_id, type_number, str(category)))
     return out

@@ -22,6 +22,7 @@ from hubspot_api.config import SECRET_SETTINGS, HubSpotSettings, settings_schema
 from hubspot_api.errors import HubSpotError
 from hubspot_api.pipelines import Pipelines, read_pipelines
 from hubspot_api.properties import fetch_property_definitions
+from hubspot_api.records import TICKETS_STREAM
 from target_hubspot_tickets.checkpoints import Checkpoints
 from target_hubspot_tickets.creates import CreateWriter
 from target_hubspot_tickets.input import InputError, TicketsReader
@@ -41,8 +42,6 @@ from target_hubspot_tickets.validation import (
     RecordValidator,
 )
 from target_hubspot_tickets.writing import RunContext
-
-TICKETS_STREAM = "tickets"
 
 TARGET_SETTINGS = (
     th.Property(

@@ -20,9 +20,14 @@ from typing_extensions import override
 from hubspot_api.associations import ASSOCIATION_BATCH_LIMIT, AssociationLink
 from hubspot_api.frontier import Frontier, claim_down, claim_up
 from hubspot_api.paging import chunked
+from hubspot_api.records import ASSOCIATION_KEY
 from tap_hubspot_tickets.pipelining import ReadAhead
 from tap_hubspot_tickets.runtime import TapRuntime
-from tap_hubspot_tickets.schemas import ASSOCIATION_SCHEMA, association_records
+from tap_hubspot_tickets.schemas import (
+    ASSOCIATION_SCHEMA,
+    ASSOCIATIONS_STREAM,
+    association_records,
+)
 from tap_hubspot_tickets.streams.base import ID_ONLY, READ_AHEAD_PAGES, HubSpotStream
 
 if TYPE_CHECKING:
@@ -39,14 +44,8 @@ class TicketAssociationsStream(HubSpotStream):
     find them; with `emit_activate_version_messages` removed associations disappear downstream.
     """
 
-    name = "ticket_associations"
-    primary_keys: ClassVar[list[str]] = [
-        "ticket_id",
-        "to_object_type",
-        "to_object_id",
-        "association_category",
-        "association_type_id",
-    ]
+    name = ASSOCIATIONS_STREAM
+    primary_keys: ClassVar[list[str]] = list(ASSOCIATION_KEY)
 
     def __init__(self, tap: Tap, runtime: TapRuntime) -> None:
         """Use the fixed associations schema."""

@@ -9,7 +9,12 @@ from singer_sdk.helpers.types import Record
 from typing_extensions import override
 
 from tap_hubspot_tickets.runtime import TapRuntime
-from tap_hubspot_tickets.schemas import HISTORY_KEY, HISTORY_SCHEMA, history_records
+from tap_hubspot_tickets.schemas import (
+    HISTORY_KEY,
+    HISTORY_SCHEMA,
+    HISTORY_STREAM,
+    history_records,
+)
 from tap_hubspot_tickets.streams.base import ID_ONLY, JSON
 from tap_hubspot_tickets.streams.tickets import TicketCompanionStream
 
@@ -20,7 +25,7 @@ if TYPE_CHECKING:
 class TicketPropertyHistoryStream(TicketCompanionStream):
     """Every recorded value of the `history_properties` of each ticket read."""
 
-    name = "ticket_property_history"
+    name = HISTORY_STREAM
     primary_keys: ClassVar[list[str]] = list(HISTORY_KEY)
     replication_key = "timestamp"
     is_sorted = False

@@ -36,7 +36,7 @@ from typing_extensions import override
 
 from hubspot_api.paging import BATCH_LIMIT, chunked
 from hubspot_api.properties import PropertyDefinition
-from hubspot_api.records import ID, TICKET_BASE_COLUMNS, UPDATED_AT
+from hubspot_api.records import ID, TICKET_BASE_COLUMNS, TICKETS_STREAM, UPDATED_AT
 from tap_hubspot_tickets.pipelining import ReadAhead
 from tap_hubspot_tickets.runtime import TapRuntime
 from tap_hubspot_tickets.schemas import TicketRecordBuilder, ticket_schema
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 class TicketsStream(HubSpotStream):
     """Tickets with one column per selected property; incremental by search windows."""
 
-    name = "tickets"
+    name = TICKETS_STREAM
     primary_keys: ClassVar[list[str]] = [ID]
     replication_key = UPDATED_AT
     is_sorted = False

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from hubspot_api.associations import AssociationLink
 from hubspot_api.properties import PropertyDefinition
 from hubspot_api.records import (
+    ASSOCIATION_KEY,
     CONTROL_COLUMNS,
     DELETED_AT,
     READ_ONLY_COLUMNS,
@@ -11,8 +13,10 @@ from hubspot_api.records import (
     is_metadata_column,
     ticket_base_values,
 )
-from tap_hubspot_tickets.schemas import TicketRecordBuilder, ticket_schema
+from tap_hubspot_tickets.schemas import TicketRecordBuilder, association_records, ticket_schema
+from target_hubspot_tickets.fields import parse_associations
 from target_hubspot_tickets.validation import CONTROL_FIELDS, SYSTEM_COLUMNS
+from target_hubspot_tickets.writes import Association
 
 
 def test_the_tap_schema_starts_with_the_base_columns_typed_as_declared():
@@ -56,3 +60,10 @@ def test_only_the_delete_mark_of_the_sdk_metadata_is_kept():
     assert not is_metadata_column(DELETED_AT)
     assert is_metadata_column("_sdc_extracted_at")
     assert not is_metadata_column("subject")
+
+
+def test_a_ticket_associations_row_is_an_item_the_target_links_by():
+    link = AssociationLink("12", "companies", "34", 339, "HUBSPOT_DEFINED", None)
+    (row,) = association_records([link])
+    assert set(ASSOCIATION_KEY) <= set(row)
+    assert parse_associations([row]) == [Association("companies", "34", 339, "HUBSPOT_DEFINED")]
