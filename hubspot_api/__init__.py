@@ -2,7 +2,10 @@
 
 Start with `HubSpotSettings.from_config(config)` and `HubSpotClient(settings)`; `Call` names
 every endpoint, `paging` iterates lists and searches, `associations` reads links in bulk,
-`properties` types property values, and `errors` documents every exception raised.
+`pipelines` reads and looks up pipelines and stages, `properties` types property values and
+`property_values` converts them, `instants` is the one codec of ISO 8601 and epoch
+milliseconds, `records` is the Singer record of a ticket both connectors share, and `errors`
+documents every exception raised.
 """
 
 from __future__ import annotations
