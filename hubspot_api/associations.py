@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 ASSOCIATION_BATCH_LIMIT = 1_000
 # Who defined an association type: HubSpot (the unlabeled default links), a user (labels), or an
-# app (https://developers.hubspot.com/docs/api-reference/latest/crm/associations/guide).
+# app. A link is written as a list of `{associationCategory, associationTypeId}`
+# (docs/endpoints.md).
 HUBSPOT_DEFINED = "HUBSPOT_DEFINED"
 ASSOCIATION_CATEGORIES = (HUBSPOT_DEFINED, "USER_DEFINED", "INTEGRATOR_DEFINED")
 

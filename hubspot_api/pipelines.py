@@ -1,7 +1,6 @@
 """Ticket pipelines and their stages: read once, and looked up by id or by label.
 
-`read_pipelines` is the one reader of the pipelines API
-(https://developers.hubspot.com/docs/api-reference/latest/crm/pipelines/guide); the tap emits its
+`read_pipelines` is the one reader of the pipelines API (docs/endpoints.md); the tap emits its
 answer as records, the target indexes it in `Pipelines` to resolve what a record names. Users
 name pipelines and stages by label as often as by id, so a lookup tries the id, then the exact
 label, then the label in any case; a label that is not unique names nothing.
