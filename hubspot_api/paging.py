@@ -213,6 +213,21 @@ def iter_keyset_search(
             return
 
 
+def search_total(client: HubSpotClient, filter_groups: Sequence[Mapping[str, Any]] = ()) -> int:
+    """Return how many records a search matches: its `total`, asked with `limit` 1.
+
+    The count is the index's; like the results, it trails recent writes by the search lag.
+    """
+    groups = [{"filters": list(group.get("filters") or ())} for group in filter_groups]
+    check_filter_groups(groups)
+    body = {"filterGroups": groups, "properties": [OBJECT_ID], "limit": 1, "after": 0}
+    answer = client.post_json(Call.SEARCH, body)
+    total = answer.get("total") if isinstance(answer, dict) else None
+    if isinstance(total, bool) or not isinstance(total, int):
+        raise HubSpotError(f"search answered without a total: {type(answer).__name__}")
+    return total
+
+
 def _beyond(object_id: int, key: int | None, descending: bool) -> bool:
     if key is None:
         return True

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from hubspot_api.client import HubSpotClient
@@ -16,6 +17,7 @@ from hubspot_api.instants import parse_instant
 from hubspot_api.paths import Call
 from hubspot_api.properties import PropertyDefinition, fetch_property_definitions
 from tap_hubspot_tickets.portal import portal_id_of
+from tap_hubspot_tickets.report import RunReport
 from tap_hubspot_tickets.source import TicketSource
 
 # History is one row per recorded value, so every property added multiplies rows and response
@@ -46,6 +48,7 @@ class TapOptions:
     associations: tuple[str, ...]
     search_lag_margin: timedelta
     full_sync_search_assist: bool = True
+    run_report_path: Path | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TapOptions:
@@ -72,6 +75,7 @@ class TapOptions:
             associations=tuple(dict.fromkeys(str(name) for name in associations or ())),
             search_lag_margin=timedelta(seconds=margin),
             full_sync_search_assist=bool(config.get("full_sync_search_assist", True)),
+            run_report_path=Path(report) if (report := config.get("run_report_path")) else None,
         )
 
 
@@ -92,6 +96,11 @@ class TapRuntime:
     def source(self) -> TicketSource:
         """Return the reads the streams make."""
         return TicketSource(self.client)
+
+    @cached_property
+    def report(self) -> RunReport:
+        """Return the run's reconciliation, which the streams fill in (`report.py`)."""
+        return RunReport(logger, self.options.run_report_path)
 
     @cached_property
     def portal_id(self) -> str | None:

@@ -20,6 +20,7 @@ from hubspot_api.paging import (
     encoded_length,
     iter_keyset_search,
     iter_list_pages,
+    search_total,
 )
 from hubspot_api.paths import Call
 from hubspot_api.pipelines import read_pipelines
@@ -71,6 +72,10 @@ class TicketSource:
         return iter_keyset_search(
             self.client, filter_groups, properties, descending=descending, key=key
         )
+
+    def count(self, filter_groups: Sequence[JSON] = ()) -> int:
+        """Return how many tickets a search filter matches, by HubSpot's count."""
+        return search_total(self.client, filter_groups)
 
     def batch_read(
         self,

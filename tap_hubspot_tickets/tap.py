@@ -93,6 +93,15 @@ TAP_SETTINGS: tuple[th.Property[Any], ...] = (
             "stages, properties) so rows that disappeared in HubSpot are removed downstream."
         ),
     ),
+    th.Property(
+        "run_report_path",
+        th.StringType,
+        description=(
+            "JSON file for the run's reconciliation: for each part of the tickets read (full "
+            "walk, windows, archived pass) HubSpot's own count beside what the run emitted, "
+            "and the records of the streams HubSpot cannot count. The same table is logged."
+        ),
+    ),
 )
 
 

@@ -31,6 +31,11 @@ from hubspot_api.instants import epoch_ms, parse_instant, to_iso, truncate_ms
 from hubspot_api.properties import LAST_MODIFIED
 from hubspot_api.records import UPDATED_AT
 
+# The parts of a tickets read, as the run report names them and keeps their running counts.
+FULL_WALK = "full walk"
+WINDOW = "window"
+ARCHIVED_PASS = "archived"  # noqa: S105 - a name, not a password
+
 # The SDK-visible replication key of the tickets stream (a record column).
 REPLICATION_KEY = UPDATED_AT
 
@@ -188,7 +193,25 @@ class TicketsCheckpoint:
     def finish_full_sync(self, bookmark: datetime) -> None:
         """Close the full walk and hand over to windows starting at `bookmark`."""
         self.state.pop("full_sync", None)
+        self._drop_counts(FULL_WALK)
         self.set_bookmark(bookmark)
+
+    def counts(self, part: str) -> tuple[int, int]:
+        """Return (emitted, listed) of a part in progress, as earlier runs left them."""
+        value = (self.state.get("report_counts") or {}).get(part) or {}
+        return int(value.get("emitted") or 0), int(value.get("listed") or 0)
+
+    def set_counts(self, part: str, emitted: int, listed: int) -> None:
+        """Keep a part's running counts with its progress (`report.py`)."""
+        counts = self.state.setdefault("report_counts", {})
+        counts[part] = {"emitted": emitted, "listed": listed}
+
+    def _drop_counts(self, part: str) -> None:
+        counts = self.state.get("report_counts")
+        if counts:
+            counts.pop(part, None)
+            if not counts:
+                self.state.pop("report_counts")
 
     @property
     def window(self) -> SearchWindow | None:
@@ -203,6 +226,7 @@ class TicketsCheckpoint:
     def finish_window(self, window: SearchWindow) -> None:
         """Close a window: its settled bound becomes the bookmark."""
         self.state.pop("window", None)
+        self._drop_counts(WINDOW)
         self.set_bookmark(window.bookmark_after)
 
     @property
@@ -224,6 +248,7 @@ class TicketsCheckpoint:
     def finish_archived_pass(self, since: datetime) -> None:
         """Close the archived walk; the next one reads tickets archived from `since`."""
         self.state.pop("archived_pass", None)
+        self._drop_counts(ARCHIVED_PASS)
         self.state["archived_since"] = to_iso(since)
 
 

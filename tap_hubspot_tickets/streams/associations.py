@@ -8,9 +8,8 @@ down meeting in the middle, ids only, while v4 batch reads of 1,000 ids run behi
 
 from __future__ import annotations
 
-import itertools
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, ClassVar
 
@@ -22,13 +21,20 @@ from hubspot_api.frontier import Frontier, claim_down, claim_up
 from hubspot_api.paging import chunked
 from hubspot_api.records import ASSOCIATION_KEY
 from tap_hubspot_tickets.pipelining import ReadAhead
+from tap_hubspot_tickets.report import Part, ticket_ids_part
 from tap_hubspot_tickets.runtime import TapRuntime
 from tap_hubspot_tickets.schemas import (
     ASSOCIATION_SCHEMA,
     ASSOCIATIONS_STREAM,
     association_records,
 )
-from tap_hubspot_tickets.streams.base import ID_ONLY, READ_AHEAD_PAGES, HubSpotStream
+from tap_hubspot_tickets.streams.base import (
+    ID_ONLY,
+    JSON,
+    READ_AHEAD_PAGES,
+    HubSpotStream,
+    utc_now,
+)
 
 if TYPE_CHECKING:
     from singer_sdk import Tap
@@ -51,7 +57,7 @@ class TicketAssociationsStream(HubSpotStream):
         """Use the fixed associations schema."""
         super().__init__(tap, runtime, ASSOCIATION_SCHEMA)
 
-    def _id_walks(self) -> tuple[Iterator[list[str]], ...]:
+    def _id_walks(self) -> tuple[Iterator[list[JSON]], ...]:
         """Return the walks that together yield every active ticket id exactly once.
 
         The list walks up from the lowest id and search down from the highest on its own
@@ -66,15 +72,27 @@ class TicketAssociationsStream(HubSpotStream):
             walks.append(self._ids_down(frontier))
         return tuple(walks)
 
-    def _ids_up(self, frontier: Frontier) -> Iterator[list[str]]:
+    def _ids_up(self, frontier: Frontier) -> Iterator[list[JSON]]:
         pages = self.runtime.source.list_pages(properties=ID_ONLY)
         for claim in claim_up(frontier, pages):
-            yield [str(ticket["id"]) for ticket in claim.results]
+            yield claim.results
 
-    def _ids_down(self, frontier: Frontier) -> Iterator[list[str]]:
+    def _ids_down(self, frontier: Frontier) -> Iterator[list[JSON]]:
         pages = self.runtime.source.search_pages(properties=ID_ONLY, descending=True)
         for claim in claim_down(frontier, pages):
-            yield [str(ticket["id"]) for ticket in claim.results]
+            yield claim.results
+
+    def _ids(self, part: Part) -> Generator[str, None, None]:
+        """Yield every live ticket id once, counting them for the run report."""
+        first, *more = self._id_walks()
+        pages = ReadAhead(first, READ_AHEAD_PAGES, name=f"{self.name}-pages", more=tuple(more))
+        try:
+            for page in pages:
+                for ticket in page:
+                    part.emit(ticket)
+                    yield str(ticket["id"])
+        finally:
+            pages.close()
 
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
@@ -82,21 +100,30 @@ class TicketAssociationsStream(HubSpotStream):
         if not types:
             return
         source = self.runtime.source
-        first, *more = self._id_walks()
-        pages = ReadAhead(first, READ_AHEAD_PAGES, name=f"{self.name}-pages", more=tuple(more))
-        batches = chunked(itertools.chain.from_iterable(pages), ASSOCIATION_BATCH_LIMIT)
+        report = self.runtime.report
+        part = report.add(ticket_ids_part(utc_now()))
+        emitted = 0
+        walked = self._ids(part)
+        batches = chunked(walked, ASSOCIATION_BATCH_LIMIT)
         with self._pool() as pool:
             try:
                 pending: deque[list[Future[list[AssociationLink]]]] = deque()
                 for ids in batches:
                     pending.append([pool.submit(source.associations, kind, ids) for kind in types])
                     if len(pending) > ASSOCIATION_BATCHES_AHEAD:
-                        yield from self._records(pending.popleft())
+                        for record in self._records(pending.popleft()):
+                            emitted += 1
+                            yield record
                 while pending:
-                    yield from self._records(pending.popleft())
+                    for record in self._records(pending.popleft()):
+                        emitted += 1
+                        yield record
             finally:
-                pages.close()
+                walked.close()
                 pool.shutdown(wait=True, cancel_futures=True)
+        report.uncounted[self.name] = emitted
+        report.count(source.count)
+        report.publish()
 
     @staticmethod
     def _records(batch: list[Future[list[AssociationLink]]]) -> Iterator[Record]:

@@ -41,6 +41,7 @@ from hubspot_api.paging import BATCH_LIMIT, chunked
 from hubspot_api.properties import PropertyDefinition
 from hubspot_api.records import ID, TICKET_BASE_COLUMNS, TICKETS_STREAM, UPDATED_AT
 from tap_hubspot_tickets.pipelining import ReadAhead
+from tap_hubspot_tickets.report import Part, archived_part, full_walk_part, window_part
 from tap_hubspot_tickets.runtime import TapRuntime
 from tap_hubspot_tickets.schemas import TicketRecordBuilder, ticket_schema
 from tap_hubspot_tickets.streams.base import JSON, READ_AHEAD_PAGES, HubSpotStream, utc_now
@@ -153,54 +154,78 @@ class TicketsStream(HubSpotStream):
         builder = TicketRecordBuilder(self._selected_definitions(), self.value_problems)
         self.TYPE_CONFORMANCE_LEVEL = self._conformance_level(builder)
         self._plain = self._plain_output()
-        options = self.runtime.options
         with self._pool() as pool, ExitStack() as companions:
             for companion in self._companions():
                 companions.enter_context(companion.emitting(self.name))
             walk = TicketWalk(self, builder.names, pool, self._companions())
             try:
-                walked = False
-                if checkpoint.bookmark is None:
-                    # A first sync bounded by start_date walks only tickets modified since it:
-                    # modified covers created, as creating a ticket sets hs_lastmodifieddate.
-                    first, *more = walk.full_walks(checkpoint, since=options.start_date)
-                    yield from self._emit(first, builder, checkpoint, more=tuple(more))
-                    walked = True
-                # One "now" for the run: windows planned against a moving clock would never end.
-                now = utc_now()
-                resumed = checkpoint.window
-                if resumed is not None:  # a killed run's window: finish it first
-                    yield from self._emit(walk.window_pages(resumed), builder, checkpoint)
-                bookmark = checkpoint.bookmark
-                assert bookmark is not None  # set by the full walk
-                # Up to now, once: its bookmark settles a margin before now (`windows.py`). A
-                # run that just walked every ticket has read up to now already: the window from
-                # its bookmark (a margin before the walk began) waits for the next run.
-                window = None if walked else plan_window(bookmark, now, options.search_lag_margin)
-                if window is not None:
-                    checkpoint.set_window(window)
-                    yield from self._emit(walk.window_pages(window), builder, checkpoint)
-                yield from self._emit(walk.archived_pages(checkpoint), builder, checkpoint)
+                yield from self._read(walk, builder, checkpoint)
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
+
+    def _read(
+        self, walk: TicketWalk, builder: TicketRecordBuilder, checkpoint: TicketsCheckpoint
+    ) -> Iterator[Record]:
+        """Read the parts of this run in order, then report them (`report.py`)."""
+        options = self.runtime.options
+        report = self.runtime.report
+        walked = False
+        if checkpoint.bookmark is None:
+            # A first sync bounded by start_date walks only tickets modified since it: modified
+            # covers created, as creating a ticket sets hs_lastmodifieddate.
+            first, *more = walk.full_walks(checkpoint, since=options.start_date)
+            part = report.add(full_walk_part(checkpoint.full_sync or {}))
+            yield from self._emit(first, builder, checkpoint, part, more=tuple(more))
+            walked = True
+        # One "now" for the run: windows planned against a moving clock would never end.
+        now = utc_now()
+        resumed = checkpoint.window
+        if resumed is not None:  # a killed run's window: finish it first
+            part = report.add(window_part(resumed))
+            yield from self._emit(walk.window_pages(resumed), builder, checkpoint, part)
+        bookmark = checkpoint.bookmark
+        assert bookmark is not None  # set by the full walk
+        # Up to now, once: its bookmark settles a margin before now (`windows.py`). A run that
+        # just walked every ticket has read up to now already: the window from its bookmark (a
+        # margin before the walk began) waits for the next run.
+        window = None if walked else plan_window(bookmark, now, options.search_lag_margin)
+        if window is not None:
+            checkpoint.set_window(window)
+            part = report.add(window_part(window))
+            yield from self._emit(walk.window_pages(window), builder, checkpoint, part)
+        since = checkpoint.archived_since or options.start_date
+        part = report.add(archived_part(since))
+        yield from self._emit(walk.archived_pages(checkpoint), builder, checkpoint, part)
+        for companion in self._companions():
+            if companion.selected:
+                report.uncounted[companion.name] = companion.emitted
+        report.count(self.runtime.source.count)
+        report.publish()
 
     def _emit(
         self,
         pages: Iterator[TicketPage],
         builder: TicketRecordBuilder,
         checkpoint: TicketsCheckpoint,
+        part: Part,
         more: tuple[Iterator[TicketPage], ...] = (),
     ) -> Iterator[Record]:
         """Emit each page's tickets, then its companions' records, then checkpoint it."""
+        part.emitted, part.listed = checkpoint.counts(part.name)
         ahead = ReadAhead(pages, READ_AHEAD_PAGES, name=f"{self.name}-pages", more=more)
         for page in ahead:
             tickets = page.tickets if page.fill is None else page.fill.result()
+            part.listed += len(page.tickets)
             for ticket in tickets:
-                yield builder.record(ticket)
+                record = builder.record(ticket)
+                part.emit(record)
+                yield record
             for companion in self._companions():
                 token = page.batches.get(companion.name)
                 if token is not None:
                     companion.emit(token)
+            # Kept before the mark: the mark that ends the part clears them.
+            checkpoint.set_counts(part.name, part.emitted, part.listed)
             page.mark(checkpoint)
             self._flush_state()
 
@@ -225,6 +250,7 @@ class TicketCompanionStream(HubSpotStream):
         self._batches: dict[int, list[Future[list[JSON]]]] = {}
         self._lock = threading.Lock()
         self._counter: metrics.Counter | None = None
+        self.emitted = 0  # records written this run, for the run report
 
     def read(self, ids: list[str], archived: bool) -> list[JSON]:
         """Read the data of up to one batch of ticket ids (runs on a worker thread)."""
@@ -268,6 +294,7 @@ class TicketCompanionStream(HubSpotStream):
             if processed is not None and self.selected:
                 self._write_record_message(processed)
                 self._counter.increment()
+                self.emitted += 1
 
     @override
     def _increment_stream_state(

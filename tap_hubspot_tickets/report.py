@@ -1,0 +1,212 @@
+"""The run's reconciliation: what HubSpot says it has beside what the run emitted.
+
+At the end of the tickets stream, each part of its read (the full walk, each window, the
+archived pass) is set beside HubSpot's own count of the same tickets: a search with `limit` 1
+answers `total` for the part's filter, taken after the part was read; the archived list is
+counted as it is walked. History rows and associations have no count in HubSpot's API, so
+they are reported as emitted. A difference is a warning naming the part and its bounds, never
+silent. The report goes to the log as a small table and, with `run_report_path`, to a JSON file
+(rewritten as each stream adds its part).
+
+Counts compare like with like. The full walk is counted over tickets created before it began
+(both sides: HubSpot's count and the records emitted), so tickets created during the run do not
+show as missing; a window is counted over its own `hs_lastmodifieddate` bounds. A part resumed
+after a kill counts what earlier runs emitted too: the running count is kept in the state with
+each page's checkpoint. What can still differ, and why, is in the warning: tickets deleted or
+changed again while the run read them, or tickets search counts but did not return.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hubspot_api.instants import epoch_ms, parse_instant, to_iso
+from hubspot_api.properties import CREATE_DATE, LAST_MODIFIED
+from hubspot_api.records import CREATED_AT
+from tap_hubspot_tickets.windows import ARCHIVED_PASS, FULL_WALK, WINDOW, SearchWindow
+
+# The part of the associations stream: the live tickets whose associations it read.
+ASSOCIATION_IDS = "association ids"
+
+JSON = dict[str, Any]
+
+
+@dataclass
+class Part:
+    """One part of the tickets read, its count in HubSpot and in the run."""
+
+    name: str  # "full walk", "window", "archived"
+    scope: str  # the tickets it covers, in words
+    # The search filter HubSpot counts the part by; None: counted as it was listed.
+    count_filter: list[JSON] | None
+    # Which emitted tickets the count covers (all, when None).
+    covers: Callable[[Mapping[str, Any]], bool] | None = None
+    emitted: int = 0
+    listed: int = 0  # for a part counted as it is listed
+    hubspot: int | None = None
+
+    def emit(self, ticket: Mapping[str, Any]) -> None:
+        """Count one ticket the run emitted for this part."""
+        if self.covers is None or self.covers(ticket):
+            self.emitted += 1
+
+    @property
+    def difference(self) -> int | None:
+        """Return emitted minus HubSpot's count (None while HubSpot has not counted)."""
+        return None if self.hubspot is None else self.emitted - self.hubspot
+
+
+def _created_before(started: datetime, key: str) -> Callable[[Mapping[str, Any]], bool]:
+    before = epoch_ms(started)
+
+    def covers(ticket: Mapping[str, Any]) -> bool:
+        created = ticket.get(key)
+        return created is None or epoch_ms(parse_instant(created)) < before
+
+    return covers
+
+
+def full_walk_part(full_sync: Mapping[str, Any]) -> Part:
+    """Return the part of the full walk a checkpoint's `full_sync` describes.
+
+    It covers the tickets created before the walk began (and modified since its bound).
+    """
+    started = parse_instant(full_sync["started_at"])
+    before = epoch_ms(started)
+    filters = [{"propertyName": CREATE_DATE, "operator": "LT", "value": str(before)}]
+    scope = f"created before {to_iso(started)}"
+    if full_sync.get("since"):
+        since = parse_instant(full_sync["since"])
+        filters.append(
+            {"propertyName": LAST_MODIFIED, "operator": "GTE", "value": str(epoch_ms(since))}
+        )
+        scope += f", modified since {to_iso(since)}"
+    return Part(FULL_WALK, scope, [{"filters": filters}], _created_before(started, CREATED_AT))
+
+
+def ticket_ids_part(started: datetime) -> Part:
+    """Return the part of the ticket ids the associations stream walks (API ticket shape)."""
+    filters = [{"propertyName": CREATE_DATE, "operator": "LT", "value": str(epoch_ms(started))}]
+    scope = f"ids of tickets created before {to_iso(started)}"
+    return Part(
+        ASSOCIATION_IDS, scope, [{"filters": filters}], _created_before(started, "createdAt")
+    )
+
+
+def window_part(window: SearchWindow) -> Part:
+    """Return the part of one search window: the tickets modified within its bounds."""
+    scope = f"modified {to_iso(window.lower)} to {to_iso(window.upper)}"
+    return Part(WINDOW, scope, window.filter_groups())
+
+
+def archived_part(since: datetime | None) -> Part:
+    """Return the part of the archived pass, counted as the archived list is walked."""
+    scope = "every archived ticket" if since is None else f"archived since {to_iso(since)}"
+    return Part(ARCHIVED_PASS, scope, None)
+
+
+@dataclass
+class RunReport:
+    """The reconciliation of one tap run."""
+
+    logger: logging.Logger
+    path: Path | None = None
+    parts: list[Part] = field(default_factory=list)
+    # Streams HubSpot cannot count: name -> records emitted.
+    uncounted: dict[str, int] = field(default_factory=dict)
+
+    def add(self, part: Part) -> Part:
+        """Start reporting a part of the tickets read."""
+        self.parts.append(part)
+        return part
+
+    def count(self, total: Callable[[list[JSON]], int]) -> None:
+        """Ask HubSpot for the count of each part not yet counted (`total`: a search's)."""
+        for part in self.parts:
+            if part.hubspot is None:
+                part.hubspot = (
+                    part.listed if part.count_filter is None else total(part.count_filter)
+                )
+
+    def warnings(self) -> list[str]:
+        """Return one line for each part whose counts differ."""
+        lines = []
+        for part in self.parts:
+            diff = part.difference
+            if not diff:
+                continue
+            what = f"{-diff:,} fewer" if diff < 0 else f"{diff:,} more"
+            why = (
+                "tickets search counts but did not return, or tickets deleted or changed again "
+                "while the run read them"
+            )
+            lines.append(
+                f"tickets, {part.name} ({part.scope}): HubSpot counts {part.hubspot:,}, the run "
+                f"emitted {part.emitted:,} ({what}); look for {why}"
+            )
+        return lines
+
+    def table(self) -> list[str]:
+        """Return the report as lines of a small table."""
+        rows = [("part", "tickets", "HubSpot", "emitted", "difference")]
+        for part in self.parts:
+            shown = "?" if part.hubspot is None else f"{part.hubspot:,}"
+            diff = part.difference
+            rows.append((part.name, part.scope, shown, f"{part.emitted:,}", _signed(diff)))
+        for stream, emitted in self.uncounted.items():
+            rows.append((stream, "every record", "no count", f"{emitted:,}", ""))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        return [
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+            for row in rows
+        ]
+
+    def publish(self) -> None:
+        """Log the table and the warnings; write the JSON file if one is configured."""
+        self.logger.info("Run report:\n%s", "\n".join(self.table()))
+        for line in self.warnings():
+            self.logger.warning("%s", line)
+        if self.path is not None:
+            _write_atomically(self.path, json.dumps(self.to_json(), indent=2) + "\n")
+
+    def to_json(self) -> JSON:
+        """Return the report as JSON."""
+        return {
+            "tickets": [
+                {
+                    "part": part.name,
+                    "tickets": part.scope,
+                    "hubspot_count": part.hubspot,
+                    "emitted": part.emitted,
+                    "difference": part.difference,
+                }
+                for part in self.parts
+            ],
+            "uncounted": [
+                {"stream": stream, "emitted": emitted, "hubspot_count": None}
+                for stream, emitted in self.uncounted.items()
+            ],
+            "warnings": self.warnings(),
+        }
+
+
+def _signed(value: int | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:+,}" if value else "0"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(temporary, path)
