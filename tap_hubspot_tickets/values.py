@@ -188,13 +188,19 @@ class SurrogateSafeWriter(SingerWriter):
         """Write out every message taken so far."""
         if not self._pending:
             return
+        data = b"".join(self._pending)
         out = self._out
-        if out is None:
-            sys.stdout.flush()  # whatever was printed before goes first
-            out = self._out = sys.stdout.buffer
-            atexit.register(self._flush_at_exit)
-        out.write(b"".join(self._pending))
-        out.flush()
+        if out is None and not hasattr(sys.stdout, "buffer"):
+            # stdout replaced by a text stream (a tap run inside Python): write text to it.
+            sys.stdout.write(data.decode("utf-8"))
+            sys.stdout.flush()
+        else:
+            if out is None:
+                sys.stdout.flush()  # whatever was printed before goes first
+                out = self._out = sys.stdout.buffer
+                atexit.register(self._flush_at_exit)
+            out.write(data)
+            out.flush()
         self._pending.clear()
         self._pending_bytes = 0
 

@@ -57,3 +57,15 @@ def test_records_are_buffered_until_the_next_state():
     assert out.flushed_at == [len(out.getvalue())]
     lines = out.getvalue().splitlines()
     assert [json.loads(line)["type"] for line in lines] == ["RECORD"] * 3 + ["STATE"]
+
+
+def test_a_text_stdout_without_a_buffer_gets_text(monkeypatch):
+    # A tap run inside Python with stdout redirected to a StringIO.
+    text = io.StringIO()
+    monkeypatch.setattr("sys.stdout", text)
+    writer = SurrogateSafeWriter()
+    writer.write_message(_record(id="1", text="é"))
+    writer.write_message(StateMessage(value={}))
+    lines = text.getvalue().splitlines()
+    assert [json.loads(line)["type"] for line in lines] == ["RECORD", "STATE"]
+    assert json.loads(lines[0])["record"]["text"] == "é"
