@@ -8,7 +8,22 @@
   {%- if not pinned -%}
     {%- set pinned = run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') -%}
   {%- endif -%}
-  cast('{{ pinned }}' as {{ dbt.type_timestamp() }})
+  cast('{{ pinned }}' as {{ utc_timestamp_type() }})
+{%- endmacro %}
+
+
+{% macro utc_timestamp_type() -%}
+  {{ return(adapter.dispatch('utc_timestamp_type', 'hubspot_tickets')()) }}
+{%- endmacro %}
+
+{#- A timestamp without time zone: the type every model's timestamps have. -#}
+{% macro default__utc_timestamp_type() -%}
+  {{ dbt.type_timestamp() }}
+{%- endmacro %}
+
+{#- Spelled out: an account's TIMESTAMP_TYPE_MAPPING may make plain TIMESTAMP mean TZ or LTZ. -#}
+{% macro snowflake__utc_timestamp_type() -%}
+  timestamp_ntz
 {%- endmacro %}
 
 
@@ -18,12 +33,12 @@
 
 {#- target-duckdb and target-postgres (run with PGTZ=UTC) land UTC timestamps without a zone. -#}
 {% macro default__to_utc(column) -%}
-  cast({{ column }} as {{ dbt.type_timestamp() }})
+  cast({{ column }} as {{ utc_timestamp_type() }})
 {%- endmacro %}
 
 {#- target-snowflake lands TIMESTAMP_TZ (meltano.yml sets timestamp_type): bring it to UTC. -#}
 {% macro snowflake__to_utc(column) -%}
-  cast(convert_timezone('UTC', {{ column }}) as timestamp_ntz)
+  cast(convert_timezone('UTC', {{ column }}) as {{ utc_timestamp_type() }})
 {%- endmacro %}
 
 
