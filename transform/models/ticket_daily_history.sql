@@ -69,7 +69,11 @@ intervals as (
         property,
         value,
         date_day as valid_from,
-        lead(date_day) over (partition by ticket_id, property order by date_day) as valid_until
+        -- A plain range (no "or is null") keeps the joins below hash joins on the ticket.
+        coalesce(
+            lead(date_day) over (partition by ticket_id, property order by date_day),
+            cast('9999-12-31' as date)
+        ) as valid_until
     from last_of_day
     where rank_in_day = 1
 ),
@@ -97,7 +101,7 @@ daily as (
         on {{ alias }}.ticket_id = new_days.ticket_id
         and {{ alias }}.property = '{{ property }}'
         and {{ alias }}.valid_from <= new_days.date_day
-        and ({{ alias }}.valid_until > new_days.date_day or {{ alias }}.valid_until is null)
+        and {{ alias }}.valid_until > new_days.date_day
     {%- endfor %}
 )
 

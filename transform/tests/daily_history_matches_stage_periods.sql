@@ -22,7 +22,7 @@ covering as (
     left join {{ ref('ticket_stage_periods') }} as periods
         on periods.ticket_id = day_ends.ticket_id
         and periods.entered_at < day_ends.next_midnight
-        and (periods.exited_at is null or periods.exited_at >= day_ends.next_midnight)
+        and coalesce(periods.exited_at, cast('9999-12-31' as {{ utc_timestamp_type() }})) >= day_ends.next_midnight
 )
 
 select *
