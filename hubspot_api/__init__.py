@@ -12,12 +12,8 @@ from hubspot_api.associations import (
     AssociationLink,
     read_associations,
 )
-from hubspot_api.client import (
-    SERVER_CLOCK_UNCERTAINTY_MS,
-    HubSpotClient,
-    ServerClock,
-    map_concurrent,
-)
+from hubspot_api.client import HubSpotClient, map_concurrent
+from hubspot_api.clock import SERVER_CLOCK_UNCERTAINTY_MS, ServerClock
 from hubspot_api.config import (
     COMMON_SETTINGS,
     DEFAULT_API_URL,
@@ -50,13 +46,14 @@ from hubspot_api.paging import (
     LIST_WITH_HISTORY_LIMIT,
     SEARCH_PAGE_LIMIT,
     SEARCH_RESULT_CAP,
+    ListPage,
     PagingLoopError,
-    SearchPager,
+    SearchPage,
     chunk_properties,
     chunked,
+    iter_keyset_search,
     iter_list,
     iter_list_pages,
-    iter_search,
 )
 from hubspot_api.paths import Call, path_for
 from hubspot_api.properties import (
@@ -92,13 +89,14 @@ __all__ = [
     "HubSpotConnectionError",
     "HubSpotError",
     "HubSpotSettings",
+    "ListPage",
     "NotFoundError",
     "OutcomeUnknownError",
     "PagingLoopError",
     "PropertyDefinition",
     "RateLimitError",
     "RetriableError",
-    "SearchPager",
+    "SearchPage",
     "ServerClock",
     "ServerError",
     "TLSError",
@@ -110,9 +108,9 @@ __all__ = [
     "chunked",
     "fetch_property_definitions",
     "is_writable",
+    "iter_keyset_search",
     "iter_list",
     "iter_list_pages",
-    "iter_search",
     "json_schema_for",
     "map_concurrent",
     "parse_value",

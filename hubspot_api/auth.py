@@ -1,9 +1,13 @@
-"""Authentication as small `requests` auth objects: a static bearer token or OAuth refresh.
+"""Authentication: a small object that gives a token and decides what a 401 means.
 
-HubSpot's OAuth access tokens live 30 minutes; HubSpot asks apps to refresh on `expires_in`
-rather than wait for a 401 (https://developers.hubspot.com/docs/api/oauth-quickstart-guide,
+The client asks `token()` before every attempt (after every wait, so the token is as fresh as
+it can be) and, when an answer is 401, asks `unauthorized(token)` whether sending again with a
+new token is worth it (once per call). A private app's token is fixed: a 401 is final. HubSpot's
+OAuth access tokens live 30 minutes; HubSpot asks apps to refresh on `expires_in` rather than
+wait for a 401 (https://developers.hubspot.com/docs/api/oauth-quickstart-guide,
 https://developers.hubspot.com/apps/api_guidelines). `OAuthRefresher` refreshes ahead of
-expiry, one thread at a time, and keeps the refresh token HubSpot returns.
+expiry, one thread at a time, and keeps the refresh token HubSpot returns; a 401 still gets one
+refresh, as cheap insurance against a clock that ran ahead of `expires_in`.
 """
 
 from __future__ import annotations
@@ -11,12 +15,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import requests
-from requests.auth import AuthBase
 
 from hubspot_api.errors import AuthError, error_for_response, redact, shorten
+from hubspot_api.ratelimit import credential_fingerprint
+
+if TYPE_CHECKING:
+    from hubspot_api.config import HubSpotSettings
 
 # Refresh this long before expiry, but never more than this share of the token's lifetime.
 REFRESH_MARGIN_S = 60.0
@@ -28,7 +35,29 @@ DEFAULT_TOKEN_LIFETIME_S = 1800.0
 PostForm = Callable[[Mapping[str, str]], requests.Response]
 
 
-class BearerAuth(AuthBase):
+class Auth(Protocol):
+    """What the client needs of a way to authenticate."""
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Return the values to redact from logs and errors."""
+        ...
+
+    @property
+    def refresh_token(self) -> str | None:
+        """Return the refresh token to persist (None: there is none)."""
+        ...
+
+    def token(self) -> str:
+        """Return the access token to send now."""
+        ...
+
+    def unauthorized(self, token: str) -> bool:
+        """Hear that HubSpot refused `token` (401); return whether a new one is worth a try."""
+        ...
+
+
+class BearerAuth:
     """Send a fixed private-app access token as `Authorization: Bearer`."""
 
     def __init__(self, token: str) -> None:
@@ -39,10 +68,14 @@ class BearerAuth(AuthBase):
         """Return the access token."""
         return self._token
 
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        """Add the Authorization header."""
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
+    def unauthorized(self, token: str) -> bool:
+        """A fixed token refused stays refused."""
+        return False
+
+    @property
+    def refresh_token(self) -> str | None:
+        """A private app has no refresh token."""
+        return None
 
     def __repr__(self) -> str:
         """Hide the token."""
@@ -54,7 +87,7 @@ class BearerAuth(AuthBase):
         return (self._token,)
 
 
-class OAuthRefresher(AuthBase):
+class OAuthRefresher:
     """Keep a fresh OAuth access token from a refresh token; thread-safe."""
 
     def __init__(
@@ -121,10 +154,10 @@ class OAuthRefresher(AuthBase):
             if self._access_token == token:
                 self._refresh_at = 0.0
 
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        """Add the Authorization header with a fresh token."""
-        request.headers["Authorization"] = f"Bearer {self.token()}"
-        return request
+    def unauthorized(self, token: str) -> bool:
+        """Refresh on next use (HubSpot says a 401 is no signal to, but it is cheap to try)."""
+        self.invalidate(token)
+        return True
 
     def _refresh(self) -> None:
         form = {
@@ -174,3 +207,24 @@ def _positive_float(value: Any, default: float) -> float:
     except (TypeError, ValueError):
         return default
     return number if number > 0 else default
+
+
+def auth_for(
+    settings: HubSpotSettings,
+    post_form: PostForm,
+    on_refresh_token: Callable[[str], None] | None = None,
+) -> tuple[BearerAuth | OAuthRefresher, str]:
+    """Return the auth the settings describe and the fingerprint its rate budget is kept under."""
+    if settings.access_token is not None:
+        return BearerAuth(settings.access_token), credential_fingerprint(settings.access_token)
+    assert settings.client_id is not None
+    assert settings.client_secret is not None
+    assert settings.refresh_token is not None
+    refresher = OAuthRefresher(
+        settings.client_id,
+        settings.client_secret,
+        settings.refresh_token,
+        post_form,
+        on_refresh_token=on_refresh_token,
+    )
+    return refresher, credential_fingerprint(settings.client_id, settings.refresh_token)

@@ -1,42 +1,19 @@
 """The one HTTP client both connectors use: pooled, throttled, retrying, redacting.
 
-Retry policy (all numbers are the named constants below):
+A call goes through four parts, each in its own module: the rate limiter books a slot
+(`ratelimit`), the auth gives a token (`auth`), the transport sends once (`transport`), and on a
+failure `retries.next_wait` decides whether and when to send again; this module is the loop that
+joins them and the methods callers use. The client hands back parsed JSON, never a response.
 
-- 429 `TEN_SECONDLY_ROLLING` (or no policy): wait `Retry-After` if sent, else 1 s doubling to
-  10 s, plus jitter; the whole process holds that budget meanwhile. 429 `SECONDLY`: ~1 s.
-  429 `DAILY`: `DailyLimitError` at once.
-  (https://developers.hubspot.com/docs/guides/apps/api-usage/usage-details)
-- 5xx, 524, connection errors, timeouts: exponential backoff with equal jitter, 0.5 s doubling
-  to 30 s. 423 (record locked during mass writes, ~2 s): at least 2 s. 477 (migration):
-  `Retry-After`.
-- A refused connection gets `CONNECT_MAX_ATTEMPTS` tries (a wrong `api_url` fails in ~2 s);
-  everything else up to `MAX_ATTEMPTS`, and never more than `MAX_TOTAL_WAIT_S` of waiting.
-- Other 4xx are not retried. A 401 under OAuth refreshes the token once and resends.
-- A failed TLS handshake (`TLSError`: the server speaks no TLS, or its certificate is refused)
-  is not transient and fails at once. A TLS connection cut mid-answer (an EOF) is a dropped
-  connection like any other.
-- A body that JSON cannot carry (NaN, Infinity, a lone UTF-16 surrogate) is refused before
-  sending (`UnsendableBodyError`); HubSpot would refuse it anyway.
-- A non-idempotent write (create, batch create, merge) is not resent once it may have reached
-  HubSpot (a 5xx, a timeout, a connection dropped after sending): `OutcomeUnknownError` lets the
-  caller reconcile first. 429/423/477 and refused connections are resent: nothing was applied.
-
-Every answer's `Date` header also updates `ServerClock`, HubSpot's time as this client sees
-it: `HubSpotClient.server_now_ms()` is the local clock corrected by the latest observed offset,
-good to `SERVER_CLOCK_UNCERTAINTY_MS`. Callers that compare with HubSpot's own timestamps
-(`createdate`, `hs_lastmodifieddate`) use it instead of the local clock, which may be off by
-any amount.
+Every answer's `Date` header also updates `ServerClock` (`clock`), HubSpot's time as this client
+sees it: `HubSpotClient.server_now_ms()` is good to `SERVER_CLOCK_UNCERTAINTY_MS`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import email.utils
-import json as jsonlib
+import itertools
 import logging
-import math
 import random
-import ssl
 import threading
 import time
 from collections import deque
@@ -46,53 +23,38 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from types import TracebackType
 from typing import Any, Self, TypeVar
-from urllib.parse import urlsplit
 
 import requests
-import urllib3.exceptions
-from requests.adapters import HTTPAdapter
-from urllib3.util.ssl_match_hostname import CertificateError
 
-from hubspot_api.auth import BearerAuth, OAuthRefresher
+from hubspot_api.auth import OAuthRefresher, auth_for
+from hubspot_api.clock import SERVER_CLOCK_UNCERTAINTY_MS, ServerClock
 from hubspot_api.config import HubSpotSettings
 from hubspot_api.errors import (
-    DailyLimitError,
+    RETRIED_CLIENT_STATUSES,
     HubSpotAPIError,
-    HubSpotConnectionError,
-    OutcomeUnknownError,
     RateLimitError,
-    ServerError,
-    TLSError,
-    UnsendableBodyError,
     error_for_response,
     redact,
-    shorten,
 )
 from hubspot_api.paths import Budget, Call, path_for
-from hubspot_api.ratelimit import RateLimiter, credential_fingerprint, shared_limiter
+from hubspot_api.ratelimit import RateLimiter, shared_limiter
+from hubspot_api.retries import max_attempts, next_wait
+from hubspot_api.transport import (
+    Outgoing,
+    Transport,
+    encode_json_body,
+    encode_params,
+    parse_json,
+    transport_error,
+)
+
+__all__ = ["SERVER_CLOCK_UNCERTAINTY_MS", "ClientStats", "HubSpotClient", "map_concurrent"]
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-MAX_ATTEMPTS = 8
-CONNECT_MAX_ATTEMPTS = 3
-MAX_TOTAL_WAIT_S = 120.0
-BACKOFF_BASE_S = 0.5
-BACKOFF_CAP_S = 30.0
-LOCKED_MIN_WAIT_S = 2.0
-SECONDLY_WAIT_S = 1.0
-SECONDLY_JITTER_S = 0.25
-ROLLING_BASE_S = 1.0
-ROLLING_CAP_S = 10.0
-ROLLING_JITTER_S = 0.5
-RETRY_AFTER_JITTER_S = 0.1
-
-POLICY_SECONDLY = "SECONDLY"
-JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+JSON = Any
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
-
-JSON = Any
 
 
 def _default_user_agent() -> str:
@@ -104,219 +66,6 @@ def _default_user_agent() -> str:
 
 
 DEFAULT_USER_AGENT = _default_user_agent()
-
-
-def backoff_delay(attempt: int, rng: random.Random, *, base: float = BACKOFF_BASE_S) -> float:
-    """Return the wait before retry `attempt` (1-based): equal jitter on a doubling step."""
-    step = min(BACKOFF_CAP_S, base * 2.0 ** (attempt - 1))
-    return step / 2 + rng.uniform(0, step / 2)
-
-
-def retry_delay(error: HubSpotAPIError, attempt: int, rng: random.Random) -> float | None:
-    """Return how long to wait before resending after `error`, or None to give up now.
-
-    `attempt` is the number of the attempt that failed (1-based). Attempt counts and the
-    total wait are enforced by the caller; this decides the kind of wait only.
-    """
-    if isinstance(error, DailyLimitError):
-        return None
-    if isinstance(error, RateLimitError):
-        if error.retry_after is not None:
-            return error.retry_after + rng.uniform(0, RETRY_AFTER_JITTER_S)
-        if error.policy_name == POLICY_SECONDLY:
-            return SECONDLY_WAIT_S + rng.uniform(0, SECONDLY_JITTER_S)
-        # A rolling window frees gradually as old calls age out; start near a second.
-        step = min(ROLLING_CAP_S, ROLLING_BASE_S * 2.0 ** (attempt - 1))
-        return step + rng.uniform(0, ROLLING_JITTER_S)
-    if isinstance(error, ServerError | HubSpotConnectionError):
-        delay = backoff_delay(attempt, rng)
-        if error.status == 423:
-            delay = max(delay, LOCKED_MIN_WAIT_S)
-        if error.retry_after is not None:
-            delay = max(delay, error.retry_after)
-        return delay
-    return None
-
-
-def nothing_was_applied(error: HubSpotAPIError) -> bool:
-    """Tell whether HubSpot certainly did not act on a request that failed with `error`."""
-    if isinstance(error, RateLimitError | DailyLimitError):
-        return True
-    if isinstance(error, HubSpotConnectionError):
-        return error.status is None and error.category == _NOT_CONNECTED
-    # 423 (locked) and 477 (migration) refuse before doing anything; other 5xx may not.
-    return error.status in {423, 477}
-
-
-_NOT_CONNECTED = "NOT_CONNECTED"
-_DROPPED = "CONNECTION_DROPPED"
-_TIMEOUT = "TIMEOUT"
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """Yield `exc` and everything in its chain: causes, contexts, `reason`s and arguments."""
-    seen: set[int] = set()
-    stack: list[BaseException | None] = [exc]
-    while stack:
-        item = stack.pop()
-        if item is None or id(item) in seen:
-            continue
-        seen.add(id(item))
-        yield item
-        reason = getattr(item, "reason", None)
-        stack.extend([item.__cause__, item.__context__])
-        if isinstance(reason, BaseException):
-            stack.append(reason)
-        stack.extend(a for a in item.args if isinstance(a, BaseException))
-
-
-def _is_connect_failure(exc: BaseException) -> bool:
-    """Tell whether `exc` happened before any byte of the request was sent."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    return any(isinstance(item, urllib3.exceptions.NewConnectionError) for item in _causes(exc))
-
-
-# A TLS connection that ends early (EOF, a reset under TLS) is a dropped connection, as transient
-# as one without TLS; every other SSL error means the two ends cannot agree on TLS at all.
-_TLS_TRANSPORT_ERRORS = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
-# OpenSSL's reasons when the peer answers in something that is not TLS (usually plain HTTP).
-_NOT_TLS_REASONS = frozenset(
-    {
-        "WRONG_VERSION_NUMBER",
-        "HTTP_REQUEST",
-        "UNKNOWN_PROTOCOL",
-        "RECORD_LAYER_FAILURE",
-        "PACKET_LENGTH_TOO_LONG",
-    }
-)
-
-
-def tls_failure(exc: BaseException) -> str | None:
-    """Return why a TLS handshake failed if `exc` comes from one, else None."""
-    for item in _causes(exc):
-        if isinstance(item, ssl.SSLCertVerificationError):
-            detail = getattr(item, "verify_message", None) or "certificate verify failed"
-            return f"the server's certificate was refused: {detail}"
-        if isinstance(item, _TLS_TRANSPORT_ERRORS):
-            return None
-        if isinstance(item, ssl.SSLError):
-            reason = getattr(item, "reason", None)
-            if reason in _NOT_TLS_REASONS:
-                return "the server does not speak TLS (is api_url http:// ?)"
-            return str(reason or item.strerror or "SSL error").lower().replace("_", " ")
-        if isinstance(item, CertificateError):  # a hostname mismatch
-            return f"the server's certificate was refused: {shorten(str(item), 120)}"
-    return None
-
-
-def _describe_transport_error(exc: requests.exceptions.RequestException) -> tuple[str, str]:
-    """Return (category, short reason) for a failure that produced no HTTP answer."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return _NOT_CONNECTED, "connection timed out"
-    if _is_connect_failure(exc):
-        return _NOT_CONNECTED, "connection refused or host unreachable"
-    if isinstance(exc, requests.exceptions.Timeout):
-        return _TIMEOUT, "no answer before the timeout"
-    return _DROPPED, "connection dropped before an answer arrived"
-
-
-def _unsendable(value: Any, path: str = "body") -> str | None:
-    """Return where in a JSON value lies something JSON cannot carry, and what, or None."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"{path} is {value!r}, which JSON cannot carry"
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return f"{path} holds a lone UTF-16 surrogate, which is not valid Unicode"
-        return None
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            found = _unsendable(key, f"{path} key") or _unsendable(item, f"{path}.{key}")
-            if found:
-                return found
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            found = _unsendable(item, f"{path}[{index}]")
-            if found:
-                return found
-    return None
-
-
-def encode_json_body(value: JSON) -> bytes:
-    """Serialise a request body as UTF-8 JSON, or raise `UnsendableBodyError`.
-
-    Python's `json` writes NaN and Infinity, and escapes lone surrogates, none of which is JSON
-    HubSpot accepts: such a body is refused here, naming where the bad value is.
-    """
-    try:
-        return jsonlib.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
-    except (ValueError, UnicodeEncodeError):
-        where = _unsendable(value) or "it holds a value JSON cannot carry"
-        raise UnsendableBodyError(f"request body cannot be sent: {where}") from None
-
-
-SERVER_CLOCK_UNCERTAINTY_MS = 1_000
-"""How far `ServerClock.now_ms()` may be from HubSpot's clock: the `Date` header counts whole
-seconds (half a second either way from the middle of that second) and an answer's time on the
-wire adds up to half of its round trip. Widen any window compared with HubSpot's timestamps by
-this much on each side."""
-
-
-class ServerClock:
-    """HubSpot's clock, estimated from the `Date` header of its answers; thread-safe."""
-
-    def __init__(self, local_clock: Callable[[], float] = time.time) -> None:
-        """Start with no observation: until the first answer, the local clock is used."""
-        self._local = local_clock
-        self._lock = threading.Lock()
-        self._offset_s: float | None = None
-        self._observed_at = -math.inf
-        self._parsed: tuple[str, float] | None = None
-
-    def local_time(self) -> float:
-        """Return the local clock in epoch seconds (what `observe` expects)."""
-        return self._local()
-
-    def observe(self, date_header: str | None, sent_at: float, received_at: float) -> None:
-        """Take the offset from one answer's `Date`, sent and received at these local times."""
-        server_s = self._parse(date_header)
-        if server_s is None:
-            return
-        # The server wrote the header somewhere in [sent_at, received_at] local time, during the
-        # second it names: take the middle of both.
-        offset = server_s + 0.5 - (sent_at + received_at) / 2
-        with self._lock:
-            if received_at >= self._observed_at:
-                self._observed_at = received_at
-                self._offset_s = offset
-
-    def _parse(self, date_header: str | None) -> float | None:
-        if not date_header:
-            return None
-        cached = self._parsed
-        if cached is not None and cached[0] == date_header:
-            return cached[1]
-        try:
-            moment = email.utils.parsedate_to_datetime(date_header)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if moment.tzinfo is None:
-            return None  # not an HTTP date: those are always GMT
-        seconds = moment.timestamp()
-        self._parsed = (date_header, seconds)
-        return seconds
-
-    @property
-    def offset_ms(self) -> int | None:
-        """Return HubSpot's clock minus the local one, or None before any answer was seen."""
-        offset = self._offset_s
-        return None if offset is None else round(offset * 1000)
-
-    def now_ms(self) -> int:
-        """Return HubSpot's current time in epoch milliseconds, as well as it is known."""
-        return int((self._local() + (self._offset_s or 0.0)) * 1000)
 
 
 @dataclass
@@ -382,38 +131,23 @@ class HubSpotClient:
         self.server_clock = ServerClock()
         self._rng = rng or random.Random()
         self._sleep = sleep
-        self._session = requests.Session()
-        adapter = HTTPAdapter(
-            # One connection more than the slots, for token requests.
-            pool_connections=2,
-            pool_maxsize=settings.max_concurrency + 1,
-            max_retries=0,
-        )
-        self._session.mount("https://", adapter)
-        self._session.mount("http://", adapter)
-        self._session.headers.update({"User-Agent": user_agent, "Accept": "application/json"})
-        self._inflight = threading.BoundedSemaphore(settings.max_concurrency)
-        self._auth: BearerAuth | OAuthRefresher
-        if settings.access_token is not None:
-            self._auth = BearerAuth(settings.access_token)
-            fingerprint = credential_fingerprint(settings.access_token)
-        else:
-            assert settings.client_id is not None
-            assert settings.client_secret is not None
-            assert settings.refresh_token is not None
-            self._auth = OAuthRefresher(
-                settings.client_id,
-                settings.client_secret,
-                settings.refresh_token,
-                self._post_token_form,
-                on_refresh_token=on_refresh_token,
-            )
-            fingerprint = credential_fingerprint(settings.client_id, settings.refresh_token)
+        self._auth, fingerprint = auth_for(settings, self._post_token_form, on_refresh_token)
         self.limiter = limiter or shared_limiter(
             settings.api_url,
             fingerprint,
             settings.requests_per_10_seconds,
             settings.search_requests_per_second,
+        )
+        self._transport = Transport(
+            settings.api_url,
+            max_concurrency=settings.max_concurrency,
+            timeout=settings.request_timeout,
+            user_agent=user_agent,
+            limiter=self.limiter,
+            clock=self.server_clock,
+            on_sent=self.stats.count,
+            logger=self.logger,
+            redact=self.redact,
         )
 
     # -- context and identity ---------------------------------------------------------------
@@ -432,7 +166,7 @@ class HubSpotClient:
 
     def close(self) -> None:
         """Close pooled connections."""
-        self._session.close()
+        self._transport.close()
 
     def __repr__(self) -> str:
         """Show where the client points, never its credentials."""
@@ -446,7 +180,7 @@ class HubSpotClient:
     @property
     def refresh_token(self) -> str | None:
         """Return the current OAuth refresh token (to persist), or None for a bearer token."""
-        return self._auth.refresh_token if isinstance(self._auth, OAuthRefresher) else None
+        return self._auth.refresh_token
 
     @property
     def oauth(self) -> OAuthRefresher | None:
@@ -474,43 +208,84 @@ class HubSpotClient:
         """Return the path of `call` in this client's API version."""
         return path_for(call, self.settings.api_version, **path_params)
 
-    # -- requests ---------------------------------------------------------------------------
-    def request(
+    # -- calls ------------------------------------------------------------------------------
+    def call(
         self,
-        method: str,
-        call_or_path: Call | str,
+        call: Call,
         *,
         params: Mapping[str, Any] | None = None,
         json: JSON = None,
         idempotent: bool | None = None,
         **path_params: str | int,
-    ) -> requests.Response:
-        """Send one logical request with throttling and retries; return the 2xx response.
+    ) -> JSON:
+        """Send `call` with its own method and return the parsed JSON body (None if empty).
 
-        `call_or_path` is a `Call` (its path built for the API version from `path_params`) or
-        a path starting with "/". `idempotent` overrides whether a possibly-applied write may
-        be resent; by default creates, batch creates, merges and raw POSTs may not.
+        `idempotent` overrides whether a possibly-applied write may be resent; by default
+        creates, batch creates and merges may not.
         """
-        return self._request(
-            method,
-            call_or_path,
-            params=params,
-            json=json,
-            idempotent=idempotent,
-            path_params=path_params,
-        )
+        return self.send(call.method, call, params, json, idempotent, path_params)
 
-    def _request(
+    def get_json(
+        self,
+        call_or_path: Call | str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        **path_params: str | int,
+    ) -> JSON:
+        """GET and return the parsed JSON body."""
+        return self.send("GET", call_or_path, params, None, None, path_params)
+
+    def post_json(
+        self,
+        call_or_path: Call | str,
+        json: JSON = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        idempotent: bool | None = None,
+        **path_params: str | int,
+    ) -> JSON:
+        """POST `json` and return the parsed JSON body (None if empty)."""
+        return self.send("POST", call_or_path, params, json, idempotent, path_params)
+
+    def send(  # noqa: PLR0917 - the parts of one request, passed on by every method
         self,
         method: str,
         call_or_path: Call | str,
-        *,
         params: Mapping[str, Any] | None,
         json: JSON,
         idempotent: bool | None,
         path_params: Mapping[str, str | int],
-    ) -> requests.Response:
-        method = method.upper()
+    ) -> JSON:
+        """Send one logical request with throttling and retries; return its parsed JSON body.
+
+        `call_or_path` is a `Call` (its path built for the API version from `path_params`) or
+        a path starting with "/". By default raw POSTs are not resent once possibly applied.
+        """
+        request = self._outgoing(
+            method.upper(), call_or_path, params, json, idempotent, path_params
+        )
+        return parse_json(self._execute(request))
+
+    def map_concurrent(
+        self,
+        fn: Callable[[T], R],
+        items: Iterable[T],
+        *,
+        max_workers: int | None = None,
+    ) -> Iterator[R]:
+        """Apply `fn` to each item on worker threads; see `map_concurrent`."""
+        return map_concurrent(fn, items, max_workers=max_workers or self.settings.max_concurrency)
+
+    # -- internals --------------------------------------------------------------------------
+    def _outgoing(  # noqa: PLR0917 - see `send`
+        self,
+        method: str,
+        call_or_path: Call | str,
+        params: Mapping[str, Any] | None,
+        json: JSON,
+        idempotent: bool | None,
+        path_params: Mapping[str, str | int],
+    ) -> Outgoing:
         if isinstance(call_or_path, Call):
             spec = call_or_path.spec
             if spec.method != method:
@@ -526,335 +301,77 @@ class HubSpotClient:
             path = call_or_path
             budget = Budget.SEARCH if path.endswith("/search") else Budget.STANDARD
             safe = (method in _IDEMPOTENT_METHODS) if idempotent is None else idempotent
-        return self._execute(method, path, params=params, json=json, idempotent=safe, budget=budget)
+        body = None if json is None else encode_json_body(json)
+        return Outgoing(method, path, encode_params(params), body, None, budget, safe)
 
-    def call(
-        self,
-        call: Call,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: JSON = None,
-        idempotent: bool | None = None,
-        **path_params: str | int,
-    ) -> JSON:
-        """Send `call` with its own method and return the parsed JSON body (None if empty)."""
-        response = self._request(
-            call.method,
-            call,
-            params=params,
-            json=json,
-            idempotent=idempotent,
-            path_params=path_params,
-        )
-        return _parse_json(response)
-
-    def get_json(
-        self,
-        call_or_path: Call | str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        **path_params: str | int,
-    ) -> JSON:
-        """GET and return the parsed JSON body."""
-        return _parse_json(
-            self._request(
-                "GET",
-                call_or_path,
-                params=params,
-                json=None,
-                idempotent=None,
-                path_params=path_params,
-            )
-        )
-
-    def post_json(
-        self,
-        call_or_path: Call | str,
-        json: JSON = None,
-        *,
-        params: Mapping[str, Any] | None = None,
-        idempotent: bool | None = None,
-        **path_params: str | int,
-    ) -> JSON:
-        """POST `json` and return the parsed JSON body (None if empty)."""
-        response = self._request(
-            "POST",
-            call_or_path,
-            params=params,
-            json=json,
-            idempotent=idempotent,
-            path_params=path_params,
-        )
-        return _parse_json(response)
-
-    def patch_json(
-        self,
-        call_or_path: Call | str,
-        json: JSON = None,
-        *,
-        params: Mapping[str, Any] | None = None,
-        **path_params: str | int,
-    ) -> JSON:
-        """PATCH `json` and return the parsed JSON body."""
-        response = self._request(
-            "PATCH",
-            call_or_path,
-            params=params,
-            json=json,
-            idempotent=None,
-            path_params=path_params,
-        )
-        return _parse_json(response)
-
-    def put_json(
-        self,
-        call_or_path: Call | str,
-        json: JSON = None,
-        *,
-        params: Mapping[str, Any] | None = None,
-        **path_params: str | int,
-    ) -> JSON:
-        """PUT `json` and return the parsed JSON body (None if empty)."""
-        response = self._request(
-            "PUT", call_or_path, params=params, json=json, idempotent=None, path_params=path_params
-        )
-        return _parse_json(response)
-
-    def delete(
-        self,
-        call_or_path: Call | str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        **path_params: str | int,
-    ) -> None:
-        """DELETE; HubSpot answers 204."""
-        self._request(
-            "DELETE",
-            call_or_path,
-            params=params,
-            json=None,
-            idempotent=None,
-            path_params=path_params,
-        )
-
-    def map_concurrent(
-        self,
-        fn: Callable[[T], R],
-        items: Iterable[T],
-        *,
-        max_workers: int | None = None,
-    ) -> Iterator[R]:
-        """Apply `fn` to each item on worker threads; see `map_concurrent`."""
-        return map_concurrent(fn, items, max_workers=max_workers or self.settings.max_concurrency)
-
-    # -- internals --------------------------------------------------------------------------
     def _post_token_form(self, form: Mapping[str, str]) -> requests.Response:
         path = path_for(Call.TOKEN, self.settings.api_version)
-        return self._execute(
+        request = Outgoing(
             "POST",
             path,
-            data=dict(form),
+            None,
+            None,
+            dict(form),
+            Budget.NONE,
             idempotent=True,
-            budget=Budget.NONE,
             authenticate=False,
             raise_client_errors=False,
         )
+        return self._execute(request)
 
-    def _execute(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: JSON = None,
-        data: Mapping[str, str] | None = None,
-        idempotent: bool,
-        budget: Budget,
-        authenticate: bool = True,
-        raise_client_errors: bool = True,
-    ) -> requests.Response:
-        url = self.settings.api_url + path
-        query = _encode_params(params)
-        # Encoded once, before any wait: a body JSON cannot carry fails here, unsent, and
-        # retries resend the same bytes.
-        body = None if json is None else encode_json_body(json)
+    def _execute(self, request: Outgoing) -> requests.Response:
+        """Send `request` until it succeeds or `retries.next_wait` gives up."""
+        token = self._auth.token if request.authenticate else None
         waited = 0.0
-        refreshed_after_401 = False
-        attempt = 0
-        while True:
-            attempt += 1
-            token_used: str | None = None
+        refreshed = False
+        for attempt in itertools.count(1):
             try:
-                response, token_used = self._send_once(
-                    method,
-                    url,
-                    query=query,
-                    body=body,
-                    data=data,
-                    budget=budget,
-                    authenticate=authenticate,
-                )
+                response, token_used = self._transport.send(request, token)
             except requests.exceptions.RequestException as exc:
-                tls_reason = tls_failure(exc)
-                if tls_reason is not None:
+                error = transport_error(exc, request, self.settings.api_url)
+                if error.category == "TLS":
                     # Not transient: the same handshake would fail the same way every time.
-                    raise TLSError(
-                        f"TLS handshake with {self._host_port()} failed: {tls_reason}",
-                        category="TLS",
-                        method=method,
-                        path=path,
-                    ) from None
-                category, reason = _describe_transport_error(exc)
-                error: HubSpotAPIError = HubSpotConnectionError(
-                    f"{'cannot reach' if category == _NOT_CONNECTED else 'no answer from'} "
-                    f"{self.settings.api_url}: {reason}",
-                    category=category,
-                    method=method,
-                    path=path,
-                )
+                    raise error from None
             else:
                 status = response.status_code
                 if status < 400:
-                    if budget is Budget.STANDARD:
+                    if request.budget is Budget.STANDARD:
                         self.limiter.observe_headers(response.headers)
                     return response
-                error = self._error(response, method, path)
-                if (
-                    status == 401
-                    and authenticate
-                    and isinstance(self._auth, OAuthRefresher)
-                    and token_used is not None
-                    and not refreshed_after_401
-                ):
-                    # HubSpot says a 401 is no signal to refresh; one refresh is still cheap
-                    # insurance against a clock that ran ahead of `expires_in`.
-                    refreshed_after_401 = True
-                    self._auth.invalidate(token_used)
-                    continue
-                if not raise_client_errors and status < 500 and status not in {423, 429, 477}:
-                    return response
-
-            delay = retry_delay(error, attempt, self._rng)
-            if delay is not None and not idempotent and not nothing_was_applied(error):
-                raise OutcomeUnknownError(
-                    f"{error.message}; the write may have been applied, so it was not resent",
-                    status=error.status,
-                    category=error.category,
-                    correlation_id=error.correlation_id,
-                    method=method,
-                    path=path,
-                ) from None
-            limit = CONNECT_MAX_ATTEMPTS if error.category == _NOT_CONNECTED else MAX_ATTEMPTS
-            if delay is None or attempt >= limit or waited + delay > MAX_TOTAL_WAIT_S:
-                if delay is not None:
-                    error.message = f"{error.message} (gave up after {attempt} attempts)"
-                    error.args = (error.message,)
-                raise error
-            if isinstance(error, RateLimitError):
-                # Hold the whole process: other threads would meet the same 429.
-                self.limiter.pause(budget, delay)
-            self.stats.count_retry()
-            self.logger.warning(
-                "HubSpot call failed, retrying in %.1f s (attempt %d of %d): %s",
-                delay,
-                attempt + 1,
-                limit,
-                self.redact(str(error)),
-            )
-            self._sleep(delay)
-            waited += delay
-
-    def _send_once(
-        self,
-        method: str,
-        url: str,
-        *,
-        query: list[tuple[str, str]] | None,
-        body: bytes | None,
-        data: Mapping[str, str] | None,
-        budget: Budget,
-        authenticate: bool,
-    ) -> tuple[requests.Response, str | None]:
-        token_used: str | None = None
-        headers: dict[str, str] = {}
-        if body is not None:
-            headers["Content-Type"] = JSON_CONTENT_TYPE
-        # Token requests skip the connection slots: they are sent by a thread that already
-        # holds one, while the other holders wait for the new token.
-        with self._inflight if authenticate else contextlib.nullcontext():
-            # Book the rate slot only once a connection is free, so a slot is never spent
-            # late (a late send would crowd the server's window).
-            throttle_wait = self.limiter.acquire(budget)
-            if authenticate:
-                # Take the token after every wait, so it is as fresh as it can be on arrival.
-                token_used = self._auth.token()
-                headers["Authorization"] = f"Bearer {token_used}"
-            started = time.monotonic()
-            sent_at = self.server_clock.local_time()
-            status: int | None = None
-            try:
-                response = self._session.request(
-                    method,
-                    url,
-                    params=query,
-                    data=body if body is not None else data,
-                    headers=headers,
-                    timeout=self.settings.request_timeout,
-                    allow_redirects=False,
+                error = error_for_response(
+                    response, self.secrets(), method=request.method, path=request.path
                 )
-                status = response.status_code
-            finally:
-                self.stats.count(status, throttle_wait)
-        self.server_clock.observe(
-            response.headers.get("Date"), sent_at, self.server_clock.local_time()
+                if status == 401 and token_used is not None and not refreshed:
+                    refreshed = True
+                    if self._auth.unauthorized(token_used):
+                        continue
+                if not request.raise_client_errors and not _retried(status):
+                    # The token call: the auth reads its refusals itself.
+                    return response
+            delay = next_wait(error, attempt, waited, idempotent=request.idempotent, rng=self._rng)
+            self._wait_to_retry(error, request.budget, delay, attempt)
+            waited += delay
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wait_to_retry(
+        self, error: HubSpotAPIError, budget: Budget, delay: float, attempt: int
+    ) -> None:
+        if isinstance(error, RateLimitError):
+            # Hold the whole process: other threads would meet the same 429.
+            self.limiter.pause(budget, delay)
+        self.stats.count_retry()
+        self.logger.warning(
+            "HubSpot call failed, retrying in %.1f s (attempt %d of %d): %s",
+            delay,
+            attempt + 1,
+            max_attempts(error),
+            self.redact(str(error)),
         )
-        if self.logger.isEnabledFor(logging.DEBUG):
-            self.logger.debug(
-                "%s %s -> %s in %.0f ms",
-                method,
-                self.redact(url.split("?", 1)[0]),
-                status,
-                (time.monotonic() - started) * 1000,
-            )
-        return response, token_used
-
-    def _host_port(self) -> str:
-        parts = urlsplit(self.settings.api_url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        return f"{parts.hostname}:{port}"
-
-    def _error(self, response: requests.Response, method: str, path: str) -> HubSpotAPIError:
-        return error_for_response(response, self.secrets(), method=method, path=path)
+        self._sleep(delay)
 
 
-def _encode_params(params: Mapping[str, Any] | None) -> list[tuple[str, str]] | None:
-    """Encode query parameters the way HubSpot reads them: lists comma-joined, bools lowercase."""
-    if not params:
-        return None
-    out: list[tuple[str, str]] = []
-    for key, value in params.items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            out.append((key, "true" if value else "false"))
-        elif isinstance(value, list | tuple | set | frozenset):
-            if value:
-                out.append((key, ",".join(str(v) for v in value)))
-        else:
-            out.append((key, str(value)))
-    return out
-
-
-def _parse_json(response: requests.Response) -> JSON:
-    if response.status_code == 204 or not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        raise HubSpotAPIError(
-            "answer is not JSON: " + shorten(response.text, 120),
-            status=response.status_code,
-        ) from None
+def _retried(status: int) -> bool:
+    return status >= 500 or status in RETRIED_CLIENT_STATUSES
 
 
 def map_concurrent(

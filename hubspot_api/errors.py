@@ -206,6 +206,12 @@ class HubSpotConnectionError(RetriableError):
     """No HTTP answer arrived: connection refused or reset, or a timeout."""
 
 
+# The categories of a `HubSpotConnectionError`: only the first is sure to have sent nothing.
+NOT_CONNECTED = "NOT_CONNECTED"
+CONNECTION_DROPPED = "CONNECTION_DROPPED"
+TIMEOUT = "TIMEOUT"
+
+
 # One table from status to class. 429 and 5xx are decided in `error_class_for`.
 _STATUS_TABLE: dict[int, type[HubSpotAPIError]] = {
     400: ValidationError,
@@ -220,6 +226,10 @@ _STATUS_TABLE: dict[int, type[HubSpotAPIError]] = {
 }
 
 DAILY_POLICY = "DAILY"
+# Statuses under 500 that HubSpot answers before acting on a request (locked, migrating): resent.
+REFUSED_BEFORE_ACTING = frozenset({423, 477})
+# Every status under 500 that is retried.
+RETRIED_CLIENT_STATUSES = REFUSED_BEFORE_ACTING | {429}
 
 
 def error_class_for(status: int, policy_name: str | None = None) -> type[HubSpotAPIError]:

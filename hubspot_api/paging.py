@@ -1,13 +1,16 @@
 """Paging over HubSpot's list and search endpoints, and the limits that shape requests.
 
-List endpoints page with an opaque `paging.next.after` cursor; search pages with an integer
-offset and refuses to go past 10,000 results
-(https://developers.hubspot.com/docs/api-reference/latest/crm/search/guide).
+List endpoints page with an opaque `paging.next.after` cursor (`iter_list_pages`). Search pages
+with an integer offset and refuses to go past 10,000 results
+(https://developers.hubspot.com/docs/api-reference/latest/crm/search/guide), so it is never
+paged by offset here: `iter_keyset_search` asks every page again from offset 0 for the ids past
+the last one taken, ascending or descending. `hubspot_api.frontier` makes the two meet.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -22,6 +25,11 @@ LIST_PAGE_LIMIT = 100
 LIST_WITH_HISTORY_LIMIT = 50
 SEARCH_PAGE_LIMIT = 200
 SEARCH_RESULT_CAP = 10_000
+SEARCH_MAX_FILTER_GROUPS = 5
+SEARCH_MAX_FILTERS_PER_GROUP = 6
+SEARCH_MAX_FILTERS = 18
+# The key of every keyset walk: unique, never changes, and searchable.
+OBJECT_ID = "hs_object_id"
 BATCH_LIMIT = 100
 # HubSpot answers 414 near 16,000 characters of URL. Keep the `properties` value well under,
 # leaving room for the host, the path and the other parameters.
@@ -47,34 +55,57 @@ def next_after(page: Mapping[str, Any]) -> str | None:
     return str(after)
 
 
+class CursorGuard:
+    """Remember the cursors a walk has followed, and refuse one handed back twice."""
+
+    def __init__(self, what: str) -> None:
+        """Name the walk, for the error."""
+        self._what = what
+        self._seen: set[str] = set()
+
+    def check(self, cursor: str) -> None:
+        """Raise `PagingLoopError` if `cursor` was followed before; remember it otherwise."""
+        if cursor in self._seen:
+            raise PagingLoopError(f"{self._what} repeated the paging cursor {cursor!r}")
+        self._seen.add(cursor)
+
+
+# -- the list walk --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ListPage:
+    """One page of a list call and the cursor of the page after it (None: the last page)."""
+
+    results: list[dict[str, Any]]
+    next_after: str | None
+
+
 def iter_list_pages(
     client: HubSpotClient,
     call: Call,
     params: Mapping[str, Any] | None = None,
     **path_params: str | int,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[ListPage]:
     """Yield each page of a GET list call, following `paging.next.after`.
 
     Each request is rebuilt from `params` plus the cursor (never from `paging.next.link`);
     an `after` in `params` resumes from that cursor. Raises `PagingLoopError` if a cursor
     repeats.
     """
-    seen: set[str] = set()
+    guard = CursorGuard(call.name)
     base = dict(params or {})
     start = base.pop("after", None)
     cursor = str(start) if start is not None else None
     while True:
         query = {**base, "after": cursor} if cursor is not None else base
-        page = client.get_json(call, params=query, **path_params)
-        if not isinstance(page, dict):
-            raise HubSpotError(f"{call.name} answered with {type(page).__name__}, not an object")
+        answer = client.get_json(call, params=query, **path_params)
+        if not isinstance(answer, dict):
+            raise HubSpotError(f"{call.name} answered with {type(answer).__name__}, not an object")
+        page = ListPage(list(answer.get("results") or ()), next_after(answer))
         yield page
-        cursor = next_after(page)
-        if cursor is None:
+        if page.next_after is None:
             return
-        if cursor in seen:
-            raise PagingLoopError(f"{call.name} repeated the paging cursor {cursor!r}")
-        seen.add(cursor)
+        guard.check(page.next_after)
+        cursor = page.next_after
 
 
 def iter_list(
@@ -85,71 +116,108 @@ def iter_list(
 ) -> Iterator[dict[str, Any]]:
     """Yield every result of a GET list call across all its pages."""
     for page in iter_list_pages(client, call, params, **path_params):
-        yield from page.get("results") or ()
+        yield from page.results
 
 
-class SearchPager:
-    """Iterate the pages of one search, stopping before HubSpot's 10,000-result cap.
+# -- the keyset search ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of a keyset search.
 
-    After iteration, `capped` tells whether more results matched than one query can reach
-    (the caller narrows its filters and searches again), and `total` is HubSpot's count.
+    `results` are the matches past the key, in HubSpot's order; `key` is the id to resume
+    after (the highest taken ascending, the lowest descending; the starting key while none
+    was taken); `final` says fewer than a page matched, so nothing is left.
     """
 
-    def __init__(
-        self,
-        client: HubSpotClient,
-        body: Mapping[str, Any],
-        page_size: int = SEARCH_PAGE_LIMIT,
-    ) -> None:
-        """Prepare the search; `body` holds filterGroups, sorts, properties, query."""
-        if not 1 <= page_size <= SEARCH_PAGE_LIMIT:
-            raise ValueError(f"page_size must be between 1 and {SEARCH_PAGE_LIMIT}")
-        self._client = client
-        self._body = dict(body)
-        self._page_size = page_size
-        self.capped = False
-        self.total: int | None = None
-        self.pages = 0
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        """Yield each answer page (`{total, results, paging?}`)."""
-        offset = int(self._body.get("after") or 0)
-        while True:
-            limit = min(self._page_size, SEARCH_RESULT_CAP - offset)
-            body = {**self._body, "limit": limit}
-            if offset:
-                body["after"] = str(offset)
-            else:
-                body.pop("after", None)
-            page = self._client.post_json(Call.SEARCH, body)
-            if not isinstance(page, dict):
-                raise HubSpotError(f"search answered with {type(page).__name__}, not an object")
-            total = page.get("total")
-            self.total = total if isinstance(total, int) else self.total
-            self.pages += 1
-            yield page
-            cursor = next_after(page)
-            if cursor is None:
-                return
-            try:
-                next_offset = int(cursor)
-            except ValueError:
-                raise HubSpotError(f"search returned a non-numeric offset {cursor!r}") from None
-            if next_offset <= offset:
-                raise PagingLoopError(f"search offset went from {offset} back to {next_offset}")
-            if next_offset >= SEARCH_RESULT_CAP:
-                self.capped = True
-                return
-            offset = next_offset
+    results: list[dict[str, Any]]
+    key: int | None
+    final: bool
 
 
-def iter_search(
+def check_filter_groups(groups: Sequence[Mapping[str, Any]]) -> None:
+    """Raise `ValueError` for filter groups past search's limits (docs/hubspot-api.md)."""
+    sizes = [len(group.get("filters") or ()) for group in groups]
+    if len(groups) > SEARCH_MAX_FILTER_GROUPS:
+        raise ValueError(f"search takes at most {SEARCH_MAX_FILTER_GROUPS} filter groups")
+    if any(size > SEARCH_MAX_FILTERS_PER_GROUP for size in sizes):
+        raise ValueError(f"search takes at most {SEARCH_MAX_FILTERS_PER_GROUP} filters a group")
+    if sum(sizes) > SEARCH_MAX_FILTERS:
+        raise ValueError(f"search takes at most {SEARCH_MAX_FILTERS} filters in all")
+
+
+def keyset_search_body(
+    filter_groups: Sequence[Mapping[str, Any]],
+    properties: Sequence[str],
+    *,
+    descending: bool = False,
+    key: int | None = None,
+    limit: int = SEARCH_PAGE_LIMIT,
+) -> dict[str, Any]:
+    """Return the search for the next page past `key` in `hs_object_id` order, from offset 0.
+
+    The id condition is added to every filter group (groups are ORed), so each page is a new
+    query for the ids beyond the last one taken: no offset grows towards the 10,000-result cap
+    and a match leaving the result set cannot shift the pages after it.
+    """
+    groups = [list(group.get("filters") or ()) for group in filter_groups]
+    if key is not None:
+        operator = "LT" if descending else "GT"
+        condition = {"propertyName": OBJECT_ID, "operator": operator, "value": str(key)}
+        groups = [[*filters, condition] for filters in groups or [[]]]
+    body_groups = [{"filters": filters} for filters in groups]
+    check_filter_groups(body_groups)
+    return {
+        "filterGroups": body_groups,
+        # Search takes one sort only; the id is the one that makes progress certain.
+        "sorts": [
+            {"propertyName": OBJECT_ID, "direction": "DESCENDING" if descending else "ASCENDING"}
+        ],
+        "properties": list(properties),
+        "limit": limit,
+        "after": 0,
+    }
+
+
+def iter_keyset_search(
     client: HubSpotClient,
-    body: Mapping[str, Any],
+    filter_groups: Sequence[Mapping[str, Any]] = (),
+    properties: Sequence[str] = (),
+    *,
+    descending: bool = False,
+    key: int | None = None,
     page_size: int = SEARCH_PAGE_LIMIT,
-) -> SearchPager:
-    """Return an iterable of search pages; check `.capped` after iterating (see SearchPager)."""
-    return SearchPager(client, body, page_size)
+) -> Iterator[SearchPage]:
+    """Yield every match of a search in `hs_object_id` order, resumable from `key`.
+
+    The order HubSpot returns is not trusted: a result at or beyond the key is dropped, and a
+    full page that moves the key nowhere raises `PagingLoopError`.
+    """
+    if not 1 <= page_size <= SEARCH_PAGE_LIMIT:
+        raise ValueError(f"page_size must be between 1 and {SEARCH_PAGE_LIMIT}")
+    while True:
+        body = keyset_search_body(
+            filter_groups, properties, descending=descending, key=key, limit=page_size
+        )
+        answer = client.post_json(Call.SEARCH, body)
+        if not isinstance(answer, dict):
+            raise HubSpotError(f"search answered with {type(answer).__name__}, not an object")
+        results = list(answer.get("results") or ())
+        fresh = [r for r in results if _beyond(int(r["id"]), key, descending)]
+        final = len(results) < page_size
+        if fresh:
+            ids = [int(r["id"]) for r in fresh]
+            key = min(ids) if descending else max(ids)
+        elif not final:
+            raise PagingLoopError(f"search returned no id past {key} in a full page")
+        yield SearchPage(fresh, key, final)
+        if final:
+            return
+
+
+def _beyond(object_id: int, key: int | None, descending: bool) -> bool:
+    if key is None:
+        return True
+    return object_id < key if descending else object_id > key
 
 
 def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

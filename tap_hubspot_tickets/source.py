@@ -6,8 +6,7 @@ and ids. HubSpot's limits come from `hubspot_api.paging`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from hubspot_api.associations import AssociationLink, read_associations
@@ -16,8 +15,11 @@ from hubspot_api.paging import (
     BATCH_LIMIT,
     LIST_PAGE_LIMIT,
     MAX_PROPERTIES_QUERY_CHARS,
+    ListPage,
+    SearchPage,
     encoded_length,
-    next_after,
+    iter_keyset_search,
+    iter_list_pages,
 )
 from hubspot_api.paths import Call
 
@@ -33,14 +35,6 @@ def fits_in_query(names: Sequence[str]) -> bool:
     return encoded_length(names) <= MAX_PROPERTIES_QUERY_CHARS
 
 
-@dataclass(frozen=True)
-class ListPage:
-    """One page of the ticket list and the cursor of the page after it (None: last page)."""
-
-    tickets: list[JSON]
-    next_after: str | None
-
-
 class TicketSource:
     """Read tickets, history, associations and pipelines from one portal."""
 
@@ -49,27 +43,33 @@ class TicketSource:
         self.client = client
 
     # -- tickets ----------------------------------------------------------------------------
-    def list_page(
+    def list_pages(
         self,
         *,
         properties: Sequence[str],
-        after: str | None,
+        after: str | None = None,
         archived: bool = False,
-        limit: int = LIST_PAGE_LIMIT,
-    ) -> ListPage:
-        """Return one page of the ticket list (`archived=True` lists ONLY archived ones)."""
-        params: dict[str, Any] = {"limit": limit, "properties": list(properties)}
+    ) -> Iterator[ListPage]:
+        """Yield the pages of the ticket list from `after` (`archived=True`: ONLY archived ones)."""
+        params: dict[str, Any] = {"limit": LIST_PAGE_LIMIT, "properties": list(properties)}
         if after is not None:
             params["after"] = after
         if archived:
             params["archived"] = True
-        body = self.client.get_json(Call.LIST_TICKETS, params=params) or {}
-        return ListPage(list(body.get("results") or []), next_after(body))
+        return iter_list_pages(self.client, Call.LIST_TICKETS, params)
 
-    def search_page(self, body: JSON) -> list[JSON]:
-        """Return the results of one search request."""
-        answer = self.client.post_json(Call.SEARCH, body) or {}
-        return list(answer.get("results") or [])
+    def search_pages(
+        self,
+        *,
+        properties: Sequence[str],
+        filter_groups: Sequence[JSON] = (),
+        descending: bool = False,
+        key: int | None = None,
+    ) -> Iterator[SearchPage]:
+        """Yield the matches of a search in id order past `key` (see `iter_keyset_search`)."""
+        return iter_keyset_search(
+            self.client, filter_groups, properties, descending=descending, key=key
+        )
 
     def batch_read(
         self,

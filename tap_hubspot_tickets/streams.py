@@ -1,6 +1,6 @@
 """The tap's streams: declarations over one base that owns reading, pipelining and state.
 
-How tickets are read (HUBSPOT_API.md has the reasons):
+How tickets are read (docs/hubspot-api.md has the reasons):
 
 - First run (no bookmark): the list API walks up from the lowest id (pages of 100 with the
   selected properties) while the search API, on its own rate budget, walks down from the
@@ -43,12 +43,8 @@ from singer_sdk.singerlib.catalog import Metadata, MetadataMapping
 from typing_extensions import override
 
 from hubspot_api.associations import ASSOCIATION_BATCH_LIMIT, AssociationLink
-from hubspot_api.paging import (
-    BATCH_LIMIT,
-    SEARCH_PAGE_LIMIT,
-    PagingLoopError,
-    chunked,
-)
+from hubspot_api.frontier import Claim, Frontier, claim_down, claim_up
+from hubspot_api.paging import BATCH_LIMIT, OBJECT_ID, chunked
 from hubspot_api.properties import PropertyDefinition
 from tap_hubspot_tickets.pipelining import ReadAhead
 from tap_hubspot_tickets.runtime import TapRuntime
@@ -71,13 +67,10 @@ from tap_hubspot_tickets.schemas import (
 from tap_hubspot_tickets.source import fits_in_query
 from tap_hubspot_tickets.values import SurrogateSafeWriter, ValueProblems, surrogate_warning
 from tap_hubspot_tickets.windows import (
-    OBJECT_ID,
-    Frontier,
     SearchWindow,
     TicketsCheckpoint,
     parse_instant,
     plan_window,
-    search_down_body,
 )
 
 if TYPE_CHECKING:
@@ -189,7 +182,8 @@ class TicketsStream(HubSpotStream):
 
     # State is kept by `TicketsCheckpoint`, per page. The SDK's own per-record bookmark would
     # be the largest `updated_at` seen, which can lie past the window's upper bound (search
-    # lag) and, since the SDK does not filter by bookmark, lose changes (TOOLCHAIN.md).
+    # lag) and, since the SDK does not filter by bookmark, lose changes
+    # (tests/unit/test_sdk_hooks.py lists the SDK members overridden and why).
     @override
     def _increment_stream_state(
         self, latest_record: Record, *, context: Context | None = None
@@ -345,18 +339,6 @@ class _TicketWalk:
         # archived pass.
         return [found[ticket_id] for ticket_id in ids if ticket_id in found]
 
-    def _list(self, after: str | None, archived: bool) -> Iterator[tuple[list[JSON], str | None]]:
-        seen: set[str] = set()
-        while True:
-            page = self.source.list_page(properties=self.list_names, after=after, archived=archived)
-            yield page.tickets, page.next_after
-            if page.next_after is None:
-                return
-            if page.next_after in seen:
-                raise PagingLoopError(f"the list returned cursor {page.next_after!r} twice")
-            seen.add(page.next_after)
-            after = page.next_after
-
     def full_walks(self, checkpoint: TicketsCheckpoint) -> tuple[Iterator[TicketPage], ...]:
         """Return the walks of a full sync: the list from the bottom, search from the top.
 
@@ -386,60 +368,47 @@ class _TicketWalk:
     def _list_up(
         self, frontier: Frontier, after: str | None, bookmark: datetime
     ) -> Iterator[TicketPage]:
-        for tickets, next_after in self._list(after, archived=False):
-            taken, met = frontier.claim_from_bottom([int(t["id"]) for t in tickets])
-            done = met or next_after is None
-            high = frontier.list_high
+        pages = self.source.list_pages(properties=self.list_names, after=after)
+        for claim in claim_up(frontier, pages):
 
-            def mark(
-                cp: TicketsCheckpoint,
-                after: str | None = next_after,
-                high: int = high,
-                done: bool = done,
-            ) -> None:
-                cp.update_full_sync(bookmark, after=after, list_high=high, list_done=done)
+            def mark(cp: TicketsCheckpoint, claim: Claim = claim) -> None:
+                cp.update_full_sync(
+                    bookmark, after=claim.next_after, list_high=claim.bound, list_done=claim.done
+                )
 
-            yield self._page(tickets[: len(taken)], mark, archived=False, fill=True)
-            if done:
-                return
+            yield self._page(claim.results, mark, archived=False, fill=True)
 
     def _search_down(self, frontier: Frontier, bookmark: datetime) -> Iterator[TicketPage]:
-        while True:
-            body = search_down_body(frontier.search_low, self.names, SEARCH_PAGE_LIMIT)
-            results = self.source.search_page(body)
-            taken, met = frontier.claim_from_top([int(r["id"]) for r in results])
-            done = met or len(results) < SEARCH_PAGE_LIMIT
-            low = frontier.search_low
+        pages = self.source.search_pages(
+            properties=self.names, descending=True, key=frontier.search_low
+        )
+        for claim in claim_down(frontier, pages):
 
-            def mark(cp: TicketsCheckpoint, low: int | None = low, done: bool = done) -> None:
-                cp.update_full_sync(bookmark, search_below=low, search_done=done)
+            def mark(cp: TicketsCheckpoint, claim: Claim = claim) -> None:
+                cp.update_full_sync(bookmark, search_below=claim.bound, search_done=claim.done)
 
-            yield self._page(results[: len(taken)], mark, archived=False, fill=False)
-            if done:
-                return
+            yield self._page(claim.results, mark, archived=False, fill=False)
 
     def window_pages(self, window: SearchWindow) -> Iterator[TicketPage]:
-        """Walk one search window in id order, each page asking again from offset 0."""
-        while True:
-            results = self.source.search_page(window.search_body(self.names, SEARCH_PAGE_LIMIT))
-            # Do not trust the order: skip anything at or below the last id already emitted.
-            fresh = [r for r in results if int(r["id"]) > window.after_id]
-            if len(results) < SEARCH_PAGE_LIMIT:
-                final = window
+        """Walk one search window in id order, resuming after the last id it emitted."""
+        pages = self.source.search_pages(
+            properties=self.names, filter_groups=window.filter_groups(), key=window.after_id
+        )
+        for page in pages:
+            if page.final:
 
-                def finish(cp: TicketsCheckpoint, final: SearchWindow = final) -> None:
+                def finish(cp: TicketsCheckpoint, final: SearchWindow = window) -> None:
                     cp.finish_window(final)
 
-                yield self._page(fresh, finish, archived=False, fill=False)
+                yield self._page(page.results, finish, archived=False, fill=False)
                 return
-            if not fresh:
-                raise PagingLoopError(f"search returned no ticket past id {window.after_id}")
-            window = window.advanced(max(int(r["id"]) for r in fresh))
+            assert page.key is not None  # a full page moved the key (or the walk raised)
+            window = window.advanced(page.key)
 
             def progress(cp: TicketsCheckpoint, at: SearchWindow = window) -> None:
                 cp.set_window(at)
 
-            yield self._page(fresh, progress, archived=False, fill=False)
+            yield self._page(page.results, progress, archived=False, fill=False)
 
     def archived_pages(self, checkpoint: TicketsCheckpoint) -> Iterator[TicketPage]:
         """Walk the archived list; emit tickets archived since the archived bookmark."""
@@ -449,10 +418,14 @@ class _TicketWalk:
         margin = self.options.search_lag_margin
         if not saved:
             checkpoint.set_archived_pass(None, started)
-        for tickets, after in self._list(saved.get("after"), archived=True):
+        pages = self.source.list_pages(
+            properties=self.list_names, after=saved.get("after"), archived=True
+        )
+        for page in pages:
+            after = page.next_after
             wanted = [
                 ticket
-                for ticket in tickets
+                for ticket in page.results
                 if since is None
                 or not ticket.get("archivedAt")
                 or parse_instant(ticket["archivedAt"]) >= since
@@ -566,7 +539,7 @@ class TicketPropertyHistoryStream(TicketCompanionStream):
         history = self.runtime.options.history_properties
         if not history:
             return []
-        # History only comes from list/read/batch read, never search (HUBSPOT_API.md).
+        # History only comes from list/read/batch read, never search (docs/hubspot-api.md).
         return self.runtime.source.batch_read(
             ids, properties=ID_ONLY, history=history, archived=archived
         )
@@ -613,29 +586,14 @@ class TicketAssociationsStream(HubSpotStream):
         return tuple(walks)
 
     def _ids_up(self, frontier: Frontier) -> Iterator[list[str]]:
-        source = self.runtime.source
-        after: str | None = None
-        seen: set[str] = set()
-        while True:
-            page = source.list_page(properties=ID_ONLY, after=after)
-            taken, met = frontier.claim_from_bottom([int(t["id"]) for t in page.tickets])
-            yield [str(ticket_id) for ticket_id in taken]
-            if met or page.next_after is None:
-                return
-            if page.next_after in seen:
-                raise PagingLoopError(f"the list returned cursor {page.next_after!r} twice")
-            seen.add(page.next_after)
-            after = page.next_after
+        pages = self.runtime.source.list_pages(properties=ID_ONLY)
+        for claim in claim_up(frontier, pages):
+            yield [str(ticket["id"]) for ticket in claim.results]
 
     def _ids_down(self, frontier: Frontier) -> Iterator[list[str]]:
-        source = self.runtime.source
-        while True:
-            body = search_down_body(frontier.search_low, list(ID_ONLY), SEARCH_PAGE_LIMIT)
-            results = source.search_page(body)
-            taken, met = frontier.claim_from_top([int(r["id"]) for r in results])
-            yield [str(ticket_id) for ticket_id in taken]
-            if met or len(results) < SEARCH_PAGE_LIMIT:
-                return
+        pages = self.runtime.source.search_pages(properties=ID_ONLY, descending=True)
+        for claim in claim_down(frontier, pages):
+            yield [str(ticket["id"]) for ticket in claim.results]
 
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:

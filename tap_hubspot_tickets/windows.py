@@ -1,7 +1,7 @@
 """Plan incremental search windows and keep the tickets stream's checkpoint.
 
 Pure code: no HTTP, no SDK. The tickets stream reads changes through HubSpot's search API,
-which has three traps (HUBSPOT_API.md, "Pitfalls"):
+which has three traps (docs/hubspot-api.md, "Requests and answers"):
 
 - a query stops at 10,000 results, and restarting from the last `hs_lastmodifieddate` loops
   forever when more than 10,000 tickets share one timestamp (airbytehq/airbyte#43317);
@@ -22,15 +22,12 @@ downstream loads dedupe them by key.
 
 from __future__ import annotations
 
-import itertools
-import threading
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 LAST_MODIFIED = "hs_lastmodifieddate"
-OBJECT_ID = "hs_object_id"
 
 # The SDK-visible replication key of the tickets stream (a record column).
 REPLICATION_KEY = "updated_at"
@@ -84,7 +81,7 @@ class SearchWindow:
         return self.upper if self.settled is None else self.settled
 
     def filter_groups(self) -> list[dict[str, Any]]:
-        """Return the one filter group: lower <= modified <= upper and id > after_id."""
+        """Return the one filter group: lower <= modified <= upper (the walk adds the id)."""
         return [
             {
                 "filters": [
@@ -98,21 +95,9 @@ class SearchWindow:
                         "operator": "LTE",
                         "value": str(epoch_ms(self.upper)),
                     },
-                    {"propertyName": OBJECT_ID, "operator": "GT", "value": str(self.after_id)},
                 ]
             }
         ]
-
-    def search_body(self, properties: list[str], limit: int) -> dict[str, Any]:
-        """Return the search request for the next page of this window (always offset 0)."""
-        return {
-            "filterGroups": self.filter_groups(),
-            # Search takes one sort only; the id is the one that makes progress certain.
-            "sorts": [{"propertyName": OBJECT_ID, "direction": "ASCENDING"}],
-            "properties": properties,
-            "limit": limit,
-            "after": 0,
-        }
 
     def advanced(self, last_id: int) -> SearchWindow:
         """Return the same window resumed after `last_id`."""
@@ -142,26 +127,6 @@ class SearchWindow:
             int(value.get("after_id") or 0),
             parse_instant(settled) if settled else None,
         )
-
-
-def search_down_body(below: int | None, properties: list[str], limit: int) -> dict[str, Any]:
-    """Return the search for the highest ticket ids under `below` (any id when None), highest first.
-
-    The walk down from the top of a `Frontier`: each page asks again from offset 0 for ids under
-    the lowest one taken, so no offset grows towards the 10,000 cap.
-    """
-    filters = (
-        []
-        if below is None
-        else [{"filters": [{"propertyName": OBJECT_ID, "operator": "LT", "value": str(below)}]}]
-    )
-    return {
-        "filterGroups": filters,
-        "sorts": [{"propertyName": OBJECT_ID, "direction": "DESCENDING"}],
-        "properties": properties,
-        "limit": limit,
-        "after": 0,
-    }
 
 
 def plan_window(lower: datetime, now: datetime, margin: timedelta) -> SearchWindow | None:
@@ -263,43 +228,6 @@ class TicketsCheckpoint:
         """Close the archived walk; the next one reads tickets archived from `since`."""
         self.state.pop("archived_pass", None)
         self.state["archived_since"] = to_iso(since)
-
-
-class Frontier:
-    """Where a list walk up from the lowest id meets a search walk down from the highest.
-
-    Each walk claims the tickets of a page it fetched under one lock: the list walk takes ids
-    below the lowest id the search walk has taken, the search walk ids above the highest the
-    list walk has taken. Claims are monotone, so every id is taken exactly once; a walk stops
-    at the first id the other side owns. Relies on the list returning ids in ascending order,
-    which `claim_from_bottom` checks.
-    """
-
-    def __init__(self, list_high: int = 0, search_low: int | None = None) -> None:
-        """Start from saved bounds (a resumed walk) or from nothing claimed."""
-        self.list_high = list_high
-        self.search_low = search_low
-        self._lock = threading.Lock()
-
-    def claim_from_bottom(self, ids: list[int]) -> tuple[list[int], bool]:
-        """Claim a list page's ids; return those taken and whether the list walk is done."""
-        if any(b <= a for a, b in itertools.pairwise(ids)) or (ids and ids[0] <= self.list_high):
-            raise ValueError("the ticket list is not in ascending id order")
-        with self._lock:
-            bound = self.search_low
-            taken = [i for i in ids if bound is None or i < bound]
-            if taken:
-                self.list_high = max(self.list_high, taken[-1])
-            return taken, len(taken) < len(ids)
-
-    def claim_from_top(self, ids: list[int]) -> tuple[list[int], bool]:
-        """Claim a search page's ids; return those taken and whether the walks have met."""
-        with self._lock:
-            taken = [i for i in ids if i > self.list_high]
-            if taken:
-                low = min(taken)
-                self.search_low = low if self.search_low is None else min(self.search_low, low)
-            return taken, len(taken) < len(ids)
 
 
 def check_tickets_state(state: Any) -> None:

@@ -53,9 +53,7 @@ class ArchiveWriter:
 
         def send(batch: list[Pending]) -> None:
             ids = list(dict.fromkeys(item.ticket_id for item in batch))
-            self.run.client.request(
-                "POST", Call.BATCH_ARCHIVE, json={"inputs": [{"id": i} for i in ids]}
-            )
+            self.run.client.call(Call.BATCH_ARCHIVE, json={"inputs": [{"id": i} for i in ids]})
 
         outcome = isolate_refusals(live, send, on_split=split_logger(self.logger, "an archive"))
         for item, exc in outcome.refused:

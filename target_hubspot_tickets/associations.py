@@ -15,7 +15,7 @@ from hubspot_api.paging import BATCH_LIMIT, chunked
 from hubspot_api.paths import Call
 from target_hubspot_tickets.splitting import CONTENT_ERRORS
 from target_hubspot_tickets.validation import Association, Operation
-from target_hubspot_tickets.writing import Pending, RunContext, json_or_empty, reject_from
+from target_hubspot_tickets.writing import Pending, RunContext, answer_object, reject_from
 
 # (object type, object id, association type id): one link as HubSpot stores it.
 _Link = tuple[str, str, int]
@@ -72,13 +72,12 @@ class AssociationWriter:
             ]
         }
         try:
-            response = self.run.client.request(
-                "POST", Call.BATCH_CREATE_ASSOCIATIONS, json=body, to_type=to_type
+            answer = answer_object(
+                self.run.client.call(Call.BATCH_CREATE_ASSOCIATIONS, json=body, to_type=to_type)
             )
         except CONTENT_ERRORS:
             self._associate_one_by_one(to_type, group)
             return
-        answer = json_or_empty(response)
         if answer.get("errors"):
             # Batch association errors name no input: redo the links one by one to find them.
             self._associate_one_by_one(to_type, group)
@@ -91,9 +90,9 @@ class AssociationWriter:
             ticket_id = item.ticket_id
             assert ticket_id is not None
             try:
-                self.run.client.put_json(
+                self.run.client.call(
                     Call.ASSOCIATE,
-                    link.types_json(),
+                    json=link.types_json(),
                     ticket_id=ticket_id,
                     to_type=to_type,
                     to_id=link.to_object_id,
@@ -146,8 +145,8 @@ class AssociationWriter:
                 for t, to_ids in by_ticket.items()
             ]
             for chunk in chunked(inputs, BATCH_LIMIT):
-                self.run.client.request(
-                    "POST", Call.BATCH_ARCHIVE_ASSOCIATIONS, json={"inputs": chunk}, to_type=to_type
+                self.run.client.call(
+                    Call.BATCH_ARCHIVE_ASSOCIATIONS, json={"inputs": chunk}, to_type=to_type
                 )
             removed += len(unique)
         self.run.tally.add_associations(removed=removed)

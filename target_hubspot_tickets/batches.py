@@ -20,7 +20,7 @@ from target_hubspot_tickets.validation import TicketWrite
 from target_hubspot_tickets.writing import (
     Pending,
     RunContext,
-    json_or_empty,
+    answer_object,
     map_answer,
     reject_from,
 )
@@ -63,8 +63,7 @@ class BatchWriter:
 
     def _send(self, batch: list[Pending]) -> Mapping[str, Any]:
         body = {"inputs": [self.build(item.write) for item in batch]}
-        response = self.run.client.request("POST", self.call, json=body)
-        return json_or_empty(response)
+        return answer_object(self.run.client.call(self.call, json=body))
 
 
 def match_by_id(item: Pending, result: Mapping[str, Any]) -> bool:

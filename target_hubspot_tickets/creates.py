@@ -35,7 +35,7 @@ from typing import Any
 
 from hubspot_api.client import SERVER_CLOCK_UNCERTAINTY_MS
 from hubspot_api.errors import OutcomeUnknownError
-from hubspot_api.paging import SEARCH_PAGE_LIMIT, chunked
+from hubspot_api.paging import SEARCH_MAX_FILTER_GROUPS, chunked, iter_keyset_search
 from hubspot_api.paths import Call
 from target_hubspot_tickets.rejects import Reject
 from target_hubspot_tickets.splitting import isolate_refusals, split_logger
@@ -43,15 +43,13 @@ from target_hubspot_tickets.validation import PIPELINE, STAGE, SUBJECT, TicketWr
 from target_hubspot_tickets.writing import (
     Pending,
     RunContext,
-    json_or_empty,
+    answer_object,
     map_answer,
     reject_from,
     reject_from_entry,
     traced_input,
 )
 
-# Search takes at most this many filter groups per request (HubSpot's search limits).
-SEARCH_FILTER_GROUPS = 5
 # Added to the server clock's own uncertainty: HubSpot stamps `createdate` when it applies the
 # create, which is after the answer that dated the clock, never much before.
 CREATE_WINDOW_MARGIN_MS = 2_000
@@ -146,10 +144,9 @@ class CreateWriter:
             started_ms = self.run.client.server_now_ms()
             sent_at = time.monotonic()
             try:
-                response = self.run.client.request("POST", Call.BATCH_CREATE, json=body)
+                answer = answer_object(self.run.client.call(Call.BATCH_CREATE, json=body))
             except OutcomeUnknownError as exc:
                 return _CreateAnswer(started_ms, unknown=exc, sent_at=sent_at)
-            answer = json_or_empty(response)
             # Claimed before the gate opens to searches (rule 2 of the module docstring).
             self._settle(batch, answer)
             return _CreateAnswer(started_ms, answer=answer)
@@ -237,53 +234,50 @@ class CreateWriter:
         self.logger.info("%d create(s) did not land; sending them again", len(missing))
         self.write(missing, attempt=attempt + 1)
 
+    def _claim_found(self, group: list[Pending], found: list[dict[str, Any]]) -> None:
+        """Tie each ticket found to the first unclaimed create of `group` whose values it has."""
+        with self._claim_lock:
+            for result in found:
+                tid = str(result.get("id"))
+                if tid in self._claimed:
+                    continue
+                props = result.get("properties") or {}
+                for item in group:
+                    if item.write.result_id is None and fingerprint_matches(item.write, props):
+                        item.write.result_id = tid
+                        self._claimed.add(tid)
+                        break
+
     def _find_created(self, items: list[Pending], since_ms: int) -> float:
         """Search for tickets made since `since_ms` (HubSpot's clock) matching each create.
 
         Return when the earliest of the searches went out (this machine's monotonic clock).
         """
         first: float | None = None
-        for group in chunked(items, SEARCH_FILTER_GROUPS):
-            body: dict[str, Any] = {
-                "filterGroups": [
-                    {
-                        "filters": [
-                            {
-                                "propertyName": "createdate",
-                                "operator": "GTE",
-                                "value": str(since_ms),
-                            },
-                            {
-                                "propertyName": SUBJECT,
-                                "operator": "EQ",
-                                "value": item.write.properties[SUBJECT],
-                            },
-                        ]
-                    }
-                    for item in group
-                ],
-                "properties": sorted({k for item in group for k in item.write.properties}),
-                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-                "limit": SEARCH_PAGE_LIMIT,
-            }
-            with self.gate.searching():
-                if first is None:
-                    first = time.monotonic()
-                answer = self.run.client.post_json(Call.SEARCH, body)
-                found = answer.get("results") if isinstance(answer, Mapping) else None
-                with self._claim_lock:
-                    for result in found or []:
-                        tid = str(result.get("id"))
-                        if tid in self._claimed:
-                            continue
-                        props = result.get("properties") or {}
-                        for item in group:
-                            if item.write.result_id is None and fingerprint_matches(
-                                item.write, props
-                            ):
-                                item.write.result_id = tid
-                                self._claimed.add(tid)
-                                break
+        for group in chunked(items, SEARCH_MAX_FILTER_GROUPS):
+            groups = [
+                {
+                    "filters": [
+                        {"propertyName": "createdate", "operator": "GTE", "value": str(since_ms)},
+                        {
+                            "propertyName": SUBJECT,
+                            "operator": "EQ",
+                            "value": item.write.properties[SUBJECT],
+                        },
+                    ]
+                }
+                for item in group
+            ]
+            properties = sorted({k for item in group for k in item.write.properties})
+            pages = iter_keyset_search(self.run.client, groups, properties)
+            while True:
+                with self.gate.searching():
+                    if first is None:
+                        first = time.monotonic()
+                    page = next(pages, None)
+                    if page is None:
+                        break
+                    self._claim_found(group, page.results)
         return first if first is not None else time.monotonic()
 
 

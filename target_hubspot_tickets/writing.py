@@ -15,8 +15,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import requests
-
 from hubspot_api.client import SERVER_CLOCK_UNCERTAINTY_MS, HubSpotClient
 from hubspot_api.errors import HubSpotAPIError
 from target_hubspot_tickets.checkpoints import Checkpoints
@@ -103,12 +101,9 @@ def traced_input(write: TicketWrite, **fields: Any) -> dict[str, Any]:
     return {**fields, TRACE_ID: write.trace_id}
 
 
-def json_or_empty(response: requests.Response) -> Mapping[str, Any]:
-    """Return a response's JSON object, or an empty mapping for a 204 or a non-object body."""
-    if response.status_code == 204 or not response.content:
-        return {}
-    body = response.json()
-    return body if isinstance(body, Mapping) else {}
+def answer_object(answer: Any) -> Mapping[str, Any]:
+    """Return a parsed answer as a mapping: an empty one for a 204 or a body that is no object."""
+    return answer if isinstance(answer, Mapping) else {}
 
 
 def context_values(error: Mapping[str, Any], key: str) -> list[str]:

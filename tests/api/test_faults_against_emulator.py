@@ -12,7 +12,7 @@ from hubspot_api import (
     OutcomeUnknownError,
     iter_list,
 )
-from hubspot_api.client import MAX_ATTEMPTS
+from hubspot_api.retries import MAX_ATTEMPTS
 
 
 def _live_ids(server) -> set[str]:

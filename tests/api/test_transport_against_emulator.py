@@ -17,7 +17,7 @@ from hubspot_api import (
     UnsendableBodyError,
     ValidationError,
 )
-from hubspot_api.client import SERVER_CLOCK_UNCERTAINTY_MS
+from hubspot_api.clock import SERVER_CLOCK_UNCERTAINTY_MS
 from hubspot_api.errors import spellings
 from hubspot_emulator.properties import ms_from_iso
 

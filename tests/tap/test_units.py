@@ -10,6 +10,8 @@ from decimal import Decimal
 import pytest
 
 from hubspot_api.associations import AssociationLink
+from hubspot_api.frontier import Frontier
+from hubspot_api.paging import keyset_search_body
 from hubspot_api.properties import PropertyDefinition
 from tap_hubspot_tickets.pipelining import ReadAhead
 from tap_hubspot_tickets.runtime import TapOptions
@@ -23,13 +25,11 @@ from tap_hubspot_tickets.schemas import (
 )
 from tap_hubspot_tickets.source import fits_in_query
 from tap_hubspot_tickets.windows import (
-    Frontier,
     SearchWindow,
     TicketsCheckpoint,
     epoch_ms,
     parse_instant,
     plan_window,
-    search_down_body,
     to_iso,
 )
 
@@ -78,7 +78,7 @@ def test_plan_window_truncates_to_milliseconds() -> None:
 
 def test_search_body_is_closed_window_in_id_order_from_offset_zero() -> None:
     window = SearchWindow(T0, T0 + timedelta(hours=1), after_id=41)
-    body = window.search_body(["subject"], 200)
+    body = keyset_search_body(window.filter_groups(), ["subject"], key=window.after_id)
     filters = body["filterGroups"][0]["filters"]
     assert filters == [
         {"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": str(epoch_ms(T0))},
@@ -277,11 +277,11 @@ def test_history_key_is_the_same_on_every_run() -> None:
     assert _keys({**old, "updatedByUserId": "7"}) == _keys({**old, "updatedByUserId": 7})
 
 
-def test_search_down_body_asks_below_the_lowest_taken_id_from_offset_zero() -> None:
-    top = search_down_body(None, ["hs_object_id"], 200)
+def test_search_down_asks_below_the_lowest_taken_id_from_offset_zero() -> None:
+    top = keyset_search_body([], ["hs_object_id"], descending=True)
     assert top["filterGroups"] == []
     assert top["sorts"] == [{"propertyName": "hs_object_id", "direction": "DESCENDING"}]
-    below = search_down_body(500, ["hs_object_id"], 200)
+    below = keyset_search_body([], ["hs_object_id"], descending=True, key=500)
     assert below["filterGroups"][0]["filters"] == [
         {"propertyName": "hs_object_id", "operator": "LT", "value": "500"}
     ]

@@ -97,3 +97,24 @@ def test_faults_and_drops_on_every_kind_of_write(emulator, singer, target_config
     stats = server.stats()
     assert stats["injected_faults"] > 0
     assert stats["dropped"] > 0
+
+
+def test_unknown_creates_are_found_past_a_first_page_of_look_alikes(
+    emulator, singer, target_config, run_target
+):
+    # Every create shares its subject, so the search for the batches whose answers were lost
+    # matches hundreds of tickets: the ones it must find lie past the first page of 200.
+    server = emulator(apply_then_drop_rate=0.5, seed=4, search_lag_ms=50)
+    records = [
+        {"subject": "Same subject", "hs_pipeline_stage": "New", "content": f"body {i}"}
+        for i in range(600)
+    ]
+
+    run = run_target(target_config(server, batch_size_rows=100), singer(server).lines(records))
+
+    assert run.error is None
+    assert run.summary["created"] == 600, run.rejects
+    contents = Counter(t["properties"]["content"] for t in server.portal.snapshot())
+    assert len(contents) == 600
+    assert set(contents.values()) == {1}
+    assert server.stats()["applied_then_dropped"] > 0

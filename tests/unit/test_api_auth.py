@@ -130,3 +130,14 @@ def test_refusal_is_one_redacted_line():
 def test_reprs_hide_secrets():
     assert "tok" not in repr(BearerAuth("tok-123"))
     assert "csecret" not in repr(OAuthRefresher("cid", "csecret", "r", TokenEndpoint()))
+
+
+def test_a_refused_private_app_token_is_final_and_an_oauth_one_is_refreshed_once_more():
+    assert BearerAuth("tok").unauthorized("tok") is False
+    clock = Clock()
+    endpoint = TokenEndpoint()
+    auth = OAuthRefresher("cid", "csecret", "r", endpoint, clock=clock)
+    first = auth.token()
+    assert auth.unauthorized(first) is True
+    assert auth.token() != first
+    assert len(endpoint.forms) == 2

@@ -8,24 +8,31 @@ import pytest
 import requests
 import urllib3.exceptions
 
-from hubspot_api.client import (
-    BACKOFF_CAP_S,
-    LOCKED_MIN_WAIT_S,
-    ROLLING_CAP_S,
-    _describe_transport_error,
-    backoff_delay,
-    nothing_was_applied,
-    retry_delay,
-)
 from hubspot_api.errors import (
+    CONNECTION_DROPPED,
+    NOT_CONNECTED,
     AuthError,
     DailyLimitError,
     HubSpotConnectionError,
     NotFoundError,
+    OutcomeUnknownError,
     RateLimitError,
     ServerError,
     ValidationError,
 )
+from hubspot_api.retries import (
+    BACKOFF_CAP_S,
+    CONNECT_MAX_ATTEMPTS,
+    LOCKED_MIN_WAIT_S,
+    MAX_ATTEMPTS,
+    MAX_TOTAL_WAIT_S,
+    ROLLING_CAP_S,
+    backoff_delay,
+    next_wait,
+    nothing_was_applied,
+    retry_delay,
+)
+from hubspot_api.transport import describe_transport_error
 
 
 @pytest.fixture
@@ -125,4 +132,45 @@ def _wrapped(inner: Exception) -> requests.exceptions.ConnectionError:
     ids=["refused", "connect-timeout", "read-timeout", "aborted", "truncated"],
 )
 def test_transport_errors_are_classified(exc, category):
-    assert _describe_transport_error(exc)[0] == category
+    assert describe_transport_error(exc)[0] == category
+
+
+# -- the decision as a whole: wait, give up, or refuse to resend ---------------------------------
+def test_next_wait_resends_until_the_attempts_run_out(rng):
+    waits = [
+        next_wait(ServerError("boom", status=502), n, 0.0, idempotent=True, rng=rng)
+        for n in range(1, MAX_ATTEMPTS)
+    ]
+    assert all(w > 0 for w in waits)
+    with pytest.raises(ServerError, match=f"gave up after {MAX_ATTEMPTS} attempts"):
+        next_wait(ServerError("boom", status=502), MAX_ATTEMPTS, 0.0, idempotent=True, rng=rng)
+
+
+def test_next_wait_gives_a_refused_connection_fewer_tries(rng):
+    refused = HubSpotConnectionError("no", category=NOT_CONNECTED)
+    assert next_wait(refused, CONNECT_MAX_ATTEMPTS - 1, 0.0, idempotent=False, rng=rng) > 0
+    with pytest.raises(HubSpotConnectionError, match="gave up"):
+        next_wait(refused, CONNECT_MAX_ATTEMPTS, 0.0, idempotent=False, rng=rng)
+
+
+def test_next_wait_stops_at_the_total_wait_budget(rng):
+    with pytest.raises(ServerError, match="gave up after 2 attempts"):
+        next_wait(ServerError("x", status=503), 2, MAX_TOTAL_WAIT_S - 0.1, idempotent=True, rng=rng)
+
+
+def test_next_wait_never_resends_a_write_that_may_have_landed(rng):
+    dropped = HubSpotConnectionError("cut", category=CONNECTION_DROPPED, method="POST", path="/p")
+    with pytest.raises(OutcomeUnknownError, match="may have been applied") as caught:
+        next_wait(dropped, 1, 0.0, idempotent=False, rng=rng)
+    assert (caught.value.method, caught.value.path) == ("POST", "/p")
+    # Nothing was applied: a 429 or a locked record is resent even for a create.
+    assert next_wait(RateLimitError("x", status=429), 1, 0.0, idempotent=False, rng=rng) > 0
+    assert next_wait(ServerError("x", status=423), 1, 0.0, idempotent=False, rng=rng) > 0
+
+
+def test_next_wait_raises_what_is_not_retried_as_it_is(rng):
+    error = ValidationError("bad", status=400)
+    with pytest.raises(ValidationError) as caught:
+        next_wait(error, 1, 0.0, idempotent=True, rng=rng)
+    assert caught.value is error
+    assert "gave up" not in str(error)

@@ -11,13 +11,9 @@ import pytest
 import requests
 import urllib3.exceptions
 
-from hubspot_api.client import (
-    SERVER_CLOCK_UNCERTAINTY_MS,
-    ServerClock,
-    encode_json_body,
-    tls_failure,
-)
+from hubspot_api.clock import SERVER_CLOCK_UNCERTAINTY_MS, ServerClock
 from hubspot_api.errors import UnsendableBodyError, ValidationError
+from hubspot_api.transport import encode_json_body, tls_failure
 
 T0 = 1_800_000_000.0  # a whole second, in epoch seconds
 
