@@ -440,6 +440,129 @@ def test_duckdb_models_match_the_emulator(emulator: Any, dbt_meltano: Any, tmp_p
     print(f"duckdb: {figures}")
 
 
+# Stage ids of the emulator's two pipelines (hubspot_emulator/pipelines.py).
+NEW, WAITING_CONTACT, WAITING_US, CLOSED = "1034562871", "1034562872", "1034562873", "1034562874"
+TRIAGE, INVESTIGATING = "1034562912", "1034562913"
+SUPPORT, ESCALATIONS = "0", "58213947"
+
+
+def _journey(
+    ticket_id: int, changes: list[tuple[str, str, str]], archived_at: str | None = None
+) -> dict[str, Any]:
+    """Return a ticket in the API's shape from (instant, property, value) changes."""
+    history: dict[str, list[dict[str, str]]] = {}
+    for instant, name, value in changes:
+        history.setdefault(name, []).insert(0, {"value": value, "timestamp": instant})
+    item: dict[str, Any] = {
+        "id": str(ticket_id),
+        "createdAt": changes[0][0],
+        "updatedAt": changes[-1][0],
+        "properties": {name: entries[0]["value"] for name, entries in history.items()},
+        "propertiesWithHistory": history,
+    }
+    if archived_at:
+        item.update(archived=True, archivedAt=archived_at)
+    return item
+
+
+EDGE_JOURNEYS = [
+    # A stage recorded twice in a row: one visit, not two.
+    _journey(
+        1001,
+        [
+            ("2026-11-20T09:00:00.000Z", "hs_pipeline", SUPPORT),
+            ("2026-11-20T09:00:00.000Z", "hs_pipeline_stage", NEW),
+            ("2026-11-21T10:00:00.000Z", "hs_pipeline_stage", NEW),
+            ("2026-11-22T11:00:00.500Z", "hs_pipeline_stage", WAITING_US),
+        ],
+    ),
+    # A move to another pipeline: pipeline and stage change in the same millisecond.
+    _journey(
+        1002,
+        [
+            ("2026-11-20T09:00:00.000Z", "hs_pipeline", SUPPORT),
+            ("2026-11-20T09:00:00.000Z", "hs_pipeline_stage", NEW),
+            ("2026-11-23T00:00:00.000Z", "hs_pipeline", ESCALATIONS),
+            ("2026-11-23T00:00:00.000Z", "hs_pipeline_stage", TRIAGE),
+            ("2026-11-24T15:30:00.250Z", "hs_pipeline_stage", INVESTIGATING),
+        ],
+    ),
+    # Closed, re-opened, closed again: second visits to both stages.
+    _journey(
+        1003,
+        [
+            ("2026-11-18T08:00:00.000Z", "hs_pipeline", SUPPORT),
+            ("2026-11-18T08:00:00.000Z", "hs_pipeline_stage", NEW),
+            ("2026-11-19T08:00:00.000Z", "hs_pipeline_stage", CLOSED),
+            ("2026-11-25T23:59:59.999Z", "hs_pipeline_stage", NEW),
+            ("2026-11-26T00:00:00.000Z", "hs_pipeline_stage", CLOSED),
+        ],
+    ),
+    # The stage cleared for a while: no visit in between.
+    _journey(
+        1004,
+        [
+            ("2026-11-20T09:00:00.000Z", "hs_pipeline", SUPPORT),
+            ("2026-11-20T09:00:00.000Z", "hs_pipeline_stage", NEW),
+            ("2026-11-21T09:00:00.000Z", "hs_pipeline_stage", ""),
+            ("2026-11-22T09:00:00.000Z", "hs_pipeline_stage", WAITING_CONTACT),
+        ],
+    ),
+    # Archived while waiting: the last visit ends at archivedAt.
+    _journey(
+        1005,
+        [
+            ("2026-11-20T09:00:00.000Z", "hs_pipeline", SUPPORT),
+            ("2026-11-20T09:00:00.000Z", "hs_pipeline_stage", NEW),
+            ("2026-11-21T09:00:00.000Z", "hs_pipeline_stage", WAITING_CONTACT),
+        ],
+        archived_at="2026-11-27T12:00:00.000Z",
+    ),
+]
+
+
+def test_duckdb_models_on_edge_journeys(emulator: Any, dbt_meltano: Any, tmp_path: Path) -> None:
+    portal = tmp_path / "journeys.jsonl"
+    portal.write_text("".join(json.dumps(item) + "\n" for item in EDGE_JOURNEYS))
+    server = emulator(load=str(portal))
+    path = tmp_path / "warehouse.duckdb"
+    as_of, as_of_ms = _as_of()
+    env = {**_tap_env(server.url), **_dbt_env(tmp_path, as_of), "TARGET_DUCKDB_FILEPATH": str(path)}
+
+    dbt_meltano(env, "run", "--full-refresh", "sync-transform-duckdb")
+
+    figures = check_models(_duckdb_query(path), server.url, as_of_ms, None)
+    rows = _duckdb_query(path)(
+        "SELECT ticket_id, stage_id, visit_number, entered_at, exited_at, seconds_in_stage "
+        "FROM analytics.ticket_stage_periods ORDER BY ticket_id, entered_at"
+    )
+    visits: dict[str, list[tuple[Any, ...]]] = {}
+    for ticket_id, *rest in rows:
+        visits.setdefault(ticket_id, []).append(tuple(rest))
+    day = datetime(2026, 11, 20, 9)
+    assert visits["1001"] == [
+        (NEW, 1, day, datetime(2026, 11, 22, 11, 0, 0, 500_000), 2 * 86_400 + 2 * 3600),
+        (WAITING_US, 1, datetime(2026, 11, 22, 11, 0, 0, 500_000), None, visits["1001"][1][4]),
+    ]
+    assert [(v[0], v[1]) for v in visits["1002"]] == [(NEW, 1), (TRIAGE, 1), (INVESTIGATING, 1)]
+    assert [(v[0], v[1]) for v in visits["1003"]] == [(NEW, 1), (CLOSED, 1), (NEW, 2), (CLOSED, 2)]
+    assert visits["1003"][2][4] == 1  # 23:59:59.999 to midnight crosses one second boundary
+    assert [v[0] for v in visits["1004"]] == [NEW, WAITING_CONTACT]
+    assert visits["1004"][0][3] == datetime(2026, 11, 21, 9)
+    assert visits["1005"][-1][2:] == (datetime(2026, 11, 21, 9), None, 6 * 86_400 + 3 * 3600)
+    days = dict(
+        ((r[0], r[1]), r[2])
+        for r in _duckdb_query(path)(
+            "SELECT ticket_id, date_day, stage_id FROM analytics.ticket_daily_history"
+        )
+    )
+    assert days[("1003", date(2026, 11, 25))] == NEW  # re-opened a millisecond before midnight
+    assert days[("1003", date(2026, 11, 26))] == CLOSED
+    assert days[("1004", date(2026, 11, 21))] is None  # cleared at the end of that day
+    assert max(d for t, d in days if t == "1005") == date(2026, 11, 27)  # archived that day
+    print(f"edge journeys: {figures}")
+
+
 def test_postgres_models_match_the_emulator_full_then_incremental(
     emulator: Any, postgres: Any, dbt_meltano: Any, tmp_path: Path
 ) -> None:
