@@ -31,13 +31,14 @@ from hubspot_api.clock import SERVER_CLOCK_UNCERTAINTY_MS, ServerClock
 from hubspot_api.config import HubSpotSettings
 from hubspot_api.errors import (
     RETRIED_CLIENT_STATUSES,
+    DailyReserveError,
     HubSpotAPIError,
     RateLimitError,
     error_for_response,
     redact,
 )
 from hubspot_api.paths import Budget, Call, path_for
-from hubspot_api.ratelimit import RateLimiter, shared_limiter
+from hubspot_api.ratelimit import RateLimiter, daily_reserve, shared_limiter
 from hubspot_api.retries import max_attempts, next_wait
 from hubspot_api.transport import (
     Outgoing,
@@ -137,6 +138,7 @@ class HubSpotClient:
             fingerprint,
             settings.requests_per_10_seconds,
             settings.search_requests_per_second,
+            across_processes=settings.shared_rate_limit,
         )
         self._transport = Transport(
             settings.api_url,
@@ -319,8 +321,29 @@ class HubSpotClient:
         )
         return self._execute(request)
 
+    def _check_daily_reserve(self) -> None:
+        """Refuse to send once only the daily reserve is left (`daily_request_reserve`)."""
+        left = self.limiter.daily_remaining
+        if left is None:
+            return
+        reserve = daily_reserve(self.limiter.daily_limit, self.settings.daily_request_reserve)
+        if left > reserve:
+            return
+        why = (
+            f"{left:,} calls are left today and daily_request_reserve keeps {reserve:,} for "
+            "other integrations"
+            if reserve
+            else "no call is left today"
+        )
+        raise DailyReserveError(
+            f"stopped before HubSpot's daily limit: {why}; what was read or written so far is "
+            "checkpointed, and the next run goes on from there"
+        )
+
     def _execute(self, request: Outgoing) -> requests.Response:
         """Send `request` until it succeeds or `retries.next_wait` gives up."""
+        if request.authenticate:
+            self._check_daily_reserve()
         token = self._auth.token if request.authenticate else None
         waited = 0.0
         refreshed = False

@@ -99,6 +99,26 @@ COMMON_SETTINGS = th.PropertiesList(
         default=DEFAULT_MAX_CONCURRENCY,
         description="Most HTTP requests in flight at once.",
     ),
+    th.Property(
+        "daily_request_reserve",
+        th.IntegerType,
+        description=(
+            "Calls of the portal's daily limit to leave to other integrations: the run stops, "
+            "its state written, once HubSpot reports no more than this many left today. "
+            "Default: 5% of the daily limit HubSpot reports (private apps only; OAuth apps "
+            "have no daily limit)."
+        ),
+    ),
+    th.Property(
+        "shared_rate_limit",
+        th.BooleanType,
+        default=True,
+        description=(
+            "Share the budgets above with every process of this user that reaches the same "
+            "portal with the same app (taps and targets alike), through a locked file in the "
+            "user's cache directory (XDG_CACHE_HOME)."
+        ),
+    ),
 )
 
 SECRET_SETTINGS = tuple(p.name for p in COMMON_SETTINGS if p.secret)
@@ -358,6 +378,8 @@ class HubSpotSettings:
     requests_per_10_seconds: int = DEFAULT_REQUESTS_PER_10_SECONDS
     search_requests_per_second: int = DEFAULT_SEARCH_REQUESTS_PER_SECOND
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    daily_request_reserve: int | None = None  # None: DEFAULT_DAILY_RESERVE_SHARE of the limit
+    shared_rate_limit: bool = True
 
     def __repr__(self) -> str:
         """Show the settings with every secret hidden."""
@@ -411,6 +433,12 @@ class HubSpotSettings:
                 config, "search_requests_per_second", DEFAULT_SEARCH_REQUESTS_PER_SECOND, 1, 100
             ),
             max_concurrency=_integer(config, "max_concurrency", DEFAULT_MAX_CONCURRENCY, 1, 64),
+            daily_request_reserve=(
+                None
+                if config.get("daily_request_reserve") in (None, "")
+                else _integer(config, "daily_request_reserve", 0, 0, 100_000_000)
+            ),
+            shared_rate_limit=bool(config.get("shared_rate_limit", True)),
         )
 
     @property

@@ -12,6 +12,8 @@ HubSpotError                      base of everything below
     ├── ConflictError             409 (e.g. a duplicate value of a unique property)
     ├── UriTooLongError           414: too many properties in a GET query; chunk them
     ├── DailyLimitError           429 DAILY: the account's daily budget is spent; fatal for the run
+    │   └── DailyReserveError     what is left of it is the reserve kept for other integrations
+    │                             (`daily_request_reserve`): the run stops before the next call
     ├── OutcomeUnknownError       a non-idempotent write may or may not have been applied
     ├── TLSError                  the TLS handshake failed (no TLS at api_url, a bad certificate);
     │                             not transient, so never retried
@@ -180,6 +182,10 @@ class UriTooLongError(HubSpotAPIError):
 
 class DailyLimitError(HubSpotAPIError):
     """The account's daily request budget is spent; retrying within the run is pointless."""
+
+
+class DailyReserveError(DailyLimitError):
+    """Only the reserve kept for other integrations is left of the daily budget: stop now."""
 
 
 class OutcomeUnknownError(HubSpotAPIError):

@@ -14,13 +14,17 @@ the 10% a count headroom would cost).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
 
 from hubspot_api.paths import Budget
+from hubspot_api.sharedbudget import MAX_AHEAD_S, BudgetFile, open_budget_file
 
 TEN_SECOND_WINDOW_S = 10.0
 TEN_SECOND_MARGIN_S = 0.25
@@ -33,6 +37,10 @@ EXHAUSTED_PAUSE_S = 1.0
 HEADER_MAX = "X-HubSpot-RateLimit-Max"
 HEADER_REMAINING = "X-HubSpot-RateLimit-Remaining"
 HEADER_INTERVAL_MS = "X-HubSpot-RateLimit-Interval-Milliseconds"
+HEADER_DAILY = "X-HubSpot-RateLimit-Daily"
+HEADER_DAILY_REMAINING = "X-HubSpot-RateLimit-Daily-Remaining"
+# The share of the daily limit left to other integrations unless `daily_request_reserve` says.
+DEFAULT_DAILY_RESERVE_SHARE = 0.05
 
 
 class SlidingWindow:
@@ -59,13 +67,30 @@ class SlidingWindow:
             if len(self._starts) >= self.limit:
                 start = max(start, self._starts[-self.limit] + self.span)
         self._starts.append(start)
-        while len(self._starts) > self.limit:
+        # Bookings are in order, so a start a whole span before this one can bind no later one.
+        while self._starts[0] <= start - self.span:
             self._starts.popleft()
         return start
 
     def block_until(self, moment: float) -> None:
         """Let nothing start before `moment` (after a 429 or an exhausted-budget header)."""
         self._blocked_until = max(self._blocked_until, moment)
+
+    def load(self, state: Any, now: float) -> None:
+        """Take the bookings another process stored (see `sharedbudget`), dropping stale ones."""
+        starts = state.get("starts") if isinstance(state, dict) else None
+        blocked = state.get("blocked_until") if isinstance(state, dict) else None
+        ahead = now + MAX_AHEAD_S
+        self._starts = deque(
+            t for t in starts or () if isinstance(t, int | float) and now - self.span < t <= ahead
+        )
+        self._blocked_until = (
+            blocked if isinstance(blocked, int | float) and blocked <= ahead else 0.0
+        )
+
+    def dump(self) -> dict[str, Any]:
+        """Return the bookings to store for the other processes."""
+        return {"starts": list(self._starts), "blocked_until": self._blocked_until}
 
     def set_limit(self, limit: int) -> None:
         """Change the number of starts allowed per window."""
@@ -82,13 +107,22 @@ class RateLimiter:
         requests_per_10_seconds: int,
         search_requests_per_second: int,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        shared: BudgetFile | None = None,
     ) -> None:
-        """Create the limiter; `clock` and `sleep` are injectable for tests."""
-        self._clock = clock
+        """Create the limiter; `clock` and `sleep` are injectable for tests.
+
+        With `shared`, bookings go through that file, so every process using it shares the
+        budgets; the clock is then the wall clock, which all processes read alike.
+        """
+        self._clock = clock or (time.time if shared is not None else time.monotonic)
         self._sleep = sleep
+        self._shared = shared
         self._lock = threading.Lock()
+        # The daily limit and what is left of it, as HubSpot last reported (None: not seen).
+        self.daily_limit: int | None = None
+        self.daily_remaining: int | None = None
         self._windows = {
             Budget.STANDARD: SlidingWindow(
                 requests_per_10_seconds, TEN_SECOND_WINDOW_S, TEN_SECOND_MARGIN_S
@@ -107,8 +141,7 @@ class RateLimiter:
         window = self._windows.get(budget)
         if window is None:
             return 0.0
-        with self._lock:
-            now = self._clock()
+        with self._lock, self._synced() as now:
             return max(0.0, window.reserve(now) - now)
 
     def acquire(self, budget: Budget) -> float:
@@ -123,8 +156,27 @@ class RateLimiter:
         window = self._windows.get(budget)
         if window is None:
             return
-        with self._lock:
-            window.block_until(self._clock() + seconds)
+        with self._lock, self._synced() as now:
+            window.block_until(now + seconds)
+
+    @contextlib.contextmanager
+    def _synced(self) -> Iterator[float]:
+        """Yield the time now, with the windows holding every process's bookings if shared."""
+        if self._shared is None:
+            yield self._clock()
+            return
+        with self._shared.locked() as state:
+            now = self._clock()
+            for budget, window in self._windows.items():
+                window.load(state.get(budget.value), now)
+            yield now
+            for budget, window in self._windows.items():
+                state[budget.value] = window.dump()
+
+    def close(self) -> None:
+        """Let go of the shared budget file, if any."""
+        if self._shared is not None:
+            self._shared.close()
 
     def lower_limit(self, budget: Budget, limit: int) -> None:
         """Lower `budget`'s limit to `limit` if that is below the current one."""
@@ -139,8 +191,12 @@ class RateLimiter:
         """Adapt to HubSpot's rate-limit headers on an ordinary (non-search) answer.
 
         A `Max` below the configured budget (a lower account tier) lowers the budget; a
-        `Remaining` of zero holds the budget briefly, since other apps share it.
+        `Remaining` of zero holds the budget briefly, since other apps share it. The daily
+        headers are kept (`daily_limit`, `daily_remaining`) for the client's reserve check.
         """
+        left = _int_header(headers, HEADER_DAILY_REMAINING)
+        if left is not None:
+            self.daily_limit, self.daily_remaining = _int_header(headers, HEADER_DAILY), left
         interval = _int_header(headers, HEADER_INTERVAL_MS)
         if interval is not None and interval != int(TEN_SECOND_WINDOW_S * 1000):
             return
@@ -149,6 +205,13 @@ class RateLimiter:
             self.lower_limit(Budget.STANDARD, maximum)
         if _int_header(headers, HEADER_REMAINING) == 0:
             self.pause(Budget.STANDARD, EXHAUSTED_PAUSE_S)
+
+
+def daily_reserve(limit: int | None, setting: int | None) -> int:
+    """Return how many calls of the daily limit to leave unspent (`daily_request_reserve`)."""
+    if setting is not None:
+        return setting
+    return int((limit or 0) * DEFAULT_DAILY_RESERVE_SHARE)
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
@@ -176,17 +239,25 @@ def shared_limiter(
     fingerprint: str,
     requests_per_10_seconds: int,
     search_requests_per_second: int,
+    *,
+    across_processes: bool = True,
+    state_dir: Path | None = None,
 ) -> RateLimiter:
     """Return the process-wide limiter for one account, creating it on first use.
 
     Clients of the same account (a tap and its sub-clients) share one limiter; when they ask
-    for different budgets, the smaller one wins.
+    for different budgets, the smaller one wins. With `across_processes`, the limiter also
+    shares its bookings with every other process of this user on the account
+    (`sharedbudget`, in `state_dir` or the user's cache directory).
     """
     key = (api_url, fingerprint)
     with _registry_lock:
         limiter = _registry.get(key)
         if limiter is None:
-            limiter = RateLimiter(requests_per_10_seconds, search_requests_per_second)
+            shared = open_budget_file(state_dir, api_url, fingerprint) if across_processes else None
+            limiter = RateLimiter(
+                requests_per_10_seconds, search_requests_per_second, shared=shared
+            )
             _registry[key] = limiter
             return limiter
     limiter.lower_limit(Budget.STANDARD, requests_per_10_seconds)

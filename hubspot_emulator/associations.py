@@ -21,6 +21,7 @@ from hubspot_emulator.association_types import (
     default_first,
 )
 from hubspot_emulator.errors import not_found, validation_error
+from hubspot_emulator.objects import singular_name
 from hubspot_emulator.portal_state import (
     JSON,
     OBJECT_TYPE_IDS,
@@ -282,12 +283,7 @@ class PortalAssociations(PortalState):
                     # HubSpot reports each id without associations as an error, not as [];
                     # the message and context name both object types in the singular.
                     errors.append(_no_associations(source, target, key))
-            out = self._batch_body(results, started)
-            if not errors:
-                return 200, out
-            out["numErrors"] = len(errors)
-            out["errors"] = errors
-            return 207, out
+            return self._batch_answer(200, results, errors, started)
 
     def _reverse_associations(self, source: str) -> dict[int, list[tuple[int, set[int]]]]:
         """Index which tickets each record of `source` is associated with (for X -> tickets)."""
@@ -333,21 +329,15 @@ class PortalAssociations(PortalState):
 
 def _no_associations(source: str, target: str, key: str) -> JSON:
     """Render the batch-read error for a record without associations of the target type."""
-    return {
-        "status": "error",
-        "category": "OBJECT_NOT_FOUND",
-        "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
-        "message": f"No {_singular(target)} is associated with {_singular(source)} {key}.",
-        "context": {
+    return not_found(
+        f"No {singular_name(target)} is associated with {singular_name(source)} {key}.",
+        sub_category="crm.associations.NO_ASSOCIATIONS_FOUND",
+        context={
             "fromObjectId": [key],
-            "fromObjectType": [_singular(source)],
-            "toObjectType": [_singular(target)],
+            "fromObjectType": [singular_name(source)],
+            "toObjectType": [singular_name(target)],
         },
-    }
-
-
-def _singular(object_type: str) -> str:
-    return "company" if object_type == "companies" else object_type[:-1]
+    ).entry()
 
 
 def _default_association(from_id: int, to_id: int, type_id: int) -> JSON:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hubspot_emulator.errors import ApiError
+from hubspot_emulator.errors import ApiError, error_body, new_correlation_id, not_found
 
 # What the emulator's OAuth apps were granted at install, as token metadata lists them.
 OAUTH_SCOPES = (
@@ -61,11 +61,7 @@ def _ago(seconds: float) -> str:
 
 def _token_error(status: str, message: str) -> tuple[int, dict[str, Any]]:
     # The token endpoint answers in its own shape, not the CRM error body.
-    return 400, {
-        "status": status,
-        "message": message,
-        "correlationId": secrets.token_hex(16),
-    }
+    return 400, error_body(message, status=status, correlation_id=new_correlation_id())
 
 
 class Authenticator:
@@ -121,12 +117,8 @@ class Authenticator:
             issued = self._access_tokens.get(token)
         remaining = None if issued is None else issued.expires_at - self._clock()
         if issued is None or remaining is None or remaining <= 0:
-            return 404, {
-                "status": "error",
-                "message": "The access token was not found or has expired",
-                "correlationId": secrets.token_hex(16),
-                "category": "OBJECT_NOT_FOUND",
-            }
+            error = not_found("The access token was not found or has expired")
+            return error.status, error.body()
         return 200, {
             "token": token,
             "user": OAUTH_USER,

@@ -10,10 +10,12 @@ import argparse
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
-from hubspot_emulator.config import DEFAULT_TOKEN, EmulatorConfig
+from hubspot_emulator.config import EmulatorConfig
 from hubspot_emulator.server import EmulatorServer
 
 _DEFAULTS = EmulatorConfig()
@@ -45,6 +47,119 @@ def _portal_id(value: str) -> int:
     return number
 
 
+_SWITCH = None  # the type of an option that takes no value
+
+
+@dataclass(frozen=True)
+class _Option:
+    """One flag and the `EmulatorConfig` field it fills; its default is the field's."""
+
+    field: str
+    help: str
+    type: Callable[[str], Any] | None = str  # None: a switch, true when given
+    metavar: str | None = None
+    # A repeatable flag names one item (`--refresh-token`); the field holds them all.
+    item_flag: str | None = None
+
+    @property
+    def flag(self) -> str:
+        """Return the option string, `--` and the field name in kebab case."""
+        return self.item_flag or "--" + self.field.replace("_", "-")
+
+    def reading(self) -> dict[str, Any]:
+        """Return how argparse reads this flag: a switch, one item per use, or one value."""
+        if self.type is _SWITCH:
+            return {"action": "store_true"}
+        if self.item_flag:
+            return {"action": "append", "type": self.type, "metavar": self.metavar}
+        default = getattr(_DEFAULTS, self.field)
+        return {"type": self.type, "default": default, "metavar": self.metavar}
+
+
+_OPTIONS: tuple[_Option, ...] = (
+    _Option("host", "interface to listen on"),
+    _Option("port", "port to listen on; 0 picks a free one", int),
+    _Option(
+        "portal_id",
+        "the account's portal id, as account details and OAuth token metadata give it",
+        _portal_id,
+        "ID",
+    ),
+    _Option("tickets", "tickets to seed", int, "N"),
+    _Option("seed", "seed for data and faults", int, "S"),
+    _Option("load", "load tickets from a JSONL file in the API's shape", str, "FILE"),
+    _Option("token", "the private-app bearer token", str, "T"),
+    _Option(
+        "oauth_clients",
+        "an OAuth app the token endpoint accepts (repeatable; default emulator-client:"
+        "emulator-secret)",
+        _client,
+        "ID:SECRET",
+        item_flag="--oauth-client",
+    ),
+    _Option(
+        "refresh_tokens",
+        "a refresh token the token endpoint accepts (repeatable; default "
+        f"{_DEFAULTS.refresh_tokens[0]})",
+        str,
+        "TOKEN",
+        item_flag="--refresh-token",
+    ),
+    _Option("token_lifetime_s", "lifetime of issued OAuth access tokens, in seconds", float),
+    _Option("latency_ms", "added to every answer", float),
+    _Option("jitter_ms", "latency varies uniformly within +- J of --latency-ms", float),
+    _Option(
+        "rate_limit_10s",
+        "requests per rolling 10 s window per app (0 = off; HubSpot: 100, 190 or 250)",
+        int,
+        "N",
+    ),
+    _Option("search_rate_limit", "search requests per second (0 = off; HubSpot: 5)", int, "N"),
+    _Option("daily_limit", "requests per day for the private app (0 = off)", int, "N"),
+    _Option(
+        "retry_after",
+        "send Retry-After on 429 answers (HubSpot does not reliably send it)",
+        _SWITCH,
+    ),
+    _Option(
+        "fault_rate", "share of requests answered with an injected 429/502/503/504/423", float, "R"
+    ),
+    _Option("drop_rate", "share of requests whose connection is closed with no answer", float, "R"),
+    _Option(
+        "apply_then_drop_rate",
+        "share of writes applied, then left unanswered (connection closed)",
+        float,
+        "R",
+    ),
+    _Option("search_lag_ms", "how long writes stay invisible to search", float),
+    _Option(
+        "required_properties",
+        "a property an admin made required, checked on 2026-09 writes (repeatable)",
+        str,
+        "NAME",
+        item_flag="--required-property",
+    ),
+    _Option(
+        "max_uri_length",
+        "longest request URI (path and query) before answering 414",
+        int,
+        "N",
+    ),
+    _Option(
+        "whole_batch_errors",
+        "fail a batch write whole on any bad input, even with objectWriteTraceId",
+        _SWITCH,
+    ),
+    _Option(
+        "clock_offset_s",
+        "run the emulator's clock S seconds ahead of this machine's (negative: behind); "
+        "shifts every timestamp it serves and its Date header",
+        float,
+        "S",
+    ),
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Describe every option; each one maps to a field of `EmulatorConfig`."""
     parser = argparse.ArgumentParser(
@@ -52,160 +167,23 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve a local, stateful stand-in for HubSpot's CRM ticket APIs.",
         formatter_class=_HelpFormatter,
     )
-    add = parser.add_argument
-    add("--host", default=_DEFAULTS.host, help="interface to listen on")
-    add("--port", type=int, default=_DEFAULTS.port, help="port to listen on; 0 picks a free one")
-    add(
-        "--portal-id",
-        type=_portal_id,
-        default=_DEFAULTS.portal_id,
-        metavar="ID",
-        help="the account's portal id, as account details and OAuth token metadata give it",
-    )
-    add("--tickets", type=int, default=_DEFAULTS.tickets, metavar="N", help="tickets to seed")
-    add("--seed", type=int, default=_DEFAULTS.seed, metavar="S", help="seed for data and faults")
-    add("--load", metavar="FILE", help="load tickets from a JSONL file in the API's shape")
-    add("--token", default=DEFAULT_TOKEN, metavar="T", help="the private-app bearer token")
-    add(
-        "--oauth-client",
-        action="append",
-        type=_client,
-        metavar="ID:SECRET",
-        help="an OAuth app the token endpoint accepts (repeatable; default emulator-client:"
-        "emulator-secret)",
-    )
-    add(
-        "--refresh-token",
-        action="append",
-        metavar="TOKEN",
-        help="a refresh token the token endpoint accepts (repeatable; default "
-        f"{_DEFAULTS.refresh_tokens[0]})",
-    )
-    add(
-        "--token-lifetime-s",
-        type=float,
-        default=_DEFAULTS.token_lifetime_s,
-        help="lifetime of issued OAuth access tokens, in seconds",
-    )
-    add("--latency-ms", type=float, default=_DEFAULTS.latency_ms, help="added to every answer")
-    add(
-        "--jitter-ms",
-        type=float,
-        default=_DEFAULTS.jitter_ms,
-        help="latency varies uniformly within +- J of --latency-ms",
-    )
-    add(
-        "--rate-limit-10s",
-        type=int,
-        default=_DEFAULTS.rate_limit_10s,
-        metavar="N",
-        help="requests per rolling 10 s window per app (0 = off; HubSpot: 100, 190 or 250)",
-    )
-    add(
-        "--search-rate-limit",
-        type=int,
-        default=_DEFAULTS.search_rate_limit,
-        metavar="N",
-        help="search requests per second (0 = off; HubSpot: 5)",
-    )
-    add(
-        "--daily-limit",
-        type=int,
-        default=_DEFAULTS.daily_limit,
-        metavar="N",
-        help="requests per day for the private app (0 = off)",
-    )
-    add(
-        "--retry-after",
-        action="store_true",
-        help="send Retry-After on 429 answers (HubSpot does not reliably send it)",
-    )
-    add(
-        "--fault-rate",
-        type=float,
-        default=_DEFAULTS.fault_rate,
-        metavar="R",
-        help="share of requests answered with an injected 429/502/503/504/423",
-    )
-    add(
-        "--drop-rate",
-        type=float,
-        default=_DEFAULTS.drop_rate,
-        metavar="R",
-        help="share of requests whose connection is closed with no answer",
-    )
-    add(
-        "--apply-then-drop-rate",
-        type=float,
-        default=_DEFAULTS.apply_then_drop_rate,
-        metavar="R",
-        help="share of writes applied, then left unanswered (connection closed)",
-    )
-    add(
-        "--search-lag-ms",
-        type=float,
-        default=_DEFAULTS.search_lag_ms,
-        help="how long writes stay invisible to search",
-    )
-    add(
-        "--required-property",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="a property an admin made required, checked on 2026-09 writes (repeatable)",
-    )
-    add(
-        "--max-uri-length",
-        type=int,
-        default=_DEFAULTS.max_uri_length,
-        metavar="N",
-        help="longest request URI (path and query) before answering 414",
-    )
-    add(
-        "--whole-batch-errors",
-        action="store_true",
-        help="fail a batch write whole on any bad input, even with objectWriteTraceId",
-    )
-    add(
-        "--clock-offset-s",
-        type=float,
-        default=_DEFAULTS.clock_offset_s,
-        metavar="S",
-        help="run the emulator's clock S seconds ahead of this machine's (negative: behind); "
-        "shifts every timestamp it serves and its Date header",
-    )
-    add("--verbose", action="store_true", help="log one line per request to stderr")
+    for option in _OPTIONS:
+        parser.add_argument(option.flag, dest=option.field, help=option.help, **option.reading())
+    parser.add_argument("--verbose", action="store_true", help="log one line per request to stderr")
     return parser
 
 
 def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     """Turn parsed options into an `EmulatorConfig`."""
-    return EmulatorConfig(
-        host=args.host,
-        port=args.port,
-        portal_id=args.portal_id,
-        tickets=args.tickets,
-        seed=args.seed,
-        load=args.load,
-        token=args.token,
-        oauth_clients=dict(args.oauth_client) if args.oauth_client else _DEFAULTS.oauth_clients,
-        refresh_tokens=tuple(args.refresh_token or _DEFAULTS.refresh_tokens),
-        token_lifetime_s=args.token_lifetime_s,
-        latency_ms=args.latency_ms,
-        jitter_ms=args.jitter_ms,
-        rate_limit_10s=args.rate_limit_10s,
-        search_rate_limit=args.search_rate_limit,
-        daily_limit=args.daily_limit,
-        retry_after=args.retry_after,
-        fault_rate=args.fault_rate,
-        drop_rate=args.drop_rate,
-        apply_then_drop_rate=args.apply_then_drop_rate,
-        search_lag_ms=args.search_lag_ms,
-        required_properties=tuple(args.required_property),
-        max_uri_length=args.max_uri_length,
-        whole_batch_errors=args.whole_batch_errors,
-        clock_offset_s=args.clock_offset_s,
-    )
+    fields: dict[str, Any] = {}
+    for option in _OPTIONS:
+        value = getattr(args, option.field)
+        default = getattr(_DEFAULTS, option.field)
+        if option.item_flag:
+            # The items given, collected the way the field holds them (a dict, a tuple).
+            value = default if value is None else type(default)(value)
+        fields[option.field] = value
+    return EmulatorConfig(**fields)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from hubspot_emulator.errors import error_body
 from hubspot_emulator.ratelimit import rate_limit_body
 
 # 423 is what HubSpot answers while a record is locked by mass writes, so only writes get it.
@@ -29,12 +30,8 @@ def fault_body(status: int, correlation_id: str) -> dict[str, Any]:
     """Render the body of an injected transient error."""
     if status == 429:
         return rate_limit_body("TEN_SECONDLY_ROLLING", correlation_id)
-    return {
-        "status": "error",
-        "message": _FAULT_MESSAGES[status],
-        "correlationId": correlation_id,
-        "category": "LOCKED" if status == 423 else "INTERNAL_ERROR",
-    }
+    category = "LOCKED" if status == 423 else "INTERNAL_ERROR"
+    return error_body(_FAULT_MESSAGES[status], category, correlation_id=correlation_id)
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
 from hubspot_emulator.account import account_details
 from hubspot_emulator.calls import Call, Result
-from hubspot_emulator.errors import ApiError, validation_error
+from hubspot_emulator.errors import JSON, ApiError, batch_answer, validation_error
 from hubspot_emulator.objects import TICKET_TYPE, canonical_name
 
 DEFAULT_PAGE_SIZE = 10  # HubSpot's default `limit` on list calls
@@ -179,7 +180,7 @@ def associate_default(call: Call) -> Result:
     results = call.portal.associate_default(
         TICKETS, call.params["ticketId"], call.params["toObjectType"], call.params["toObjectId"]
     )
-    return _batch_answer(results, [], started, clock.iso_now(), 200)
+    return batch_answer(200, results, [], started, clock.iso_now())
 
 
 def dissociate(call: Call) -> Result:
@@ -270,58 +271,40 @@ def _ticket_side(call: Call) -> str:
     return call.params["toObjectType"]
 
 
-def _batch_answer(
-    results: list[Any], errors: list[dict[str, Any]], started: str, completed: str, ok_status: int
-) -> Result:
-    body: dict[str, Any] = {
-        "status": "COMPLETE",
-        "results": results,
-        "startedAt": started,
-        "completedAt": completed,
-    }
-    if errors:
-        body["numErrors"] = len(errors)
-        body["errors"] = errors
-        return 207, body
-    return ok_status, body
-
-
-def _error_entry(exc: ApiError) -> dict[str, Any]:
-    entry: dict[str, Any] = {"status": "error", "category": exc.category, "message": exc.message}
-    if exc.context:
-        entry["context"] = exc.context
-    return entry
-
-
-def batch_create_associations(call: Call) -> Result:
-    to_type = _ticket_side(call)
+def _link_each(call: Call, ok_status: int, link: Callable[[str, str, JSON], list[Any]]) -> Result:
+    """Apply `link` to each input's (from id, to id, input); 207 names the inputs that failed."""
     clock = call.emulator.clock
     started = clock.iso_now()
     results: list[Any] = []
-    errors: list[dict[str, Any]] = []
+    errors: list[JSON] = []
     for item in _inputs(call):
         try:
-            from_id, to_id = _ref_id(item, "from"), _ref_id(item, "to")
-            results.append(call.portal.associate(from_id, to_type, to_id, item.get("types", [])))
+            results += link(_ref_id(item, "from"), _ref_id(item, "to"), item)
         except ApiError as exc:
-            errors.append(_error_entry(exc))
-    return _batch_answer(results, errors, started, clock.iso_now(), 201)
+            errors.append(exc.entry())
+    return batch_answer(ok_status, results, errors, started, clock.iso_now())
+
+
+def batch_create_associations(call: Call) -> Result:
+    """Link each input's pair with the types it names; 201, or 207 naming the failures."""
+    to_type = _ticket_side(call)
+    return _link_each(
+        call,
+        201,
+        lambda from_id, to_id, item: [
+            call.portal.associate(from_id, to_type, to_id, item.get("types", []))
+        ],
+    )
 
 
 def batch_associate_default(call: Call) -> Result:
     """Link each input's pair with the unlabeled type; 207 names the inputs that failed."""
     from_type, to_type = call.params["fromObjectType"], call.params["toObjectType"]
-    clock = call.emulator.clock
-    started = clock.iso_now()
-    results: list[Any] = []
-    errors: list[dict[str, Any]] = []
-    for item in _inputs(call):
-        try:
-            from_id, to_id = _ref_id(item, "from"), _ref_id(item, "to")
-            results += call.portal.associate_default(from_type, from_id, to_type, to_id)
-        except ApiError as exc:
-            errors.append(_error_entry(exc))
-    return _batch_answer(results, errors, started, clock.iso_now(), 200)
+    return _link_each(
+        call,
+        200,
+        lambda from_id, to_id, _: call.portal.associate_default(from_type, from_id, to_type, to_id),
+    )
 
 
 def batch_archive_associations(call: Call) -> Result:

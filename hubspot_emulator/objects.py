@@ -211,3 +211,8 @@ def canonical_name(alias: str) -> str | None:
         if alias in kind.aliases:
             return kind.name
     return None
+
+
+def singular_name(name: str) -> str:
+    """Return the singular of a type's canonical name ("companies" -> "company")."""
+    return next(kind.singular for kind in STANDARD_TYPES if kind.name == name)

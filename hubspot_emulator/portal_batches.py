@@ -2,36 +2,36 @@
 
 from __future__ import annotations
 
-from hubspot_emulator.errors import ApiError, validation_error
+from collections.abc import Callable
+from typing import TypeVar
+
+from hubspot_emulator.errors import ApiError, not_found, validation_error
 from hubspot_emulator.portal_state import (
     JSON,
     TICKETS,
     Ticket,
     batch_inputs,
 )
-from hubspot_emulator.portal_tickets import API_SOURCE, PortalTickets, Source
-from hubspot_emulator.properties import (
-    iso_from_ms,
-)
+from hubspot_emulator.portal_tickets import API_SOURCE, PortalTickets
+from hubspot_emulator.properties import Source, iso_from_ms
 
 MAX_BATCH_INPUTS = 100
 
 MERGE_SOURCE: Source = ("MERGE", None, None, None)
 
+Changes = dict[str, str | None]
+Staged = dict[str, set[str]]  # unique values earlier inputs of the batch would write
+Links = list[tuple[str, int, list[int]]]
+Failure = tuple[ApiError, str | None]  # the error and the input's objectWriteTraceId
+P = TypeVar("P")
 
-def _error_entry(error: ApiError, trace_id: str | None) -> JSON:
-    """Render an ApiError as one item of a batch response's `errors`."""
-    context: dict[str, list[str]] = dict(error.context or {})
-    if trace_id is not None:
-        context["objectWriteTraceId"] = [trace_id]
-    entry: JSON = {"status": "error", "category": error.category, "message": error.message}
-    if error.sub_category:
-        entry["subCategory"] = error.sub_category
-    if context:
-        entry["context"] = context
-    if error.errors:
-        entry["errors"] = error.errors
-    return entry
+
+def _missing_tickets(ids: list[str]) -> ApiError:
+    return not_found(
+        "Could not get some TICKET objects, they may be deleted or not exist. Check that ids "
+        "are valid.",
+        context={"ids": ids},
+    )
 
 
 def _trace_id(item: JSON) -> str | None:
@@ -79,36 +79,21 @@ class PortalBatches(PortalTickets):
                 if ticket.id not in seen:
                     seen.add(ticket.id)
                     results.append(self._render(ticket, names, history))
-            out = self._batch_body(results, started)
-            if not missing:
-                return 200, out
-            out["numErrors"] = 1
-            out["errors"] = [
-                {
-                    "status": "error",
-                    "category": "OBJECT_NOT_FOUND",
-                    "message": "Could not get some TICKET objects, they may be deleted or not "
-                    "exist. Check that ids are valid.",
-                    "context": {"ids": missing},
-                }
-            ]
-            return 207, out
+            # HubSpot answers every missing id in one entry.
+            errors = [] if not missing else [_missing_tickets(missing).entry()]
+            return self._batch_answer(200, results, errors, started)
 
     def _batch_outcome(
         self,
         ok: int,
         results: list[JSON],
-        failures: list[tuple[ApiError, str | None]],
+        failures: list[Failure],
         started: str,
     ) -> tuple[int, JSON]:
-        out = self._batch_body(results, started)
-        if not failures:
-            return ok, out
-        out["numErrors"] = len(failures)
-        out["errors"] = [_error_entry(error, trace) for error, trace in failures]
-        return 207, out
+        errors = [error.entry(trace) for error, trace in failures]
+        return self._batch_answer(ok, results, errors, started)
 
-    def _refuse_untraced(self, failures: list[tuple[ApiError, str | None]]) -> None:
+    def _refuse_untraced(self, failures: list[Failure]) -> None:
         # Without objectWriteTraceId HubSpot cannot say which input failed: the whole batch
         # fails and nothing is written. With every failure traced, the rest is applied (207).
         # `whole_batch_errors` makes any failure fail the batch whole, as some HubSpot errors do
@@ -117,59 +102,67 @@ class PortalBatches(PortalTickets):
             if trace is None or self._whole_batch_errors:
                 raise error
 
-    def batch_create(self, body: JSON, *, api_version: str) -> tuple[int, JSON]:
-        """POST .../batch/create -> (201 or 207, body)."""
-        with self._lock:
-            started = iso_from_ms(self._clock())
-            inputs = batch_inputs(body, MAX_BATCH_INPUTS)
-            staged: dict[str, set[str]] = {}
-            accepted: list[tuple[dict[str, str | None], list[tuple[str, int, list[int]]]]] = []
-            failures: list[tuple[ApiError, str | None]] = []
-            for item in inputs:
-                try:
-                    changes, links = self._prepare_create(item, api_version, staged)
-                except ApiError as error:
-                    failures.append((error, _trace_id(item)))
-                    continue
-                self._stage_unique(changes, staged)
-                accepted.append((changes, links))
-            self._refuse_untraced(failures)
-            results = [self._render(self._commit_create(*pair), None) for pair in accepted]
-            return self._batch_outcome(201, results, failures, started)
+    def _prepare_each(
+        self, inputs: list[JSON], prepare: Callable[[JSON, Staged], tuple[P, Changes]]
+    ) -> tuple[list[tuple[P, Changes]], list[Failure]]:
+        """Check every input of a batch write before any is applied.
 
-    def _stage_unique(self, changes: dict[str, str | None], staged: dict[str, set[str]]) -> None:
+        `prepare` validates one input against the values earlier inputs stage, and returns what
+        to apply with its changes. Returns the inputs that passed and the failures, unless a
+        failure fails the batch whole (see `_refuse_untraced`).
+        """
+        staged: Staged = {}
+        accepted: list[tuple[P, Changes]] = []
+        failures: list[Failure] = []
+        for item in inputs:
+            try:
+                plan, changes = prepare(item, staged)
+            except ApiError as error:
+                failures.append((error, _trace_id(item)))
+                continue
+            self._stage_unique(changes, staged)
+            accepted.append((plan, changes))
+        self._refuse_untraced(failures)
+        return accepted, failures
+
+    def _stage_unique(self, changes: Changes, staged: Staged) -> None:
         for name in self._unique:
             value = changes.get(name)
             if value is not None:
                 staged.setdefault(name, set()).add(value)
 
-    def batch_update(self, body: JSON, *, api_version: str) -> tuple[int, JSON]:
-        """POST .../batch/update -> (200 or 207, body)."""
+    def batch_create(self, body: JSON, *, api_version: str) -> tuple[int, JSON]:
+        """POST .../batch/create -> (201 or 207, body)."""
+
+        def prepare(item: JSON, staged: Staged) -> tuple[Links, Changes]:
+            changes, links = self._prepare_create(item, api_version, staged)
+            return links, changes
+
         with self._lock:
             started = iso_from_ms(self._clock())
             inputs = batch_inputs(body, MAX_BATCH_INPUTS)
-            default_property = body.get("idProperty")
+            accepted, failures = self._prepare_each(inputs, prepare)
+            results = [
+                self._render(self._commit_create(changes, links), None)
+                for links, changes in accepted
+            ]
+            return self._batch_outcome(201, results, failures, started)
+
+    def batch_update(self, body: JSON, *, api_version: str) -> tuple[int, JSON]:
+        """POST .../batch/update -> (200 or 207, body)."""
+
+        def prepare(item: JSON, staged: Staged) -> tuple[Ticket, Changes]:
+            id_property = item.get("idProperty", body.get("idProperty"))
+            ticket = self._find(str(item.get("id")), id_property, archived=False)
+            changes = self._validate(item.get("properties"), ticket=ticket, api_version=api_version)
+            self._check_unique(changes, ticket.id, staged)
+            return ticket, changes
+
+        with self._lock:
+            started = iso_from_ms(self._clock())
+            inputs = batch_inputs(body, MAX_BATCH_INPUTS)
             _check_duplicates([str(item.get("id")) for item in inputs])
-            staged: dict[str, set[str]] = {}
-            accepted: list[tuple[Ticket, dict[str, str | None]]] = []
-            failures: list[tuple[ApiError, str | None]] = []
-            for item in inputs:
-                try:
-                    ticket = self._find(
-                        str(item.get("id")),
-                        item.get("idProperty", default_property),
-                        archived=False,
-                    )
-                    changes = self._validate(
-                        item.get("properties"), ticket=ticket, api_version=api_version
-                    )
-                    self._check_unique(changes, ticket.id, staged)
-                except ApiError as error:
-                    failures.append((error, _trace_id(item)))
-                    continue
-                self._stage_unique(changes, staged)
-                accepted.append((ticket, changes))
-            self._refuse_untraced(failures)
+            accepted, failures = self._prepare_each(inputs, prepare)
             now = self._clock()
             results = []
             for ticket, changes in accepted:
@@ -179,51 +172,20 @@ class PortalBatches(PortalTickets):
 
     def batch_upsert(self, body: JSON, *, api_version: str) -> tuple[int, JSON]:
         """POST .../batch/upsert -> (200 or 207, body)."""
+
+        def prepare(item: JSON, staged: Staged) -> tuple[Ticket | None, Changes]:
+            return self._prepare_upsert(item, body.get("idProperty"), api_version, staged)
+
         with self._lock:
             started = iso_from_ms(self._clock())
             inputs = batch_inputs(body, MAX_BATCH_INPUTS)
             for item in inputs:
-                name = item.get("idProperty", body.get("idProperty"))
-                defn = self._props.get(name) if isinstance(name, str) else None
-                if defn is None or not defn.has_unique_value:
-                    raise validation_error(
-                        f"idProperty {name!r} must name a property with unique values "
-                        "(hasUniqueValue) to upsert",
-                        context={"idProperty": [str(name)]},
-                    )
+                self._check_upsert_key(item.get("idProperty", body.get("idProperty")))
             _check_duplicates([str(item.get("id")) for item in inputs])
-            staged: dict[str, set[str]] = {}
-            plans: list[tuple[Ticket | None, dict[str, str | None], JSON]] = []
-            failures: list[tuple[ApiError, str | None]] = []
-            for item in inputs:
-                name = str(item.get("idProperty", body.get("idProperty")))
-                key = str(item.get("id"))
-                holder = self._unique[name].get(key)
-                ticket = self._tickets[holder] if holder is not None else None
-                properties = dict(item.get("properties") or {})
-                try:
-                    if properties.get(name, key) != key:
-                        raise validation_error(
-                            f"{name} in properties ({properties[name]!r}) differs from the "
-                            f"input's id ({key!r})",
-                            context={"propertyName": [name]},
-                        )
-                    properties[name] = key
-                    changes = self._validate(properties, ticket=ticket, api_version=api_version)
-                    self._check_unique(
-                        {k: v for k, v in changes.items() if k != name},
-                        None if ticket is None else ticket.id,
-                        staged,
-                    )
-                except ApiError as error:
-                    failures.append((error, _trace_id(item)))
-                    continue
-                self._stage_unique(changes, staged)
-                plans.append((ticket, changes, item))
-            self._refuse_untraced(failures)
+            accepted, failures = self._prepare_each(inputs, prepare)
             now = self._clock()
             results = []
-            for ticket, changes, _item in plans:
+            for ticket, changes in accepted:
                 if ticket is None:
                     created = self._new_ticket(changes, now, API_SOURCE)
                     results.append({**self._render(created, None), "new": True})
@@ -231,6 +193,39 @@ class PortalBatches(PortalTickets):
                     self._write(ticket, changes, now, API_SOURCE)
                     results.append({**self._render(ticket, None), "new": False})
             return self._batch_outcome(200, results, failures, started)
+
+    def _check_upsert_key(self, name: object) -> None:
+        defn = self._props.get(name) if isinstance(name, str) else None
+        if defn is None or not defn.has_unique_value:
+            raise validation_error(
+                f"idProperty {name!r} must name a property with unique values "
+                "(hasUniqueValue) to upsert",
+                context={"idProperty": [str(name)]},
+            )
+
+    def _prepare_upsert(
+        self, item: JSON, default_property: object, api_version: str, staged: Staged
+    ) -> tuple[Ticket | None, Changes]:
+        """Validate one upsert input: the ticket holding its key (None: a new one), changes."""
+        name = str(item.get("idProperty", default_property))
+        key = str(item.get("id"))
+        holder = self._unique[name].get(key)
+        ticket = self._tickets[holder] if holder is not None else None
+        properties = dict(item.get("properties") or {})
+        if properties.get(name, key) != key:
+            raise validation_error(
+                f"{name} in properties ({properties[name]!r}) differs from the input's id "
+                f"({key!r})",
+                context={"propertyName": [name]},
+            )
+        properties[name] = key
+        changes = self._validate(properties, ticket=ticket, api_version=api_version)
+        self._check_unique(
+            {k: v for k, v in changes.items() if k != name},
+            None if ticket is None else ticket.id,
+            staged,
+        )
+        return ticket, changes
 
     def batch_archive(self, body: JSON) -> None:
         """POST .../batch/archive (204); unknown ids are ignored, as HubSpot does."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections.abc import Iterable
 
+from hubspot_emulator import jsonl
 from hubspot_emulator import seed as seeding
 from hubspot_emulator.association_types import (
     ASSOCIATION_TYPES,
@@ -70,9 +71,9 @@ class PortalLoading(PortalAssociations):
         with self._lock:
             now = self._clock()
             count = 0
-            for number, item in seeding.iter_jsonl(lines):
+            for number, item in jsonl.iter_jsonl(lines):
                 try:
-                    record = seeding.ticket_from_api(item, self._props, now)
+                    record = jsonl.ticket_from_api(item, self._props, now)
                 except (ValueError, TypeError) as error:
                     raise ValueError(f"line {number}: {error}") from None
                 if record.id in self._tickets:

@@ -159,20 +159,14 @@ class PortalProperties(PortalState):
             found = {} if archived else self._props
             results = [found[name].to_json() for name in dict.fromkeys(names) if name in found]
             missing = [name for name in dict.fromkeys(names) if name not in found]
-            out = self._batch_body(results, started)
-            if not missing:
-                return 200, out
-            out["numErrors"] = len(missing)
-            out["errors"] = [
-                {
-                    "status": "error",
-                    "category": "OBJECT_NOT_FOUND",
-                    "message": f'Unable to find property "{name}" on object type tickets',
-                    "context": {"propertyName": [name]},
-                }
+            errors = [
+                not_found(
+                    f'Unable to find property "{name}" on object type tickets',
+                    context={"propertyName": [name]},
+                ).entry()
                 for name in missing
             ]
-            return 207, out
+            return self._batch_answer(200, results, errors, started)
 
     def list_property_groups(self) -> JSON:
         """GET /crm/v3/properties/tickets/groups -> {results: [{name, label, ...}]}."""

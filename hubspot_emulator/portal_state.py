@@ -15,7 +15,7 @@ from typing import Any
 from hubspot_emulator import seed as seeding
 from hubspot_emulator.association_types import ASSOCIATION_TYPES, TYPES_BY_ID, default_first
 from hubspot_emulator.clock import Clock
-from hubspot_emulator.errors import ApiError, not_found, validation_error
+from hubspot_emulator.errors import ApiError, batch_answer, not_found, validation_error
 from hubspot_emulator.objects import STANDARD_TYPES, TICKET_TYPE, other_type_properties
 from hubspot_emulator.pipelines import Pipeline, default_pipelines
 from hubspot_emulator.properties import (
@@ -252,13 +252,11 @@ class PortalState:
             raise ticket_not_found(ticket_id)
         return ticket
 
-    def _batch_body(self, results: list[JSON], started: str) -> JSON:
-        return {
-            "status": "COMPLETE",
-            "results": results,
-            "startedAt": started,
-            "completedAt": iso_from_ms(self._clock()),
-        }
+    def _batch_answer(
+        self, ok_status: int, results: list[JSON], errors: list[JSON], started: str
+    ) -> tuple[int, JSON]:
+        """Render a batch's answer, completed now."""
+        return batch_answer(ok_status, results, errors, started, iso_from_ms(self._clock()))
 
     def _pipeline(self, pipeline_id: str) -> Pipeline | None:
         return next((p for p in self._pipelines if p.id == pipeline_id), None)

@@ -15,11 +15,11 @@ from hubspot_emulator.portal_state import (
 )
 from hubspot_emulator.portal_validation import PortalValidation
 from hubspot_emulator.properties import (
+    CALCULATED,
     HistoryEntry,
+    Source,
     iso_from_ms,
 )
-
-Source = tuple[str, str | None, str | None, int | None]
 
 # Limits HubSpot enforces on the objects API.
 DEFAULT_LIST_LIMIT = 10
@@ -27,7 +27,6 @@ MAX_LIST_LIMIT = 100
 MAX_LIST_LIMIT_WITH_HISTORY = 50  # observed by several connectors, not in HubSpot's docs
 
 API_SOURCE: Source = ("API", None, None, None)
-CALCULATED: Source = ("CALCULATED", None, None, None)
 
 
 class PortalTickets(PortalValidation, PortalAssociations):

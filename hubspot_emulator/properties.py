@@ -95,6 +95,12 @@ def ms_from_any(text: str) -> int:
 
 
 # -- history ----------------------------------------------------------------------------------
+# Who made a change, as a history entry records it: (sourceType, sourceId, sourceLabel,
+# updatedByUserId).
+Source = tuple[str, str | None, str | None, int | None]
+CALCULATED: Source = ("CALCULATED", None, None, None)  # HubSpot derived the value itself
+
+
 class HistoryEntry(NamedTuple):
     """One recorded value of one property, as `propertiesWithHistory` reports it."""
 
@@ -313,6 +319,17 @@ def _computed(name: str, label: str, type_: str, field_type: str) -> PropertyDef
 
 def standard_properties(pipelines: list[Pipeline], created_ms: int) -> list[PropertyDef]:
     """Return HubSpot's standard ticket properties, with options from the portal's pipelines."""
+    specs = [*_editable_properties(pipelines), *_maintained_properties()]
+    for order, spec in enumerate(specs):
+        spec.display_order = order
+        spec.created_ms = spec.updated_ms = created_ms
+        if spec.type == "bool":
+            spec.options = list(BOOL_OPTIONS)
+    return specs
+
+
+def _editable_properties(pipelines: list[Pipeline]) -> list[PropertyDef]:
+    """Return the standard properties a user or the API sets."""
     pipeline_options = [
         Option(pipeline.label, pipeline.id, pipeline.display_order) for pipeline in pipelines
     ]
@@ -320,9 +337,7 @@ def standard_properties(pipelines: list[Pipeline], created_ms: int) -> list[Prop
         Option(stage.label, stage.id, order)
         for order, stage in enumerate(stage for pipeline in pipelines for stage in pipeline.stages)
     ]
-    owner_options = options(list(OWNERS))
-    team_options = options(list(TEAMS))
-    specs: list[PropertyDef] = [
+    return [
         PropertyDef("subject", "Ticket name", "string", "text", form_field=True),
         PropertyDef("content", "Ticket description", "string", "textarea", form_field=True),
         PropertyDef("hs_pipeline", "Pipeline", "enumeration", "select", options=pipeline_options),
@@ -340,16 +355,22 @@ def standard_properties(pipelines: list[Pipeline], created_ms: int) -> list[Prop
             "Ticket owner",
             "enumeration",
             "select",
-            options=owner_options,
+            options=options(list(OWNERS)),
             external_options=True,
         ),
         PropertyDef(
-            "hubspot_team_id", "HubSpot team", "enumeration", "select", options=team_options
+            "hubspot_team_id", "HubSpot team", "enumeration", "select", options=options(list(TEAMS))
         ),
         PropertyDef("createdate", "Create date", "datetime", "date"),
         PropertyDef("closed_date", "Close date", "datetime", "date"),
         PropertyDef("hs_in_helpdesk", "In help desk", "bool", "booleancheckbox"),
         PropertyDef("hs_pinned_engagement_id", "Pinned engagement ID", "number", "number"),
+    ]
+
+
+def _maintained_properties() -> list[PropertyDef]:
+    """Return the standard properties HubSpot maintains itself: read-only or calculated."""
+    return [
         _read_only("hs_object_id", "Record ID", "number", "number"),
         _read_only("hs_lastmodifieddate", "Last modified date", "datetime", "date"),
         _read_only("hs_object_source", "Record source", "string", "text"),
@@ -374,12 +395,6 @@ def standard_properties(pipelines: list[Pipeline], created_ms: int) -> list[Prop
         ),
         _computed("hs_all_owner_ids", "All owner IDs", "enumeration", "checkbox"),
     ]
-    for order, spec in enumerate(specs):
-        spec.display_order = order
-        spec.created_ms = spec.updated_ms = created_ms
-        if spec.type == "bool":
-            spec.options = list(BOOL_OPTIONS)
-    return specs
 
 
 def _custom(

@@ -20,6 +20,7 @@ from typing import Any
 
 from hubspot_emulator.auth import Principal
 from hubspot_emulator.clock import Clock
+from hubspot_emulator.errors import error_body
 
 TEN_SECONDS = 10.0
 ONE_SECOND = 1.0
@@ -33,13 +34,9 @@ _MESSAGES = {
 
 def rate_limit_body(policy: str, correlation_id: str) -> dict[str, Any]:
     """Render HubSpot's 429 body for one of its policies."""
-    return {
-        "status": "error",
-        "message": _MESSAGES[policy],
-        "errorType": "RATE_LIMIT",
-        "correlationId": correlation_id,
-        "policyName": policy,
-    }
+    return error_body(
+        _MESSAGES[policy], correlation_id=correlation_id, errorType="RATE_LIMIT", policyName=policy
+    )
 
 
 @dataclass(frozen=True)

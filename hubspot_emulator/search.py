@@ -35,6 +35,23 @@ MAX_FILTER_GROUPS = 5
 MAX_FILTERS_PER_GROUP = 6
 MAX_FILTERS = 18
 MAX_SORTS = 1
+# HubSpot's subCategory for each limit -> (the limit, its message).
+_SEARCH_LIMITS = {
+    "TOO_MANY_FILTER_GROUPS": (
+        MAX_FILTER_GROUPS,
+        "Too many filter groups: {count}. A search may have at most {maximum} filterGroups.",
+    ),
+    "TOO_MANY_FILTERS_IN_GROUP": (
+        MAX_FILTERS_PER_GROUP,
+        "Too many filters in a filter group: {count}. A filter group may have at most "
+        "{maximum} filters.",
+    ),
+    "TOO_MANY_FILTERS": (
+        MAX_FILTERS,
+        "Too many filters: {count}. A search may have at most {maximum} filters across all "
+        "filter groups.",
+    ),
+}
 
 # Search always returns these, whatever the request asks for.
 ALWAYS_RETURNED = ("createdate", "hs_lastmodifieddate", "hs_object_id")
@@ -489,36 +506,30 @@ def _parse_groups(raw: Any, props: dict[str, PropertyDef]) -> list[list[Filter]]
         return []
     if not isinstance(raw, list):
         raise validation_error("filterGroups must be a list")
-    if len(raw) > MAX_FILTER_GROUPS:
-        raise validation_error(
-            f"Too many filter groups: {len(raw)}. A search may have at most "
-            f"{MAX_FILTER_GROUPS} filterGroups.",
-            sub_category="crm.search.TOO_MANY_FILTER_GROUPS",
-        )
+    _at_most("TOO_MANY_FILTER_GROUPS", len(raw))
     groups: list[list[Filter]] = []
     total = 0
     for group in raw:
         filters = group.get("filters") if isinstance(group, dict) else None
         if not isinstance(filters, list):
             raise validation_error("Each filter group needs a list of filters")
-        if len(filters) > MAX_FILTERS_PER_GROUP:
-            raise validation_error(
-                f"Too many filters in a filter group: {len(filters)}. A filter group may have "
-                f"at most {MAX_FILTERS_PER_GROUP} filters.",
-                sub_category="crm.search.TOO_MANY_FILTERS_IN_GROUP",
-            )
+        _at_most("TOO_MANY_FILTERS_IN_GROUP", len(filters))
         total += len(filters)
         compiled = [_compile_filter(item, props) for item in filters]
         # Id filters narrow by bisection on the id-ordered index: run them first.
         compiled.sort(key=lambda item: item.kind != "id")
         groups.append(compiled)
-    if total > MAX_FILTERS:
-        raise validation_error(
-            f"Too many filters: {total}. A search may have at most {MAX_FILTERS} filters "
-            "across all filter groups.",
-            sub_category="crm.search.TOO_MANY_FILTERS",
-        )
+    _at_most("TOO_MANY_FILTERS", total)
     return groups
+
+
+def _at_most(sub_category: str, count: int) -> None:
+    """Refuse a search with more of something than HubSpot allows: 400, crm.search.*."""
+    maximum, message = _SEARCH_LIMITS[sub_category]
+    if count > maximum:
+        raise validation_error(
+            message.format(count=count, maximum=maximum), sub_category=f"crm.search.{sub_category}"
+        )
 
 
 def _parse_sort(raw: Any, props: dict[str, PropertyDef]) -> tuple[str, bool] | None:

@@ -1,22 +1,22 @@
-"""Ticket data for the portal: a realistic generated portal, and tickets loaded from JSONL.
+"""Ticket data for the portal: a realistic generated portal.
 
-Both produce `TicketSeed` records, plain data the store turns into tickets. Generation is
-deterministic for a given seed and clock, and quick: 20,000 tickets take a few seconds.
+Generation produces `TicketSeed` records, plain data the store turns into tickets (tickets
+loaded from JSONL become the same records, in jsonl.py). It is deterministic for a given seed
+and clock, and quick: 20,000 tickets take a few seconds.
 """
 
 from __future__ import annotations
 
-import json
 import random
 from bisect import bisect
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
-from hubspot_emulator.pipelines import Pipeline
+from hubspot_emulator.pipelines import Pipeline, Stage
 from hubspot_emulator.properties import (
-    ASSOCIATION_COUNTS,
+    CALCULATED,
     CATEGORIES,
     CUSTOMER_TIERS,
     OWNER_USER_IDS,
@@ -27,11 +27,8 @@ from hubspot_emulator.properties import (
     SOURCES,
     TEAMS,
     HistoryEntry,
-    PropertyDef,
-    PropertyValueError,
+    Source,
     iso_from_ms,
-    ms_from_any,
-    normalise_value,
 )
 
 JSON = dict[str, Any]
@@ -39,7 +36,8 @@ JSON = dict[str, Any]
 FIRST_TICKET_ID = 1_850_000_001
 DAY_MS = 86_400_000
 HISTORY_SPAN_MS = 730 * DAY_MS  # seeded tickets were created over the last two years
-ARCHIVED_SHARE = 0.03
+ARCHIVED_SHARE = 0.02  # archived some time after their last change
+ARCHIVED_OPEN_SHARE = 0.02  # duplicates and spam, archived while still open
 
 # Id ranges of the records tickets associate with, shaped like a real portal's ids.
 OBJECT_ID_BASES: dict[str, int] = {
@@ -186,6 +184,122 @@ _ENGAGEMENT_COUNTS = tuple(
 )
 _new_entry = tuple.__new__  # builds a HistoryEntry without NamedTuple's Python-level __new__
 
+MINUTE_MS = 60_000
+
+# Shares of tickets whose journey takes a hard turn (see `_Journey`).
+PIPELINE_MOVE_SHARE = 0.08  # per change: an open ticket moves to another pipeline
+REOPENED_SHARE = 0.15  # of closed tickets: reopened later
+CLOSED_AGAIN_SHARE = 0.7  # of reopened tickets: closed a second time
+
+
+class _History:
+    """One ticket's property history as it is generated: per property, oldest first."""
+
+    def __init__(self, source: Source) -> None:
+        self.entries: dict[str, list[HistoryEntry]] = {}
+        self.source = source  # who created the ticket: the default author of an entry
+
+    def put(self, name: str, value: str, at: int, by: Source | None = None) -> None:
+        """Record that `name` took `value` at `at` (ms), set by `by` (default: the creator)."""
+        entry = _new_entry(HistoryEntry, (value, at, *(by or self.source)))
+        self.entries.setdefault(name, []).append(entry)
+
+    def last(self, name: str) -> str | None:
+        """Return the newest value of `name`, or None when it has never been set."""
+        entries = self.entries.get(name)
+        return entries[-1].value if entries else None
+
+    def newest_ms(self) -> int:
+        """Return the time of the newest entry of any property."""
+        return max(entries[-1].timestamp_ms for entries in self.entries.values())
+
+
+class _Journey:
+    """A ticket's way through the pipelines, in time order, never past the horizon.
+
+    It starts in the first open stage of its pipeline. Changes move it between open stages
+    (back to one it left, too), now and then to another pipeline (HubSpot writes `hs_pipeline`
+    and the new pipeline's `hs_pipeline_stage` in the same millisecond), then to a closed
+    stage; some closed tickets are reopened and some of those closed again, so a ticket can
+    visit one stage twice. `hs_is_closed`, `closed_date` and `time_to_close` follow the stage;
+    HubSpot clears the last two (an empty value in the history) when a ticket reopens.
+    """
+
+    def __init__(self, life: _Life, pipelines: list[Pipeline], pipeline: Pipeline) -> None:
+        self.life = life
+        self.pipelines = pipelines
+        self.pipeline = pipeline
+        self.stage = self.open_stages()[0]
+        at = life.created_ms
+        life.history.put("hs_pipeline", pipeline.id, at)
+        life.history.put("hs_pipeline_stage", self.stage.id, at)
+        life.history.put("hs_is_closed", "false", at, CALCULATED)
+
+    def open_stages(self) -> list[Stage]:
+        """Return the open stages of the ticket's pipeline, in display order."""
+        return [stage for stage in self.pipeline.stages if not stage.is_closed]
+
+    def move(self, at: int, by: Source) -> None:
+        """Move an open ticket to another open stage, or sometimes to another pipeline."""
+        rng = self.life.rng
+        others = [p for p in self.pipelines if p.id != self.pipeline.id]
+        if others and rng.random() < PIPELINE_MOVE_SHARE:
+            self.pipeline = rng.choice(others)
+            self.life.history.put("hs_pipeline", self.pipeline.id, at, by)
+            self._enter(self.open_stages()[0], at, by)
+            return
+        choices = [stage for stage in self.open_stages() if stage != self.stage]
+        if choices:
+            self._enter(rng.choice(choices), at, by)
+
+    def close(self, at: int, by: Source) -> None:
+        """Move the ticket to a closed stage of its pipeline, maybe with a resolution."""
+        rng = self.life.rng
+        history = self.life.history
+        self._enter(rng.choice([s for s in self.pipeline.stages if s.is_closed]), at, by)
+        history.put("closed_date", iso_from_ms(at), at, CALCULATED)
+        history.put("time_to_close", str(at - self.life.created_ms), at, CALCULATED)
+        history.put("hs_is_closed", "true", at, CALCULATED)
+        if rng.random() < 0.6:
+            resolution = rng.choice(RESOLUTIONS).value
+            if history.last("hs_resolution") != resolution:
+                history.put("hs_resolution", resolution, at, by)
+
+    def reopen(self, at: int, by: Source) -> None:
+        """Move a closed ticket back to an open stage of its pipeline."""
+        history = self.life.history
+        self._enter(self.life.rng.choice(self.open_stages()), at, by)
+        history.put("hs_is_closed", "false", at, CALCULATED)
+        history.put("closed_date", "", at, CALCULATED)
+        history.put("time_to_close", "", at, CALCULATED)
+
+    def _enter(self, stage: Stage, at: int, by: Source) -> None:
+        self.stage = stage
+        self.life.history.put("hs_pipeline_stage", stage.id, at, by)
+
+
+class _Life:
+    """One ticket being generated: its history and a clock that only moves forward."""
+
+    def __init__(self, rng: random.Random, created_ms: int, horizon: int, source: Source) -> None:
+        self.rng = rng
+        self.created_ms = created_ms
+        self.at = created_ms  # the time of the latest change
+        self.horizon = horizon
+        self.history = _History(source)
+
+    def later(self, low_minutes: int, high_minutes: int) -> int | None:
+        """Move the clock on by a random delay and return it; None if that passes the horizon.
+
+        A change that would fall after the horizon has not happened yet, so every property's
+        history stays strictly increasing and nothing is dated in the future.
+        """
+        at = self.at + self.rng.randint(low_minutes, high_minutes) * MINUTE_MS
+        if at > self.horizon:
+            return None
+        self.at = at
+        return at
+
 
 class _Generator:
     """Builds tickets one by one from a seeded random stream."""
@@ -199,7 +313,7 @@ class _Generator:
         self.create_sources = _weighted(_CREATE_SOURCES)
         self.change_sources = _weighted(_CHANGE_SOURCES)
 
-    def source(self, kind: str) -> tuple[str, str | None, str | None, int | None]:
+    def source(self, kind: str) -> Source:
         """Pick who made a change: the sourceType and what HubSpot records beside it."""
         weighted = self.create_sources if kind == "create" else self.change_sources
         source_type: str = weighted.pick(self.rng)
@@ -232,15 +346,31 @@ class _Generator:
     def ticket(self, ticket_id: int, created_ms: int, serial: int) -> TicketSeed:
         """Generate one ticket created at `created_ms` with a plausible life since."""
         rng = self.rng
-        history: dict[str, list[HistoryEntry]] = {}
-        source = self.source("create")
-
-        def put(name: str, value: str, at: int, by: tuple[Any, ...] = source) -> None:
-            history.setdefault(name, []).append(_new_entry(HistoryEntry, (value, at, *by)))
-
+        life = _Life(rng, created_ms, self.now_ms - 1_000, self.source("create"))
         pipeline = self.pipelines[0] if rng.random() < 0.8 else rng.choice(self.pipelines[1:])
-        open_stages = [stage for stage in pipeline.stages if not stage.is_closed]
-        closed_stages = [stage for stage in pipeline.stages if stage.is_closed]
+        self.describe(life, ticket_id)
+        journey = _Journey(life, self.pipelines, pipeline)
+        self.fill_in(life, serial)
+        self.first_reply(life)
+        self.changes(life, journey)
+        archived_open = rng.random() < ARCHIVED_OPEN_SHARE
+        if not archived_open:
+            self.closing(life, journey)
+        updated_ms = life.history.newest_ms()
+        life.history.put("hs_lastmodifieddate", iso_from_ms(updated_ms), updated_ms)
+        associations = self.associations(life.history.entries, updated_ms)
+        return TicketSeed(
+            id=ticket_id,
+            created_ms=created_ms,
+            updated_ms=updated_ms,
+            history=life.history.entries,
+            archived_ms=self.archived_at(life, updated_ms, archived_open),
+            associations=associations,
+        )
+
+    def describe(self, life: _Life, ticket_id: int) -> None:
+        """Write what every ticket has from its creation: id, subject, content, sources."""
+        rng, put, at = self.rng, life.history.put, life.created_ms
         product = rng.randrange(len(_PRODUCT_NAMES))
         subject = f"{_PRODUCT_NAMES[product]}: {rng.choice(_PROBLEMS)}"
         if rng.random() < 0.3:
@@ -248,108 +378,137 @@ class _Generator:
         content = " ".join(
             f"{rng.choice(_OPENERS)} {rng.choice(_DETAILS)}" for _ in range(rng.randint(1, 3))
         )
-        created = iso_from_ms(created_ms)
-        put("hs_object_id", str(ticket_id), created_ms, ("CALCULATED", None, None, None))
-        put("createdate", created, created_ms)
-        put("subject", subject, created_ms)
-        put("content", content, created_ms)
-        put("hs_pipeline", pipeline.id, created_ms)
-        put("hs_pipeline_stage", open_stages[0].id, created_ms)
-        put("hs_ticket_priority", _PRIORITY.pick(rng), created_ms)
-        put("source_type", rng.choice(SOURCES).value, created_ms)
-        put("hs_object_source", source[0], created_ms, ("CALCULATED", None, None, None))
-        if source[3] is not None:
-            put("hs_created_by_user_id", str(source[3]), created_ms)
-        put("hs_was_imported", "true" if source[0] == "IMPORT" else "false", created_ms)
-        put("hs_in_helpdesk", "true" if rng.random() < 0.8 else "false", created_ms)
+        source_type, _, _, user = life.history.source
+        put("hs_object_id", str(ticket_id), at, CALCULATED)
+        put("createdate", iso_from_ms(at), at)
+        put("subject", subject, at)
+        put("content", content, at)
+        put("hs_object_source", source_type, at, CALCULATED)
+        if user is not None:
+            put("hs_created_by_user_id", str(user), at)
+        put("hs_was_imported", "true" if source_type == "IMPORT" else "false", at)
+
+    def fill_in(self, life: _Life, serial: int) -> None:
+        """Write the fields a ticket may be created with: priority, owner, custom fields."""
+        rng, put, at = self.rng, life.history.put, life.created_ms
+        put("hs_ticket_priority", _PRIORITY.pick(rng), at)
+        put("source_type", rng.choice(SOURCES).value, at)
+        put("hs_in_helpdesk", "true" if rng.random() < 0.8 else "false", at)
         if rng.random() < 0.6:
             categories = rng.sample(CATEGORIES, _CATEGORY_COUNT.pick(rng))
-            put("hs_ticket_category", ";".join(option.value for option in categories), created_ms)
-        owner = rng.choice(OWNERS)[0] if rng.random() < 0.85 else None
-        if owner is not None:
-            put("hubspot_owner_id", owner, created_ms)
-            put("hs_all_owner_ids", owner, created_ms, ("CALCULATED", None, None, None))
+            put("hs_ticket_category", ";".join(option.value for option in categories), at)
+        if rng.random() < 0.85:
+            owner = rng.choice(OWNERS)[0]
+            put("hubspot_owner_id", owner, at)
+            put("hs_all_owner_ids", owner, at, CALCULATED)
         if rng.random() < 0.5:
-            put("hubspot_team_id", rng.choice(TEAMS)[0], created_ms)
+            put("hubspot_team_id", rng.choice(TEAMS)[0], at)
         if rng.random() < 0.6:
-            put("external_ticket_id", f"EXT-{serial:06d}", created_ms)
+            put("external_ticket_id", f"EXT-{serial:06d}", at)
         if rng.random() < 0.7:
-            put("customer_tier", _TIER.pick(rng), created_ms)
+            put("customer_tier", _TIER.pick(rng), at)
         if rng.random() < 0.5:
             chosen = rng.sample(PRODUCTS, rng.randint(1, 3))
-            put("affected_products", ";".join(option.value for option in chosen), created_ms)
-        put("is_escalated", "false", created_ms)
+            put("affected_products", ";".join(option.value for option in chosen), at)
+        put("is_escalated", "false", at)
+        self.fill_in_rare(life)
+
+    def fill_in_rare(self, life: _Life) -> None:
+        """Write the custom fields few tickets are created with."""
+        rng, put, at = self.rng, life.history.put, life.created_ms
         if rng.random() < 0.4:
-            put("estimated_effort_hours", str(rng.choice((0.5, 1, 2, 4, 8, 16))), created_ms)
+            put("estimated_effort_hours", str(rng.choice((0.5, 1, 2, 4, 8, 16))), at)
         if rng.random() < 0.5:
-            due = iso_from_ms(created_ms + rng.randint(1, 14) * DAY_MS)[:10]
-            put("sla_due_date", due, created_ms)
+            put("sla_due_date", iso_from_ms(at + rng.randint(1, 14) * DAY_MS)[:10], at)
         if rng.random() < 0.3:
-            phone = f"{rng.choice(_PHONE_PREFIXES)} {rng.randrange(1000, 9999)}"
-            put("callback_phone", phone, created_ms)
+            put("callback_phone", f"{rng.choice(_PHONE_PREFIXES)} {rng.randrange(1000, 9999)}", at)
         if rng.random() < 0.1:
             lat, lng = rng.uniform(-60, 70), rng.uniform(-170, 170)
-            put("site_location", f"{lat:.5f},{lng:.5f}", created_ms)
+            put("site_location", f"{lat:.5f},{lng:.5f}", at)
         if rng.random() < 0.15:
-            put("internal_notes", "Customer prefers email follow-ups.", created_ms)
+            put("internal_notes", "Customer prefers email follow-ups.", at)
 
-        # Later changes, in time order, never in the future.
-        at = created_ms
-        horizon = self.now_ms - 1_000
-        age_days = (self.now_ms - created_ms) / DAY_MS
-        if rng.random() < 0.7:
-            reply_at = min(horizon, at + rng.randint(5, 48 * 60) * 60_000)
-            calculated = ("CALCULATED", None, None, None)
-            put("first_agent_reply_date", iso_from_ms(reply_at), reply_at, calculated)
-            put("time_to_first_agent_reply", str(reply_at - created_ms), reply_at, calculated)
-            put("last_reply_date", iso_from_ms(reply_at), reply_at, calculated)
+    def first_reply(self, life: _Life) -> None:
+        """Record an agent's first reply, unless it has not happened by now."""
+        if self.rng.random() >= 0.7:
+            return
+        reply_at = life.created_ms + self.rng.randint(5, 48 * 60) * MINUTE_MS
+        if reply_at > life.horizon:
+            return
+        put = life.history.put
+        put("first_agent_reply_date", iso_from_ms(reply_at), reply_at, CALCULATED)
+        put("time_to_first_agent_reply", str(reply_at - life.created_ms), reply_at, CALCULATED)
+        put("last_reply_date", iso_from_ms(reply_at), reply_at, CALCULATED)
+
+    def changes(self, life: _Life, journey: _Journey) -> None:
+        """Make the edits of an open ticket's working life, in time order."""
+        rng, history = self.rng, life.history
         for _ in range(rng.choice((0, 0, 1, 1, 2, 3, 4))):
-            at = min(horizon, at + rng.randint(10, 72 * 60) * 60_000)
+            at = life.later(10, 72 * 60)
+            if at is None:
+                return
             change = self.source("change")
             roll = rng.random()
-            if roll < 0.35 and len(open_stages) > 1:
-                put("hs_pipeline_stage", rng.choice(open_stages[1:]).id, at, change)
+            if roll < 0.35:
+                journey.move(at, change)
             elif roll < 0.55:
-                put("hs_ticket_priority", rng.choice(PRIORITIES).value, at, change)
+                priority = rng.choice(PRIORITIES).value
+                if history.last("hs_ticket_priority") != priority:
+                    history.put("hs_ticket_priority", priority, at, change)
             elif roll < 0.75:
-                new_owner = rng.choice(OWNERS)[0]
-                put("hubspot_owner_id", new_owner, at, change)
-                owners = history.get("hs_all_owner_ids")
-                known = owners[-1].value.split(";") if owners else []
-                if new_owner not in known:
-                    joined = ";".join([*known, new_owner])
-                    put("hs_all_owner_ids", joined, at, ("CALCULATED", None, None, None))
+                self.reassign(life, at, change)
             elif roll < 0.85:
-                put("is_escalated", "true", at, change)
+                if history.last("is_escalated") != "true":
+                    history.put("is_escalated", "true", at, change)
             else:
-                put("last_customer_reply_at", iso_from_ms(at), at, change)
-        if rng.random() < min(0.95, age_days / 30):
-            at = min(horizon, at + rng.randint(30, 10 * 24 * 60) * 60_000)
-            change = self.source("change")
-            put("hs_pipeline_stage", rng.choice(closed_stages).id, at, change)
-            calculated = ("CALCULATED", None, None, None)
-            put("closed_date", iso_from_ms(at), at, calculated)
-            put("time_to_close", str(at - created_ms), at, calculated)
-            put("hs_is_closed", "true", at, calculated)
-            if rng.random() < 0.6:
-                put("hs_resolution", rng.choice(RESOLUTIONS).value, at, change)
-        else:
-            put("hs_is_closed", "false", created_ms, ("CALCULATED", None, None, None))
-        updated_ms = max(entries[-1].timestamp_ms for entries in history.values())
-        put("hs_lastmodifieddate", iso_from_ms(updated_ms), updated_ms)
+                history.put("last_customer_reply_at", iso_from_ms(at), at, change)
 
-        associations = self.associations(history, updated_ms)
-        archived_ms = None
-        if rng.random() < ARCHIVED_SHARE:
-            archived_ms = rng.randint(updated_ms, max(updated_ms, horizon))
-        return TicketSeed(
-            id=ticket_id,
-            created_ms=created_ms,
-            updated_ms=updated_ms,
-            history=history,
-            archived_ms=archived_ms,
-            associations=associations,
-        )
+    def reassign(self, life: _Life, at: int, by: Source) -> None:
+        """Give the ticket another owner; `hs_all_owner_ids` keeps every owner it has had."""
+        history = life.history
+        owner = self.rng.choice(OWNERS)[0]
+        if history.last("hubspot_owner_id") == owner:
+            return
+        history.put("hubspot_owner_id", owner, at, by)
+        known = (history.last("hs_all_owner_ids") or "").split(";")
+        if owner not in known:
+            joined = ";".join([*filter(None, known), owner])
+            history.put("hs_all_owner_ids", joined, at, CALCULATED)
+
+    def closing(self, life: _Life, journey: _Journey) -> None:
+        """Close most tickets older than a month; reopen some, and close some of those again."""
+        rng = self.rng
+        age_days = (self.now_ms - life.created_ms) / DAY_MS
+        if rng.random() >= min(0.95, age_days / 30):
+            return
+        at = life.later(30, 10 * 24 * 60)
+        if at is None:
+            return
+        journey.close(at, self.source("change"))
+        if rng.random() >= REOPENED_SHARE:
+            return
+        at = life.later(60, 7 * 24 * 60)
+        if at is None:
+            return
+        journey.reopen(at, self.source("change"))
+        if rng.random() < CLOSED_AGAIN_SHARE:
+            at = life.later(30, 5 * 24 * 60)
+            if at is not None:
+                journey.close(at, self.source("change"))
+
+    def archived_at(self, life: _Life, updated_ms: int, archived_open: bool) -> int | None:
+        """Return when the ticket was archived, or None for a live one.
+
+        Duplicates and spam are archived soon after their last change, still in an open
+        stage; a few others are archived some time after their life ended.
+        """
+        if archived_open:
+            return self.rng.randint(
+                updated_ms, max(updated_ms, min(life.horizon, updated_ms + DAY_MS))
+            )
+        if self.rng.random() < ARCHIVED_SHARE:
+            return self.rng.randint(updated_ms, max(updated_ms, life.horizon))
+        return None
 
     def associations(
         self, history: dict[str, list[HistoryEntry]], at: int
@@ -396,114 +555,3 @@ def generate(count: int, seed: int, now_ms: int, pipelines: list[Pipeline]) -> S
         ticket_id += rng.randint(1, 40)
         tickets.append(generator.ticket(ticket_id, created_ms, serial))
     return SeedPortal(tickets=tickets, objects=generator.objects)
-
-
-# -- JSONL ------------------------------------------------------------------------------------
-def iter_jsonl(lines: Iterable[str]) -> Iterator[tuple[int, JSON]]:
-    """Yield (line number, object) for each non-blank line; raise ValueError on bad JSON."""
-    for number, line in enumerate(lines, start=1):
-        text = line.strip()
-        if not text:
-            continue
-        try:
-            item = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"line {number}: not JSON: {error}") from None
-        if not isinstance(item, dict):
-            raise ValueError(f"line {number}: expected a ticket object")
-        yield number, item
-
-
-def _stored(defn: PropertyDef, raw: Any) -> str | None:
-    """Keep an imported value as given, in HubSpot's stored format where it can be read."""
-    if raw is None:
-        return None
-    try:
-        return normalise_value(defn, raw)
-    except PropertyValueError:
-        return str(raw)
-
-
-def ticket_from_api(item: JSON, props: dict[str, PropertyDef], now_ms: int) -> TicketSeed:
-    """Read one ticket in the API's own shape, keeping its id, timestamps and history."""
-    raw_properties = item.get("properties") or {}
-    if not isinstance(raw_properties, dict):
-        raise ValueError("properties must be an object")
-    raw_id = item.get("id", raw_properties.get("hs_object_id"))
-    try:
-        ticket_id = int(str(raw_id))
-    except ValueError:
-        raise ValueError(f"ticket id {raw_id!r} is not numeric") from None
-
-    def instant(*candidates: Any) -> int | None:
-        for candidate in candidates:
-            if candidate not in (None, ""):
-                return ms_from_any(str(candidate))
-        return None
-
-    created_ms = instant(item.get("createdAt"), raw_properties.get("createdate")) or now_ms
-    updated_ms = (
-        instant(item.get("updatedAt"), raw_properties.get("hs_lastmodifieddate")) or created_ms
-    )
-    values: dict[str, str] = {}
-    for name, raw in raw_properties.items():
-        # Association counts follow the associations loaded below, not the given numbers.
-        defn = None if name in ASSOCIATION_COUNTS else props.get(name)
-        value = None if defn is None else _stored(defn, raw)
-        if value is not None:
-            values[name] = value
-    values["hs_object_id"] = str(ticket_id)
-    values.setdefault("createdate", iso_from_ms(created_ms))
-    values.setdefault("hs_lastmodifieddate", iso_from_ms(updated_ms))
-
-    history: dict[str, list[HistoryEntry]] = {}
-    for name, entries in (item.get("propertiesWithHistory") or {}).items():
-        defn = props.get(name)
-        if defn is None or not isinstance(entries, list):
-            continue
-        parsed = [
-            HistoryEntry(
-                _stored(defn, entry.get("value")) or "",
-                ms_from_any(str(entry.get("timestamp") or iso_from_ms(updated_ms))),
-                str(entry.get("sourceType") or "IMPORT"),
-                entry.get("sourceId"),
-                entry.get("sourceLabel"),
-                entry.get("updatedByUserId"),
-            )
-            for entry in entries
-            if isinstance(entry, dict)
-        ]
-        parsed.sort(key=lambda entry: entry.timestamp_ms)  # the API lists newest first
-        if parsed:
-            history[name] = parsed
-    for name, value in values.items():
-        entries = history.get(name)
-        if entries is None or entries[-1].value != value:
-            # A value without (matching) history was set when the ticket was last written.
-            at = created_ms if name in ("createdate", "hs_object_id") else updated_ms
-            history.setdefault(name, []).append(HistoryEntry(value, at, "IMPORT"))
-
-    archived_ms = None
-    if item.get("archived"):
-        archived_ms = instant(item.get("archivedAt")) or updated_ms
-    return TicketSeed(
-        id=ticket_id,
-        created_ms=created_ms,
-        updated_ms=updated_ms,
-        history=history,
-        values=values,
-        archived_ms=archived_ms,
-        associations=list(_inline_associations(item.get("associations"))),
-    )
-
-
-def _inline_associations(raw: Any) -> Iterator[tuple[str, int, str]]:
-    if not isinstance(raw, dict):
-        return
-    for object_type, block in raw.items():
-        results = block.get("results") if isinstance(block, dict) else None
-        for result in results or []:
-            try:
-                yield object_type, int(str(result["id"])), str(result.get("type") or DEFAULT)
-            except (KeyError, TypeError, ValueError):
-                raise ValueError(f"bad association under {object_type!r}: {result!r}") from None

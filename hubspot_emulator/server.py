@@ -18,9 +18,8 @@ import sys
 import threading
 import time
 import traceback
-import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,7 +31,7 @@ from hubspot_emulator.auth import Authenticator, Principal
 from hubspot_emulator.calls import Call, Result
 from hubspot_emulator.clock import Clock
 from hubspot_emulator.config import EmulatorConfig
-from hubspot_emulator.errors import ApiError
+from hubspot_emulator.errors import ApiError, new_correlation_id
 from hubspot_emulator.faults import FaultInjector, FaultPlan, fault_body
 from hubspot_emulator.ratelimit import RateLimiter, Verdict, rate_limit_body
 from hubspot_emulator.routes import ROUTER, Route
@@ -58,6 +57,8 @@ class Stats:
             self._started = self._clock.now()
             self._by_route: Counter[tuple[str, str]] = Counter()
             self._events: Counter[str] = Counter()
+            self._delayed_now = 0
+            self._delayed_peak = 0
 
     def record(self, key: str, status: int | str, *events: str) -> None:
         """Count one request under `"<METHOD> <route>"` with its status (or "dropped")."""
@@ -65,6 +66,19 @@ class Stats:
             self._by_route[key, str(status)] += 1
             for event in events:
                 self._events[event] += 1
+
+    @contextlib.contextmanager
+    def delaying(self) -> Iterator[None]:
+        """Count a request held by injected latency, and how many are held at once."""
+        with self._lock:
+            self._events["delayed"] += 1
+            self._delayed_now += 1
+            self._delayed_peak = max(self._delayed_peak, self._delayed_now)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._delayed_now -= 1
 
     def count_connection(self) -> None:
         """Count one accepted TCP connection, whether or not a request ever arrives on it."""
@@ -79,6 +93,7 @@ class Stats:
                 by_route.setdefault(key, {})[status] = count
             events = dict(self._events)
             since = self._started
+            peak = self._delayed_peak
         return {
             "requests": sum(sum(statuses.values()) for statuses in by_route.values()),
             "by_route": by_route,
@@ -89,6 +104,9 @@ class Stats:
             # Accepted TCP connections: keep-alive reuse, or a TLS handshake that never became
             # a request, shows here and nowhere else.
             "connections": events.get("connection", 0),
+            # Requests held by injected latency, and the most held at one time.
+            "delayed": events.get("delayed", 0),
+            "delayed_at_once": peak,
             "since": since,
         }
 
@@ -224,7 +242,8 @@ class _Handler(BaseHTTPRequestHandler):
         if route is not None and route.auth and _reaches_api(plan):
             admission = self._admit(route)
         if plan.delay_s:
-            time.sleep(plan.delay_s)
+            with stats.delaying():
+                time.sleep(plan.delay_s)
         injected = self._inject_fault(plan, key)
         if injected is not None:
             return injected
@@ -267,7 +286,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._drop()
             return "dropped"
         if plan.status is not None:
-            payload = fault_body(plan.status, str(uuid.uuid4()))
+            payload = fault_body(plan.status, new_correlation_id())
             headers = [("Retry-After", "1")] if emulator.config.retry_after else []
             emulator.counters.record(key, plan.status, "injected_fault")
             self._send_json(plan.status, payload, headers)
@@ -281,7 +300,7 @@ class _Handler(BaseHTTPRequestHandler):
         emulator = self.server.emulator
         if emulator.config.retry_after and verdict.retry_after_s:
             headers.append(("Retry-After", str(verdict.retry_after_s)))
-        payload = rate_limit_body(verdict.policy or "TEN_SECONDLY_ROLLING", str(uuid.uuid4()))
+        payload = rate_limit_body(verdict.policy or "TEN_SECONDLY_ROLLING", new_correlation_id())
         emulator.counters.record(key, 429, "rate_limited")
         self._send_json(429, payload, headers)
         return 429

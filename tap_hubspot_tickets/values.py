@@ -12,29 +12,32 @@ forever. Two kinds of value need care:
   Python's JSON writer escapes it as `"\\ud83d"`, which is not valid Unicode: strict JSON
   readers, PostgreSQL and UTF-8 encoders refuse it. `SurrogateSafeWriter` writes U+FFFD in its
   place, in every message of every stream, and counts the replacements.
+
+`SurrogateSafeWriter` is also the tap's fast path out: each message is encoded once by orjson
+as UTF-8 JSON (numbers held as `Decimal` written exactly, as the SDK's writer does) straight
+into stdout's buffer, which is flushed at every message that is not a RECORD, so a STATE always
+reaches the target together with the records before it, and records cost no system call each.
+A message orjson cannot encode (a lone surrogate, an integer past 64 bits) takes the SDK's
+encoder, after the surrogates are replaced.
 """
 
 from __future__ import annotations
 
-import re
+import sys
 import threading
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import IO, Any
 
+import orjson
 from singer_sdk.io_base import SingerWriter
 from singer_sdk.singerlib.encoding.simple import Message
 from singer_sdk.singerlib.json import serialize_json
 from typing_extensions import override
 
 _MAX_EXAMPLE_CHARS = 40
-# The SDK writes JSON with non-ASCII characters escaped, so a surrogate is always `\udXXX`. A
-# high half not followed by a low one, or a low half not preceded by a high one, is lone.
-_LONE_SURROGATE_ESCAPE = re.compile(
-    r"\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f][0-9a-f]{2})|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}",
-    re.IGNORECASE,
-)
 REPLACEMENT_CHARACTER = "\ufffd"
 
 
@@ -124,24 +127,47 @@ def _clean(value: Any) -> tuple[Any, int]:
     return value, 0
 
 
-class SurrogateSafeWriter(SingerWriter):
-    """Write Singer messages as strict JSON: lone UTF-16 surrogates become U+FFFD."""
+def _encode_other(value: Any) -> Any:
+    """Encode what orjson does not: `Decimal` exactly as written, the rest as the SDK does."""
+    if isinstance(value, Decimal):
+        return orjson.Fragment(str(value))
+    return str(value)
 
-    def __init__(self) -> None:
-        """Start with no replacement counted."""
+
+class SurrogateSafeWriter(SingerWriter):
+    """Write Singer messages as strict UTF-8 JSON lines: lone UTF-16 surrogates become U+FFFD."""
+
+    def __init__(self, out: IO[bytes] | None = None) -> None:
+        """Write to `out` (stdout's buffer by default); start with no replacement counted."""
         super().__init__()
+        self._out = out
         # Strings written with U+FFFD in place of lone surrogates, by stream.
         self.replaced: Counter[str] = Counter()
 
+    def encode(self, message: Message) -> bytes:
+        """Return one message as a line of JSON, without its newline."""
+        payload = message.to_dict()
+        try:
+            return orjson.dumps(payload, default=_encode_other)
+        except orjson.JSONEncodeError:
+            cleaned, changed = _clean(payload)
+            if changed:
+                self.replaced[str(getattr(message, "stream", ""))] += changed
+            return serialize_json(cleaned).encode("utf-8")
+
     @override
     def serialize_message(self, message: Message) -> str:
-        line = super().serialize_message(message)
-        # The substring test is the fast path: most lines hold no surrogate escape at all.
-        if "\\ud" not in line or not _LONE_SURROGATE_ESCAPE.search(line):
-            return line
-        cleaned, changed = _clean(message.to_dict())
-        self.replaced[str(getattr(message, "stream", ""))] += changed
-        return serialize_json(cleaned)
+        return self.encode(message).decode("utf-8")
+
+    @override
+    def write_message(self, message: Message) -> None:
+        out = self._out
+        if out is None:
+            sys.stdout.flush()  # whatever was printed before goes first
+            out = self._out = sys.stdout.buffer
+        out.write(self.encode(message) + b"\n")
+        if message.type != "RECORD":
+            out.flush()
 
 
 def surrogate_warning(stream: str, replaced: int) -> str:

@@ -12,6 +12,10 @@
 - `api_session`: a `requests.Session` that sends the emulator's private-app token; it is
   closed when the test ends.
 
+The run's processes share their rate budgets through files under `XDG_CACHE_HOME`
+(`hubspot_api.sharedbudget`); the suite points it at a directory of its own, so no test reads
+bookings left by another run or writes into the user's cache.
+
 Every emulator accepts the private-app token `hubspot_emulator.config.DEFAULT_TOKEN` unless a
 test passes `token=`. Tests import nothing from this file: they ask for fixtures by name.
 """
@@ -32,6 +36,14 @@ SEEDED_TICKETS = 300
 SEEDED_SEED = 7
 
 StartEmulator = Callable[..., EmulatorServer]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep the shared rate budgets of this test run (and its subprocesses) to itself."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        yield
 
 
 @pytest.fixture

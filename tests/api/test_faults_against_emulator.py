@@ -8,6 +8,7 @@ from hubspot_api import (
     BATCH_LIMIT,
     Call,
     DailyLimitError,
+    DailyReserveError,
     HubSpotConnectionError,
     OutcomeUnknownError,
     iter_list,
@@ -105,13 +106,41 @@ def test_a_caller_may_declare_a_create_safe_to_resend(emulator, make_client):
 
 def test_daily_limit_fails_fast(emulator, make_client):
     server = emulator(tickets=2, daily_limit=3)
-    client = make_client(server)
-    for _ in range(3):
+    client, other = make_client(server), make_client(server)
+    for _ in range(2):
         client.get_json(Call.LIST_TICKETS, params={"limit": 1})
+    other.get_json(Call.LIST_TICKETS, params={"limit": 1})  # another integration spends the last
     with pytest.raises(DailyLimitError) as info:
         client.get_json(Call.LIST_TICKETS, params={"limit": 1})
+    assert not isinstance(info.value, DailyReserveError)
     assert client.stats.retries == 0  # a DAILY 429 is not retried within the run
-    assert server.stats()["requests"] == 4
     assert info.value.policy_name == "DAILY"
     assert "\n" not in str(info.value)
     assert server.stats()["requests"] == 4  # no retry of a daily refusal
+
+
+@pytest.mark.parametrize(
+    ("reserve", "sent"),
+    [(None, 19), (5, 15), (0, 20)],
+    ids=["default-5-percent", "set", "none"],
+)
+def test_the_daily_reserve_is_left_unspent(emulator, make_client, reserve, sent):
+    server = emulator(tickets=2, daily_limit=20)
+    client = make_client(server, daily_request_reserve=reserve)
+
+    def spend_all() -> None:
+        for _ in range(25):
+            client.get_json(Call.LIST_TICKETS, params={"limit": 1})
+
+    with pytest.raises(DailyReserveError) as info:
+        spend_all()
+    assert server.stats()["requests"] == sent  # stopped before the call, not refused by it
+    assert server.stats()["rate_limited"] == 0
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("stopped before HubSpot's daily limit")
+    if sent < 20:
+        assert (
+            f"{20 - sent} calls are left today and daily_request_reserve keeps {20 - sent}"
+            in message
+        )

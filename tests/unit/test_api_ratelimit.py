@@ -1,6 +1,11 @@
-"""Rate limiter arithmetic on an injected clock: no real sleeping."""
+"""Rate limiter arithmetic on an injected clock (no real sleeping), alone and shared."""
 
 from __future__ import annotations
+
+import multiprocessing
+import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +19,7 @@ from hubspot_api.ratelimit import (
     credential_fingerprint,
     shared_limiter,
 )
+from hubspot_api.sharedbudget import BudgetFile, open_budget_file
 
 
 class FakeClock:
@@ -128,3 +134,71 @@ def test_fingerprint_does_not_contain_the_secret():
     fp = credential_fingerprint("pat-na1-secret")
     assert "secret" not in fp
     assert len(fp) == 16
+
+
+# -- one budget across processes -----------------------------------------------------------------
+def _shared(tmp_path, clock, *, limit=3, fingerprint="app"):
+    shared = BudgetFile(tmp_path, "http://127.0.0.1:1", fingerprint)
+    return RateLimiter(limit, 5, clock=clock, sleep=clock.sleep, shared=shared)
+
+
+def test_limiters_sharing_a_file_book_as_one(tmp_path):
+    clock = FakeClock()
+    first, second = _shared(tmp_path, clock), _shared(tmp_path, clock)
+    waits = [limiter.reserve(Budget.STANDARD) for limiter in (first, second, first, second)]
+    assert waits == [0.0, 0.0, 0.0, pytest.approx(10.0 + TEN_SECOND_MARGIN_S)]
+    # A 429 met by one holds the other.
+    first.pause(Budget.SEARCH, 4.0)
+    assert second.reserve(Budget.SEARCH) == pytest.approx(4.0)
+
+
+def test_other_accounts_and_unshared_limiters_keep_their_own_budget(tmp_path):
+    clock = FakeClock()
+    ours = _shared(tmp_path, clock, limit=1)
+    theirs = _shared(tmp_path, clock, limit=1, fingerprint="another app")
+    alone = RateLimiter(1, 5, clock=clock, sleep=clock.sleep)
+    assert [x.reserve(Budget.STANDARD) for x in (ours, theirs, alone)] == [0.0, 0.0, 0.0]
+    assert ours.reserve(Budget.STANDARD) > 0
+
+
+def test_stale_or_torn_shared_state_is_not_honoured(tmp_path):
+    clock = FakeClock()
+    limiter = _shared(tmp_path, clock, limit=1)
+    limiter.reserve(Budget.STANDARD)
+    clock.now += 3600  # bookings from an hour ago bind nothing
+    assert limiter.reserve(Budget.STANDARD) == 0.0
+    path = next(tmp_path.iterdir())
+    path.write_text('{"standard": {"starts": [1e12], "blocked_until": 1e12}}')
+    assert limiter.reserve(Budget.STANDARD) == 0.0  # far in the future: a clock that jumped
+    path.write_text("{torn")
+    assert limiter.reserve(Budget.STANDARD) == 0.0
+
+
+def test_a_cache_dir_that_cannot_be_written_falls_back_to_a_budget_of_ones_own(tmp_path, caplog):
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    assert open_budget_file(blocked / "dir", "http://127.0.0.1:1", "app") is None
+    assert "not shared with other processes" in caplog.text
+
+
+def _book(directory: str, count: int, out: Any) -> None:
+    shared = BudgetFile(Path(directory), "http://127.0.0.1:1", "app")
+    limiter = RateLimiter(6, 5, shared=shared)
+    for _ in range(count):
+        out.put(time.time() + limiter.reserve(Budget.STANDARD))
+
+
+def test_processes_sharing_a_budget_never_book_more_than_the_limit_per_window(tmp_path):
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    workers = [context.Process(target=_book, args=(str(tmp_path), 8, out)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    starts = sorted(out.get(timeout=60) for _ in range(24))
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+    # Read back through the wall clock after the booking, so allow it a few milliseconds.
+    span = 10.0 + TEN_SECOND_MARGIN_S - 0.05
+    most = max(sum(1 for s in starts if t <= s < t + span) for t in starts)
+    assert most == 6
