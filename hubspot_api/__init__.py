@@ -2,7 +2,10 @@
 
 Start with `HubSpotSettings.from_config(config)` and `HubSpotClient(settings)`; `Call` names
 every endpoint, `paging` iterates lists and searches, `associations` reads links in bulk,
-`properties` types property values, and `errors` documents every exception raised.
+`pipelines` reads and looks up pipelines and stages, `properties` types property values and
+`property_values` converts them, `instants` is the one codec of ISO 8601 and epoch
+milliseconds, `records` is the Singer record of a ticket both connectors share, and `errors`
+documents every exception raised.
 """
 
 from __future__ import annotations
@@ -59,10 +62,12 @@ from hubspot_api.paging import (
 from hubspot_api.paths import Call, path_for
 from hubspot_api.properties import (
     PropertyDefinition,
-    ValueConversionError,
     fetch_property_definitions,
     is_writable,
     json_schema_for,
+)
+from hubspot_api.property_values import (
+    ValueConversionError,
     parse_value,
     to_hubspot,
     value_parser,

@@ -28,6 +28,16 @@ if TYPE_CHECKING:
     from hubspot_api.client import HubSpotClient
 
 ASSOCIATION_BATCH_LIMIT = 1_000
+# Who defined an association type: HubSpot (the unlabeled default links), a user (labels), or an
+# app. A link is written as a list of `{associationCategory, associationTypeId}`
+# (docs/endpoints.md).
+HUBSPOT_DEFINED = "HUBSPOT_DEFINED"
+ASSOCIATION_CATEGORIES = (HUBSPOT_DEFINED, "USER_DEFINED", "INTEGRATOR_DEFINED")
+
+
+def association_types_json(category: str, type_id: int) -> list[dict[str, Any]]:
+    """Render the `types` list of one link in a create or associate body."""
+    return [{"associationCategory": category, "associationTypeId": type_id}]
 
 
 @dataclass(frozen=True)

@@ -43,8 +43,8 @@ from typing import Any
 
 from singer_sdk.plugin_base import PluginBase
 
-from hubspot_api.config import (
-    HubSpotSettings,
+from hubspot_api.config import HubSpotSettings
+from hubspot_api.config_files import (
     check_settings,
     read_config_file,
     read_json_object_file,

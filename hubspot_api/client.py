@@ -263,31 +263,7 @@ class HubSpotClient:
         `call_or_path` is a `Call` (its path built for the API version from `path_params`) or
         a path starting with "/". By default raw POSTs are not resent once possibly applied.
         """
-        request = self._outgoing(
-            method.upper(), call_or_path, params, json, idempotent, path_params
-        )
-        return parse_json(self._execute(request))
-
-    def map_concurrent(
-        self,
-        fn: Callable[[T], R],
-        items: Iterable[T],
-        *,
-        max_workers: int | None = None,
-    ) -> Iterator[R]:
-        """Apply `fn` to each item on worker threads; see `map_concurrent`."""
-        return map_concurrent(fn, items, max_workers=max_workers or self.settings.max_concurrency)
-
-    # -- internals --------------------------------------------------------------------------
-    def _outgoing(  # noqa: PLR0917 - see `send`
-        self,
-        method: str,
-        call_or_path: Call | str,
-        params: Mapping[str, Any] | None,
-        json: JSON,
-        idempotent: bool | None,
-        path_params: Mapping[str, str | int],
-    ) -> Outgoing:
+        method = method.upper()
         if isinstance(call_or_path, Call):
             spec = call_or_path.spec
             if spec.method != method:
@@ -304,8 +280,20 @@ class HubSpotClient:
             budget = Budget.SEARCH if path.endswith("/search") else Budget.STANDARD
             safe = (method in _IDEMPOTENT_METHODS) if idempotent is None else idempotent
         body = None if json is None else encode_json_body(json)
-        return Outgoing(method, path, encode_params(params), body, None, budget, safe)
+        request = Outgoing(method, path, encode_params(params), body, None, budget, safe)
+        return parse_json(self._execute(request))
 
+    def map_concurrent(
+        self,
+        fn: Callable[[T], R],
+        items: Iterable[T],
+        *,
+        max_workers: int | None = None,
+    ) -> Iterator[R]:
+        """Apply `fn` to each item on worker threads; see `map_concurrent`."""
+        return map_concurrent(fn, items, max_workers=max_workers or self.settings.max_concurrency)
+
+    # -- internals --------------------------------------------------------------------------
     def _post_token_form(self, form: Mapping[str, str]) -> requests.Response:
         path = path_for(Call.TOKEN, self.settings.api_version)
         request = Outgoing(

@@ -2,23 +2,16 @@
 
 `COMMON_SETTINGS` is the singer-sdk schema fragment; a connector adds its own settings with
 `settings_schema(*extra)`. `HubSpotSettings.from_config` turns a validated config mapping into
-the frozen settings object the client takes, raising `ConfigError` with one clear line.
-
-Before the SDK sees a config, the command line reads it here: `read_config_file` names the file
-that is missing or not a JSON object, `settings_problems` names each setting whose value has the
-wrong type without ever showing a secret's value (the SDK's own message quotes the value), and
-`unknown_settings` names each setting the connector does not know, with the closest known name.
+the frozen settings object the client takes, raising `ConfigError` with one clear line. What
+the command line checks in a config file before the SDK sees it is in `config_files`.
 """
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -128,176 +121,6 @@ def settings_schema(*extra: th.Property[Any]) -> dict[str, Any]:
     """Return a connector's `config_jsonschema`: the common settings plus its own."""
     schema: dict[str, Any] = th.PropertiesList(*COMMON_SETTINGS, *extra).to_dict()
     return schema
-
-
-def read_config_file(path: str) -> dict[str, Any]:
-    """Read one config file; raise `ConfigError` naming the file unless it holds a JSON object."""
-    return read_json_object_file(path, "config file", "settings")
-
-
-def read_json_object_file(path: str, kind: str, of: str) -> dict[str, Any]:
-    """Read a JSON file given on the command line (`kind`: "config file", "state file", ...).
-
-    Raise `ConfigError` naming the file unless it holds a JSON object (of `of`); the message
-    names the position of a syntax error, never the file's content.
-    """
-    file = Path(path)
-    if not file.exists():
-        raise ConfigError(f"{kind} {path} does not exist")
-    if file.is_dir():
-        raise ConfigError(f"{kind} {path} is a directory, not a JSON file")
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{kind} {path} is not UTF-8 text") from None
-    except OSError as exc:
-        raise ConfigError(f"{kind} {path} cannot be read: {exc.strerror or exc}") from None
-    if not text.strip():
-        raise ConfigError(f"{kind} {path} is empty; it must hold a JSON object of {of}")
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{kind} {path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-        ) from None
-    if not isinstance(value, dict):
-        what = "a JSON array" if isinstance(value, list) else f"{_json_kind(value)} alone"
-        raise ConfigError(f"{kind} {path} holds {what}, not a JSON object of {of}")
-    return value
-
-
-def secret_setting_names(schema: Mapping[str, Any]) -> frozenset[str]:
-    """Return the settings of a config schema whose values must never be shown."""
-    properties = schema.get("properties") or {}
-    marked = {
-        name
-        for name, spec in properties.items()
-        if isinstance(spec, Mapping) and (spec.get("secret") or spec.get("writeOnly"))
-    }
-    return frozenset(marked | set(SECRET_SETTINGS))
-
-
-def unknown_settings(
-    config: Mapping[str, Any], schema: Mapping[str, Any], source: str | None = None
-) -> list[str]:
-    """Describe each setting `schema` does not declare, with the closest declared name.
-
-    Only names are shown, never values: a mistyped `acess_token` still holds a token.
-    """
-    known = list(schema.get("properties") or {})
-    where = f" in {_config_source(source)}" if source else ""
-    found: list[str] = []
-    for name in config:
-        if name in known:
-            continue
-        close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        found.append(f"unknown setting {name!r}{where} is ignored{hint}")
-    return found
-
-
-def _config_source(path: str) -> str:
-    """Name where a config file's settings come from: Meltano writes its own under .meltano/run."""
-    parts = Path(path).parts
-    if ".meltano" in parts and "run" in parts[parts.index(".meltano") :]:
-        return "this plugin's Meltano settings (meltano.yml or its environment variables)"
-    return path
-
-
-_TYPE_WORDS = {
-    "string": "a string",
-    "integer": "a whole number",
-    "number": "a number",
-    "boolean": "true or false",
-    "array": "a list",
-    "object": "an object",
-    "null": "null",
-}
-
-
-def _json_kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true or false"
-    if isinstance(value, int):
-        return "a whole number"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
-
-
-def _expected(error: Any) -> str:
-    """Say what a JSON Schema error expected, without quoting the value it saw."""
-    kind, rule = error.validator, error.validator_value
-    if kind == "type":
-        names = [rule] if isinstance(rule, str) else list(rule)
-        words = [_TYPE_WORDS.get(n, n) for n in names if n != "null"] or ["null"]
-        return "must be " + " or ".join(words)
-    if kind == "enum":
-        return "must be one of " + ", ".join(str(v) for v in rule if v is not None)
-    if kind == "const":
-        return f"must be {rule!r}"
-    if kind in {"minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"}:
-        bound = {
-            "minimum": "at least",
-            "exclusiveMinimum": "more than",
-            "maximum": "at most",
-            "exclusiveMaximum": "less than",
-        }
-        return f"must be {bound[kind]} {rule}"
-    if kind == "format":
-        return f"must be a {rule} value"
-    if kind in {"minLength", "maxLength", "minItems", "maxItems", "pattern"}:
-        return f"does not meet {kind} {rule}"
-    return "does not have the expected form"
-
-
-def settings_problems(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
-    """Describe each setting whose value does not match `schema`, one phrase per setting.
-
-    Each names the setting and what it expects; the value is shown only when the setting is not
-    secret (the JSON Schema validator's own messages quote it, so they are never used).
-    """
-    secret = secret_setting_names(schema)
-    validator = th.DEFAULT_JSONSCHEMA_VALIDATOR(schema)
-    problems: dict[str, str] = {}
-    errors = sorted(validator.iter_errors(dict(config)), key=lambda e: [str(p) for p in e.path])
-    for error in errors:
-        path = list(error.absolute_path)
-        if error.validator == "required" and not path:
-            missing = [n for n in error.validator_value if n not in config]
-            for name in missing:
-                problems.setdefault(str(name), f"{name} is required")
-            continue
-        if not path:
-            continue  # the whole config is an object (read_config_file made sure)
-        name = str(path[0])
-        where = name + "".join(f"[{p}]" if isinstance(p, int) else f"[{p!r}]" for p in path[1:])
-        if name in secret:
-            seen = f"got {_json_kind(error.instance)} (not shown: {name} is secret)"
-        else:
-            seen = f"got {_shown(error.instance)}"
-        problems.setdefault(name, f"{where} {_expected(error)}, {seen}")
-    return list(problems.values())
-
-
-def _shown(value: Any) -> str:
-    text = json.dumps(value, default=str)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def check_settings(config: Mapping[str, Any], schema: Mapping[str, Any]) -> None:
-    """Raise one `ConfigError` line for every setting of the wrong type, secrets hidden."""
-    problems = settings_problems(config, schema)
-    if len(problems) == 1:
-        raise ConfigError(f"invalid setting: {problems[0]}")
-    if problems:
-        raise ConfigError(f"{len(problems)} invalid settings: " + "; ".join(problems))
 
 
 def is_loopback_host(host: str) -> bool:

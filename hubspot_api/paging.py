@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from hubspot_api.errors import HubSpotError
 from hubspot_api.paths import Call
+from hubspot_api.properties import OBJECT_ID
 
 if TYPE_CHECKING:
     from hubspot_api.client import HubSpotClient
@@ -28,8 +29,6 @@ SEARCH_RESULT_CAP = 10_000
 SEARCH_MAX_FILTER_GROUPS = 5
 SEARCH_MAX_FILTERS_PER_GROUP = 6
 SEARCH_MAX_FILTERS = 18
-# The key of every keyset walk: unique, never changes, and searchable.
-OBJECT_ID = "hs_object_id"
 BATCH_LIMIT = 100
 # HubSpot answers 414 near 16,000 characters of URL. Keep the `properties` value well under,
 # leaving room for the host, the path and the other parameters.

@@ -32,10 +32,9 @@ from dataclasses import dataclass, field
 
 from hubspot_api.errors import AuthError, ConfigError, NotFoundError, ValidationError
 from hubspot_api.objects import known_object_type_names, object_type_name
+from hubspot_api.records import TICKETS_STREAM
+from tap_hubspot_tickets.schemas import ASSOCIATIONS_STREAM, HISTORY_STREAM
 
-HISTORY_STREAM = "ticket_property_history"
-ASSOCIATIONS_STREAM = "ticket_associations"
-TICKETS_STREAM = "tickets"
 _CLOSE_CUTOFF = 0.6
 
 
@@ -74,11 +73,18 @@ def check_history_properties(
             f"not read{closest_hint(name, known)}"
         )
     findings.history_properties = tuple(kept)
-    if selected and names and not kept:
+    if selected:
+        _require_some(kept, names, "history_properties", "a ticket property", HISTORY_STREAM)
+
+
+def _require_some(
+    kept: Sequence[str], names: Sequence[str], setting: str, what: str, stream: str
+) -> None:
+    """Refuse a selected stream whose setting named things, none of which the portal has."""
+    if names and not kept:
         raise ConfigError(
-            f"none of history_properties ({', '.join(repr(n) for n in names)}) is a ticket "
-            f"property of this portal, so {HISTORY_STREAM} would be empty; fix the setting or "
-            f"deselect the stream"
+            f"none of {setting} ({', '.join(repr(n) for n in names)}) is {what} of this "
+            f"portal, so {stream} would be empty; fix the setting or deselect the stream"
         )
 
 
@@ -137,12 +143,8 @@ def check_associations(
             )
         kept.append(name)
     findings.associations = tuple(kept)
-    if selected and names and not kept:
-        raise ConfigError(
-            f"none of associations ({', '.join(repr(n) for n in names)}) is an object type "
-            f"of this portal, so {ASSOCIATIONS_STREAM} would be empty; fix the setting or "
-            f"deselect the stream"
-        )
+    if selected:
+        _require_some(kept, names, "associations", "an object type", ASSOCIATIONS_STREAM)
 
 
 def probe_with(labels: Callable[[str], object]) -> TypeProbe:

@@ -12,11 +12,11 @@ from typing import Any
 from hubspot_api.client import HubSpotClient
 from hubspot_api.config import HubSpotSettings
 from hubspot_api.errors import AuthError, ConfigError, DailyLimitError, HubSpotAPIError
+from hubspot_api.instants import parse_instant
 from hubspot_api.paths import Call
 from hubspot_api.properties import PropertyDefinition, fetch_property_definitions
 from tap_hubspot_tickets.portal import portal_id_of
 from tap_hubspot_tickets.source import TicketSource
-from tap_hubspot_tickets.windows import parse_instant
 
 # History is one row per recorded value, so every property added multiplies rows and response
 # size. These answer the usual support questions (time in stage, SLA per pipeline, escalations,
@@ -51,7 +51,7 @@ class TapOptions:
     def from_config(cls, config: Mapping[str, Any]) -> TapOptions:
         """Validate the tap settings; raise `ConfigError` with one clear line."""
         start = config.get("start_date")
-        if isinstance(start, str) and start.strip().isdigit():
+        if isinstance(start, str) and start.strip().lstrip("+-").isdigit():
             # Digits alone are ambiguous (20241210? epoch seconds? milliseconds?): refuse them.
             raise ConfigError(
                 f"start_date {start!r} is not an ISO 8601 date-time; write it as 2024-12-10 "

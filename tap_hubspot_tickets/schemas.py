@@ -19,15 +19,27 @@ from typing import Any
 from singer_sdk import typing as th
 
 from hubspot_api.associations import AssociationLink
-from hubspot_api.properties import (
-    INT64_MAX,
-    INT64_MIN,
+from hubspot_api.properties import INT64_MAX, INT64_MIN, PropertyDefinition, json_schema_for
+from hubspot_api.property_values import (
     Parser,
-    PropertyDefinition,
     ValueConversionError,
     expected_values,
-    json_schema_for,
     value_parser,
+)
+from hubspot_api.records import (
+    ARCHIVED,
+    ASSOCIATION_CATEGORY,
+    ASSOCIATION_TYPE_ID,
+    ID,
+    TICKET_BASE_COLUMNS,
+    TICKET_BASE_PROPERTIES,
+    TICKET_ID,
+    TICKETS_STREAM,
+    TO_OBJECT_ID,
+    TO_OBJECT_TYPE,
+    lifecycle_schema,
+    lifecycle_values,
+    ticket_base_values,
 )
 from tap_hubspot_tickets.values import ValueProblems
 
@@ -36,27 +48,20 @@ Record = dict[str, Any]
 
 logger = logging.getLogger(__name__)
 
-# Columns every ticket record has besides its properties. A custom property spelled like one
-# of these cannot get its own column; it is left out with a warning. All of them are always
-# emitted, however narrow the selection (`inclusion: automatic`): without `archived` and
-# `archived_at` a deleted ticket lands looking live.
-TICKET_BASE_COLUMNS = ("id", "created_at", "updated_at", "archived", "archived_at")
-TICKETS_STREAM = "tickets"
 HISTORY_STREAM = "ticket_property_history"
+ASSOCIATIONS_STREAM = "ticket_associations"
 # Every integer column is a 64-bit integer: the bounds make DuckDB pick BIGINT, not HUGEINT
 # (docs/warehouse-types.md).
 BIGINT = th.IntegerType(minimum=INT64_MIN, maximum=INT64_MAX)
 
 
 def ticket_schema(definitions: Iterable[PropertyDefinition]) -> dict[str, Any]:
-    """Return the `tickets` schema: the base columns, then one column per property."""
-    schema: dict[str, Any] = th.PropertiesList(
-        th.Property("id", th.StringType, required=True, description="HubSpot ticket id."),
-        th.Property("created_at", th.DateTimeType, description="`createdAt` of the ticket."),
-        th.Property("updated_at", th.DateTimeType, description="`updatedAt` of the ticket."),
-        th.Property("archived", th.BooleanType, description="True once the ticket is deleted."),
-        th.Property("archived_at", th.DateTimeType, description="When it was deleted."),
-    ).to_dict()
+    """Return the `tickets` schema: the base columns (`hubspot_api.records`), then properties.
+
+    A property spelled like a base column cannot get its own column; it is left out with a
+    warning.
+    """
+    schema: dict[str, Any] = th.PropertiesList(*TICKET_BASE_PROPERTIES).to_dict()
     for defn in definitions:
         if defn.name in TICKET_BASE_COLUMNS:
             logger.warning("Property %r collides with a base column; left out", defn.name)
@@ -93,13 +98,7 @@ class TicketRecordBuilder:
     def record(self, ticket: Mapping[str, Any]) -> Record:
         """Return the record of one API ticket (list, search or batch read shape)."""
         values = ticket.get("properties") or {}
-        record: Record = {
-            "id": str(ticket["id"]),
-            "created_at": ticket.get("createdAt"),
-            "updated_at": ticket.get("updatedAt"),
-            "archived": bool(ticket.get("archived", False)),
-            "archived_at": ticket.get("archivedAt"),
-        }
+        record: Record = ticket_base_values(ticket)
         for name, parse in self.parsers.items():
             wire = values.get(name)
             try:
@@ -207,11 +206,11 @@ def history_records(
 
 # -- ticket_associations ------------------------------------------------------------------------
 ASSOCIATION_SCHEMA: dict[str, Any] = th.PropertiesList(
-    th.Property("ticket_id", th.StringType, required=True),
-    th.Property("to_object_type", th.StringType, required=True),
-    th.Property("to_object_id", th.StringType, required=True),
-    th.Property("association_category", th.StringType, required=True),
-    th.Property("association_type_id", BIGINT, required=True),
+    th.Property(TICKET_ID, th.StringType, required=True),
+    th.Property(TO_OBJECT_TYPE, th.StringType, required=True),
+    th.Property(TO_OBJECT_ID, th.StringType, required=True),
+    th.Property(ASSOCIATION_CATEGORY, th.StringType, required=True),
+    th.Property(ASSOCIATION_TYPE_ID, BIGINT, required=True),
     th.Property("label", th.StringType, description="The label of a labelled association."),
 ).to_dict()
 
@@ -220,23 +219,21 @@ def association_records(links: Iterable[AssociationLink]) -> Iterator[Record]:
     """Yield one record per link (one association type between a ticket and a record)."""
     for link in links:
         yield {
-            "ticket_id": link.from_id,
-            "to_object_type": link.to_type,
-            "to_object_id": link.to_id,
-            "association_category": link.category,
-            "association_type_id": link.type_id,
+            TICKET_ID: link.from_id,
+            TO_OBJECT_TYPE: link.to_type,
+            TO_OBJECT_ID: link.to_id,
+            ASSOCIATION_CATEGORY: link.category,
+            ASSOCIATION_TYPE_ID: link.type_id,
             "label": link.label,
         }
 
 
 # -- pipelines and stages -----------------------------------------------------------------------
 PIPELINE_SCHEMA: dict[str, Any] = th.PropertiesList(
-    th.Property("id", th.StringType, required=True),
+    th.Property(ID, th.StringType, required=True),
     th.Property("label", th.StringType),
     th.Property("display_order", BIGINT),
-    th.Property("archived", th.BooleanType),
-    th.Property("created_at", th.DateTimeType),
-    th.Property("updated_at", th.DateTimeType),
+    *lifecycle_schema(),
 ).to_dict()
 
 STAGE_SCHEMA: dict[str, Any] = th.PropertiesList(
@@ -246,21 +243,17 @@ STAGE_SCHEMA: dict[str, Any] = th.PropertiesList(
     th.Property("display_order", BIGINT),
     th.Property("ticket_state", th.StringType, description="OPEN or CLOSED."),
     th.Property("is_closed", th.BooleanType),
-    th.Property("archived", th.BooleanType),
-    th.Property("created_at", th.DateTimeType),
-    th.Property("updated_at", th.DateTimeType),
+    *lifecycle_schema(),
 ).to_dict()
 
 
 def pipeline_record(pipeline: Mapping[str, Any]) -> Record:
     """Return the record of one pipeline (its stages go to their own stream)."""
     return {
-        "id": str(pipeline["id"]),
+        ID: str(pipeline["id"]),
         "label": pipeline.get("label"),
         "display_order": pipeline.get("displayOrder"),
-        "archived": bool(pipeline.get("archived", False)),
-        "created_at": pipeline.get("createdAt"),
-        "updated_at": pipeline.get("updatedAt"),
+        **lifecycle_values(pipeline),
     }
 
 
@@ -286,9 +279,7 @@ def stage_records(pipeline: Mapping[str, Any]) -> Iterator[Record]:
             "display_order": stage.get("displayOrder"),
             "ticket_state": metadata.get("ticketState"),
             "is_closed": _is_closed(metadata),
-            "archived": bool(stage.get("archived", False)),
-            "created_at": stage.get("createdAt"),
-            "updated_at": stage.get("updatedAt"),
+            **lifecycle_values(stage),
         }
 
 
@@ -320,9 +311,7 @@ PROPERTY_SCHEMA: dict[str, Any] = th.PropertiesList(
     th.Property("hidden", th.BooleanType),
     th.Property("hubspot_defined", th.BooleanType),
     th.Property("form_field", th.BooleanType),
-    th.Property("archived", th.BooleanType),
-    th.Property("created_at", th.DateTimeType),
-    th.Property("updated_at", th.DateTimeType),
+    *lifecycle_schema(),
 ).to_dict()
 
 
@@ -355,7 +344,6 @@ def property_record(defn: PropertyDefinition) -> Record:
         "hidden": defn.hidden,
         "hubspot_defined": defn.hubspot_defined,
         "form_field": raw.get("formField"),
-        "archived": defn.archived,
-        "created_at": raw.get("createdAt"),
-        "updated_at": raw.get("updatedAt"),
+        **lifecycle_values(raw),
+        ARCHIVED: defn.archived,
     }

@@ -22,6 +22,7 @@ from hubspot_api.paging import (
     iter_list_pages,
 )
 from hubspot_api.paths import Call
+from hubspot_api.pipelines import read_pipelines
 
 JSON = dict[str, Any]
 
@@ -104,5 +105,4 @@ class TicketSource:
     # -- metadata ---------------------------------------------------------------------------
     def pipelines(self) -> list[JSON]:
         """Return every ticket pipeline with its stages."""
-        body = self.client.get_json(Call.LIST_PIPELINES) or {}
-        return list(body.get("results") or [])
+        return read_pipelines(self.client)

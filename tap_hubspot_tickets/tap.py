@@ -19,6 +19,7 @@ from hubspot_api.cli import run_cli
 from hubspot_api.config import settings_schema
 from hubspot_api.errors import ConfigError
 from hubspot_api.paths import Call
+from hubspot_api.records import TICKET_BASE_COLUMNS
 from tap_hubspot_tickets.portal import bind_state
 from tap_hubspot_tickets.preflight import Selection, run_preflight
 from tap_hubspot_tickets.runtime import (
@@ -27,7 +28,6 @@ from tap_hubspot_tickets.runtime import (
     DEFAULT_SEARCH_LAG_MARGIN_S,
     TapRuntime,
 )
-from tap_hubspot_tickets.schemas import TICKET_BASE_COLUMNS
 from tap_hubspot_tickets.streams import (
     TicketAssociationsStream,
     TicketPipelinesStream,

@@ -24,42 +24,15 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-LAST_MODIFIED = "hs_lastmodifieddate"
+from hubspot_api.instants import epoch_ms, parse_instant, to_iso, truncate_ms
+from hubspot_api.properties import LAST_MODIFIED
+from hubspot_api.records import UPDATED_AT
 
 # The SDK-visible replication key of the tickets stream (a record column).
-REPLICATION_KEY = "updated_at"
-
-
-def to_iso(moment: datetime) -> str:
-    """Format an aware instant as HubSpot does: UTC, milliseconds, `Z`."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def parse_instant(value: str | int | float) -> datetime:
-    """Parse an ISO 8601 instant or epoch milliseconds into an aware UTC datetime."""
-    if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
-        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def epoch_ms(moment: datetime) -> int:
-    """Return an instant as whole epoch milliseconds (truncated, as HubSpot stores them)."""
-    return int(moment.astimezone(UTC).timestamp() * 1000)
-
-
-def truncate_ms(moment: datetime) -> datetime:
-    """Drop sub-millisecond precision so state round-trips exactly."""
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+REPLICATION_KEY = UPDATED_AT
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,9 @@ from typing import Any
 
 from hubspot_api.paging import BATCH_LIMIT, chunked
 from hubspot_api.paths import Call
+from hubspot_api.records import ID
 from target_hubspot_tickets.rejects import Reject
 from target_hubspot_tickets.splitting import isolate_refusals, split_logger
-from target_hubspot_tickets.validation import ID_FIELD
 from target_hubspot_tickets.writing import Pending, RunContext, context_values, reject_from
 
 NOT_FOUND = "OBJECT_NOT_FOUND"
@@ -97,7 +97,7 @@ class ArchiveWriter:
         return [item for item in items if id(item) in live]
 
     def _not_found(self, item: Pending, prop: str | None) -> Reject:
-        name = prop or ID_FIELD
+        name = prop or ID
         what = f"id {item.write.ticket_id}" if prop is None else f"{prop} = {_key_of(item)!r}"
         return Reject(
             f"{item.write.describe(self.stream_name)}: no ticket with {what}, live or archived; "

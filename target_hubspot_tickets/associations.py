@@ -14,7 +14,7 @@ from hubspot_api.associations import read_associations
 from hubspot_api.paging import BATCH_LIMIT, chunked
 from hubspot_api.paths import Call
 from target_hubspot_tickets.splitting import CONTENT_ERRORS
-from target_hubspot_tickets.validation import Association, Operation
+from target_hubspot_tickets.writes import Association, Operation
 from target_hubspot_tickets.writing import Pending, RunContext, answer_object, reject_from
 
 # (object type, object id, association type id): one link as HubSpot stores it.

@@ -16,7 +16,7 @@ from typing import Any
 
 from hubspot_api.paths import Call
 from target_hubspot_tickets.splitting import isolate_refusals, split_logger
-from target_hubspot_tickets.validation import TicketWrite
+from target_hubspot_tickets.writes import TicketWrite
 from target_hubspot_tickets.writing import (
     Pending,
     RunContext,

@@ -37,9 +37,10 @@ from hubspot_api.client import SERVER_CLOCK_UNCERTAINTY_MS
 from hubspot_api.errors import OutcomeUnknownError
 from hubspot_api.paging import SEARCH_MAX_FILTER_GROUPS, chunked, iter_keyset_search
 from hubspot_api.paths import Call
+from hubspot_api.properties import CONTENT, CREATE_DATE, PIPELINE, PIPELINE_STAGE, SUBJECT
 from target_hubspot_tickets.rejects import Reject
 from target_hubspot_tickets.splitting import isolate_refusals, split_logger
-from target_hubspot_tickets.validation import PIPELINE, STAGE, SUBJECT, TicketWrite
+from target_hubspot_tickets.writes import TicketWrite
 from target_hubspot_tickets.writing import (
     Pending,
     RunContext,
@@ -59,7 +60,7 @@ RECONCILE_POLL_S = 0.25
 # sends rather than looping.
 MAX_CREATE_ATTEMPTS = 4
 # Compared when a create's outcome is unknown: the values HubSpot keeps as given.
-FINGERPRINT_PROPERTIES = (SUBJECT, PIPELINE, STAGE, "content")
+FINGERPRINT_PROPERTIES = (SUBJECT, PIPELINE, PIPELINE_STAGE, CONTENT)
 
 
 class CreateGate:
@@ -258,7 +259,7 @@ class CreateWriter:
             groups = [
                 {
                     "filters": [
-                        {"propertyName": "createdate", "operator": "GTE", "value": str(since_ms)},
+                        {"propertyName": CREATE_DATE, "operator": "GTE", "value": str(since_ms)},
                         {
                             "propertyName": SUBJECT,
                             "operator": "EQ",

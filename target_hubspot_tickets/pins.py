@@ -13,8 +13,9 @@ from typing import Any
 
 from hubspot_api.paging import BATCH_LIMIT, chunked
 from hubspot_api.paths import Call
+from hubspot_api.properties import PINNED_ENGAGEMENT
 from target_hubspot_tickets.batches import BatchWriter, match_by_result_id
-from target_hubspot_tickets.validation import PINNED_ENGAGEMENT, TicketWrite
+from target_hubspot_tickets.writes import TicketWrite
 from target_hubspot_tickets.writing import Pending, RunContext, traced_input
 
 

@@ -7,7 +7,6 @@ other check.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -15,11 +14,12 @@ from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
 from typing_extensions import override
 
-from target_hubspot_tickets.validation import RecordInvalid
+from hubspot_api.instants import parse_iso, parse_iso_date
+from target_hubspot_tickets.writes import RecordInvalid
 
 _DATE_PARSERS: dict[str, Callable[[str], Any]] = {
-    "date-time": dt.datetime.fromisoformat,
-    "date": dt.date.fromisoformat,
+    "date-time": parse_iso,
+    "date": parse_iso_date,
 }
 
 

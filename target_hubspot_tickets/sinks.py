@@ -32,18 +32,14 @@ from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from typing_extensions import override
 
 from hubspot_api.paging import BATCH_LIMIT, chunked
+from hubspot_api.records import DELETED_AT, ID, SDC_PREFIX, is_metadata_column
 from target_hubspot_tickets.archives import ArchiveWriter
 from target_hubspot_tickets.associations import AssociationWriter
 from target_hubspot_tickets.pins import PinWriter
 from target_hubspot_tickets.rejects import Reject
 from target_hubspot_tickets.schema_check import SchemaErrorCollector, short
 from target_hubspot_tickets.updates import UpdateWriter, UpsertWriter
-from target_hubspot_tickets.validation import (
-    Operation,
-    RecordInvalid,
-    TicketWrite,
-    describe_record,
-)
+from target_hubspot_tickets.writes import Operation, RecordInvalid, TicketWrite, describe_record
 from target_hubspot_tickets.writing import Pending, RunContext, RunOwner
 
 if TYPE_CHECKING:
@@ -158,9 +154,9 @@ class TicketsSink(BatchSink):
         line = run.line_number()
         run.tally.add_received()
         trace_id = f"{run.run_id}-{self.stream_name}-{position}"
-        clean = {k: v for k, v in record.items() if not k.startswith("_sdc_") or _is_deleted(k)}
-        if clean.get("_sdc_deleted_at") is None:
-            clean.pop("_sdc_deleted_at", None)
+        clean = {k: v for k, v in record.items() if not is_metadata_column(k)}
+        if clean.get(DELETED_AT) is None:
+            clean.pop(DELETED_AT, None)
         collector = self._validator
         schema_error = collector.last_error if isinstance(collector, SchemaErrorCollector) else None
         try:
@@ -182,7 +178,7 @@ class TicketsSink(BatchSink):
     def _reject_now(
         self, record: Mapping[str, Any], position: int, line: int, exc: RecordInvalid
     ) -> None:
-        ident = record.get("id")
+        ident = record.get(ID)
         shown = short(str(ident), 40) if isinstance(ident, str | int) and ident != "" else None
         name = describe_record(self.stream_name, position, line, id=shown)
         self._reject(
@@ -264,7 +260,7 @@ class TicketsSink(BatchSink):
 
     def _settle_unchanged(self, items: list[Pending]) -> None:
         columns = ", ".join(
-            sorted(c for c in self.schema.get("properties") or {} if not c.startswith("_sdc_"))
+            sorted(c for c in self.schema.get("properties") or {} if not c.startswith(SDC_PREFIX))
         )
         for item in items:
             if self._unchanged_named < UNCHANGED_NAMED:
@@ -306,11 +302,7 @@ def _why_nothing(write: TicketWrite, columns: str) -> str:
     if write.dropped:
         shown = ", ".join(f"{name}: {why}" for name, why in sorted(write.dropped.items()))
         return f"its other columns are not written: {shown}"
-    nulls = sorted(k for k, v in write.record.items() if v is None and k != "id")
+    nulls = sorted(k for k, v in write.record.items() if v is None and k != ID)
     if nulls:
         return f"its other columns are null, which leaves HubSpot's values: {', '.join(nulls)}"
     return f"the stream's schema has only: {columns}; a column missing there was dropped upstream"
-
-
-def _is_deleted(key: str) -> bool:
-    return key == "_sdc_deleted_at"

@@ -31,7 +31,7 @@ import threading
 from typing import Any
 
 from target_hubspot_tickets.rejects import to_json_value
-from target_hubspot_tickets.validation import TicketWrite
+from target_hubspot_tickets.writes import TicketWrite
 
 # Creates of one segment held back at most; past this the segment ends where it stands.
 SEGMENT_LIMIT = 5_000

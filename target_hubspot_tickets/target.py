@@ -20,8 +20,9 @@ from hubspot_api.cli import run_cli
 from hubspot_api.client import HubSpotClient
 from hubspot_api.config import SECRET_SETTINGS, HubSpotSettings, settings_schema
 from hubspot_api.errors import HubSpotError
-from hubspot_api.paths import Call
+from hubspot_api.pipelines import Pipelines, read_pipelines
 from hubspot_api.properties import fetch_property_definitions
+from hubspot_api.records import TICKETS_STREAM
 from target_hubspot_tickets.checkpoints import Checkpoints
 from target_hubspot_tickets.creates import CreateWriter
 from target_hubspot_tickets.input import InputError, TicketsReader
@@ -38,12 +39,9 @@ from target_hubspot_tickets.validation import (
     NULL_MODES,
     READ_ONLY_MODES,
     SKIP,
-    Pipelines,
     RecordValidator,
 )
 from target_hubspot_tickets.writing import RunContext
-
-TICKETS_STREAM = "tickets"
 
 TARGET_SETTINGS = (
     th.Property(
@@ -178,7 +176,7 @@ class TargetHubSpotTickets(Target):
         settings = HubSpotSettings.from_config(config)
         client = HubSpotClient(settings, logger=self.logger.getChild("api"))
         definitions = fetch_property_definitions(client)
-        pipelines = Pipelines.from_api(client.get_json(Call.LIST_PIPELINES) or {})
+        pipelines = Pipelines.from_api(read_pipelines(client))
         validator = RecordValidator(
             definitions, pipelines, options.validator, warn=self.logger.warning
         )

@@ -15,7 +15,7 @@ from hubspot_api.paths import Call
 from target_hubspot_tickets.archives import NOT_FOUND, archived_among
 from target_hubspot_tickets.batches import BatchWriter, Match, match_by_id
 from target_hubspot_tickets.rejects import Reject
-from target_hubspot_tickets.validation import TicketWrite
+from target_hubspot_tickets.writes import TicketWrite
 from target_hubspot_tickets.writing import Pending, RunContext, traced_input
 
 

@@ -7,55 +7,51 @@ once per run.
 
 from __future__ import annotations
 
-import decimal
-import enum
-import math
-import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from hubspot_api.errors import ConfigError
-from hubspot_api.objects import TICKET_DEFAULT_ASSOCIATION_TYPE_IDS, object_type_name
+from hubspot_api.pipelines import Pipelines, UnknownStageError
 from hubspot_api.properties import (
-    MAX_TEXT_VALUE_CHARS,
+    HUBSPOT_MAINTAINED,
+    PINNED_ENGAGEMENT,
+    PIPELINE,
+    PIPELINE_STAGE,
+    REQUIRED_ON_CREATE,
+    SUBJECT,
     PropertyDefinition,
-    ValueConversionError,
     is_writable,
-    to_hubspot,
+    unknown_option,
 )
-from target_hubspot_tickets.rejects import to_json_value
+from hubspot_api.property_values import MAX_TEXT_VALUE_CHARS, ValueConversionError, to_hubspot
+from hubspot_api.records import (
+    ARCHIVED,
+    CONTROL_COLUMNS,
+    DELETED_AT,
+    ID,
+    READ_ONLY_COLUMNS,
+    SDC_PREFIX,
+)
+from target_hubspot_tickets.fields import (
+    ASSOCIATIONS_FIELD,
+    check_storable,
+    control_flag,
+    id_text,
+    parse_associations,
+)
+from target_hubspot_tickets.writes import Operation, RecordInvalid, TicketWrite
 
 # Columns the tap adds beside the properties, or that HubSpot maintains itself. They are never
 # written, whatever the property definitions say: a tap's output must load unchanged.
-SYSTEM_COLUMNS = frozenset(
-    {
-        "created_at",
-        "updated_at",
-        "archived_at",
-        "hs_object_id",
-        "hs_lastmodifieddate",
-        "createdate",
-    }
-)
-# Input fields that steer the write instead of being written.
-ID_FIELD = "id"
-ARCHIVED_FIELD = "archived"
-ASSOCIATIONS_FIELD = "associations"
-DELETED_AT_FIELD = "_sdc_deleted_at"
-CONTROL_FIELDS = frozenset({ID_FIELD, ARCHIVED_FIELD, ASSOCIATIONS_FIELD, DELETED_AT_FIELD})
+SYSTEM_COLUMNS = READ_ONLY_COLUMNS | HUBSPOT_MAINTAINED
+# Input fields that steer the write instead of being written: the record's control columns
+# (`hubspot_api.records`) and the target's own list of links.
+CONTROL_FIELDS = CONTROL_COLUMNS | {ASSOCIATIONS_FIELD}
 
-SUBJECT = "subject"
-PIPELINE = "hs_pipeline"
-STAGE = "hs_pipeline_stage"
-PINNED_ENGAGEMENT = "hs_pinned_engagement_id"
-# HubSpot's ticket create needs these (https://developers.hubspot.com/docs/api/crm/tickets).
-REQUIRED_ON_CREATE = (SUBJECT, STAGE)
 # Clearing these would leave a ticket without a name or a place in a pipeline: a null in the
 # input means "not given" for them, never "clear it".
-NEVER_CLEARED = frozenset({SUBJECT, PIPELINE, STAGE})
-
-ASSOCIATION_CATEGORIES = ("HUBSPOT_DEFINED", "USER_DEFINED", "INTEGRATOR_DEFINED")
+NEVER_CLEARED = frozenset({SUBJECT, PIPELINE, PIPELINE_STAGE})
 
 DROP = "drop"
 REJECT = "reject"
@@ -65,212 +61,6 @@ READ_ONLY_MODES = (DROP, REJECT)
 SKIP = "skip"
 CLEAR = "clear"
 NULL_MODES = (SKIP, CLEAR)
-
-
-class Operation(enum.Enum):
-    """What a record asks HubSpot to do."""
-
-    CREATE = "create"
-    UPDATE = "update"
-    UPSERT = "upsert"
-    ARCHIVE = "archive"
-
-
-class RecordInvalid(Exception):
-    """A record failed a check; `field` names the offending input field when there is one."""
-
-    def __init__(self, reason: str, field: str | None = None) -> None:
-        """Keep the reason and the field."""
-        super().__init__(reason)
-        self.reason = reason
-        self.field = field
-
-
-@dataclass(frozen=True)
-class Association:
-    """One link from a ticket to another CRM object."""
-
-    to_object_type: str
-    to_object_id: str
-    association_type_id: int
-    association_category: str
-
-    def types_json(self) -> list[dict[str, Any]]:
-        """Render HubSpot's `types` list for this link."""
-        return [
-            {
-                "associationCategory": self.association_category,
-                "associationTypeId": self.association_type_id,
-            }
-        ]
-
-
-@dataclass
-class TicketWrite:
-    """One validated record: the operation, the key it targets and the wire-ready properties."""
-
-    position: int
-    trace_id: str
-    record: Mapping[str, Any]
-    operation: Operation
-    properties: dict[str, str]
-    # The input line the record came from (0 when not read from a line).
-    line: int = 0
-    ticket_id: str | None = None
-    upsert_key: str | None = None
-    associations: list[Association] | None = None
-    pinned_engagement_id: str | None = None
-    # The value a create carries in `source_id_property`, when that setting is used (set by
-    # `source_ids.SourceIds` when the record brings none).
-    source_key: str | None = None
-    # Set once HubSpot tells us which ticket the write landed on.
-    result_id: str | None = field(default=None, compare=False)
-    # Columns of the record that are not written, and why ("read-only", ...).
-    dropped: dict[str, str] = field(default_factory=dict, compare=False)
-
-    @property
-    def dedupe_key(self) -> tuple[str, str] | None:
-        """Return the key two records in a batch share when they target the same ticket."""
-        if self.upsert_key is not None and self.operation in (Operation.UPSERT, Operation.ARCHIVE):
-            # An archive carries a key only when it has no id (see `RecordValidator._route`).
-            return ("upsert", self.upsert_key)
-        if self.ticket_id is not None:
-            return ("id", self.ticket_id)
-        if self.source_key is not None:
-            # Two creates with one source id are one ticket (and one batch may not hold both).
-            return ("source", self.source_key)
-        return None
-
-    def describe(self, stream: str) -> str:
-        """Name the record in messages: stream, position and line in the input, its id if any."""
-        return describe_record(
-            stream,
-            self.position,
-            self.line,
-            id=self.ticket_id,
-            key=self.upsert_key,
-            trace=self.trace_id,
-        )
-
-
-def describe_record(
-    stream: str,
-    position: int,
-    line: int,
-    *,
-    id: str | None = None,
-    key: str | None = None,
-    trace: str | None = None,
-) -> str:
-    """Name a record the same way in every message: `tickets record #3 (line 4, id 12)`."""
-    where = [f"line {line}"] if line else []
-    if id is not None:
-        where.append(f"id {id}")
-    elif key is not None:
-        where.append(f"key {key}")
-    elif trace is not None:
-        where.append(f"trace {trace}")
-    return f"{stream} record #{position}" + (f" ({', '.join(where)})" if where else "")
-
-
-@dataclass(frozen=True)
-class Stage:
-    """A pipeline stage: its id and label."""
-
-    id: str
-    label: str
-
-
-@dataclass(frozen=True)
-class Pipeline:
-    """A ticket pipeline with its stages."""
-
-    id: str
-    label: str
-    display_order: int
-    stages: tuple[Stage, ...]
-
-
-class Pipelines:
-    """The portal's ticket pipelines, resolving ids or labels to ids."""
-
-    def __init__(self, pipelines: Sequence[Pipeline]) -> None:
-        """Index `pipelines`; the default is id "0", else the first in display order."""
-        self.pipelines = tuple(sorted(pipelines, key=lambda p: (p.display_order, p.id)))
-        by_id = {p.id: p for p in self.pipelines}
-        # HubSpot's default ticket pipeline always has id "0".
-        self.default: Pipeline | None = by_id.get("0") or (
-            self.pipelines[0] if self.pipelines else None
-        )
-        self._by_id = by_id
-
-    @classmethod
-    def from_api(cls, body: Mapping[str, Any]) -> Pipelines:
-        """Build from the pipelines API answer `{results: [{id, label, stages: [...]}, ...]}`."""
-        out: list[Pipeline] = []
-        for item in body.get("results") or []:
-            stages = tuple(
-                Stage(str(s.get("id")), str(s.get("label") or ""))
-                for s in sorted(item.get("stages") or [], key=lambda s: s.get("displayOrder", 0))
-                if not s.get("archived")
-            )
-            out.append(
-                Pipeline(
-                    str(item.get("id")),
-                    str(item.get("label") or ""),
-                    int(item.get("displayOrder") or 0),
-                    stages,
-                )
-            )
-        return cls(out)
-
-    def resolve_pipeline(self, value: str) -> Pipeline | None:
-        """Return the pipeline with this id, else with this label (exact, then any case)."""
-        if value in self._by_id:
-            return self._by_id[value]
-        exact = [p for p in self.pipelines if p.label == value]
-        if len(exact) == 1:
-            return exact[0]
-        folded = [p for p in self.pipelines if p.label.casefold() == value.casefold()]
-        return folded[0] if len(folded) == 1 else None
-
-    @staticmethod
-    def _stage_in(pipeline: Pipeline, value: str) -> Stage | None:
-        for stage in pipeline.stages:
-            if stage.id == value:
-                return stage
-        exact = [s for s in pipeline.stages if s.label == value]
-        if len(exact) == 1:
-            return exact[0]
-        folded = [s for s in pipeline.stages if s.label.casefold() == value.casefold()]
-        return folded[0] if len(folded) == 1 else None
-
-    def resolve_stage(self, value: str, pipeline: Pipeline | None) -> Stage:
-        """Return the stage `value` (id or label) names, within `pipeline` when one is known.
-
-        Without a pipeline (an update that moves only the stage) a stage id is looked up in
-        every pipeline; a label must then be unique across the portal.
-        """
-        if pipeline is not None:
-            stage = self._stage_in(pipeline, value)
-            if stage is None:
-                raise RecordInvalid(
-                    f"stage {value!r} is not a stage of pipeline {pipeline.label!r} "
-                    f"(id {pipeline.id})",
-                    STAGE,
-                )
-            return stage
-        by_id = [s for p in self.pipelines for s in p.stages if s.id == value]
-        if by_id:
-            return by_id[0]
-        matches = [m for p in self.pipelines if (m := self._stage_in(p, value)) is not None]
-        if len(matches) == 1:
-            return matches[0]
-        if not matches:
-            raise RecordInvalid(f"stage {value!r} is not a stage of any pipeline", STAGE)
-        raise RecordInvalid(
-            f"stage label {value!r} exists in several pipelines; give {PIPELINE} too", STAGE
-        )
 
 
 @dataclass
@@ -322,7 +112,12 @@ class RecordValidator:
     def prepare(
         self, record: Mapping[str, Any], position: int, trace_id: str, line: int = 0
     ) -> TicketWrite:
-        """Return the write `record` asks for, or raise `RecordInvalid`."""
+        """Return the write `record` asks for, or raise `RecordInvalid`.
+
+        The steps: route it (`_route`), keep the columns it may write (`_given`), resolve its
+        pipeline and stage, convert each value to HubSpot's text (`_set_properties`), then the
+        checks of a create and the pinned engagement (`_finish`).
+        """
         operation, ticket_id, upsert_key = self._route(record)
         write = TicketWrite(
             position=position,
@@ -336,11 +131,18 @@ class RecordValidator:
         )
         if operation is Operation.ARCHIVE:
             return write
-        write.associations = self._associations(record.get(ASSOCIATIONS_FIELD))
-        creating = operation is Operation.CREATE
+        write.associations = parse_associations(record.get(ASSOCIATIONS_FIELD))
+        given = self._given(record, write)
+        self._pipeline_and_stage(given, write)
+        self._set_properties(given, write)
+        self._finish(write)
+        return write
+
+    def _given(self, record: Mapping[str, Any], write: TicketWrite) -> dict[str, Any]:
+        """Return the record's property values to write; note the columns dropped and why."""
         given: dict[str, Any] = {}
         for name, value in record.items():
-            if name in CONTROL_FIELDS or name.startswith("_sdc_"):
+            if name in CONTROL_FIELDS or name.startswith(SDC_PREFIX):
                 continue
             if name in SYSTEM_COLUMNS:
                 self.warn_once(name, "HubSpot maintains it")
@@ -355,13 +157,17 @@ class RecordValidator:
                 self.warn_once(name, "read-only or calculated")
                 write.dropped[name] = "read-only"
                 continue
-            if name == upsert_key_name(self.settings) and operation is Operation.UPSERT:
+            if name == upsert_key_name(self.settings) and write.operation is Operation.UPSERT:
                 continue  # travels as the upsert's `id`
             given[name] = value
-        self._pipeline_and_stage(given, write)
+        return given
+
+    def _set_properties(self, given: Mapping[str, Any], write: TicketWrite) -> None:
+        """Convert each given value to HubSpot's text; a null clears only where it may."""
+        creating = write.operation is Operation.CREATE
         clear_nulls = self.settings.null_values == CLEAR
         for name, value in given.items():
-            if name in (PIPELINE, STAGE) and name in write.properties:
+            if name in (PIPELINE, PIPELINE_STAGE) and name in write.properties:
                 continue
             text = self._convert(self.definitions[name], value, name)
             if text is None:
@@ -369,6 +175,10 @@ class RecordValidator:
                     continue
                 text = ""  # an empty string clears the value on update
             write.properties[name] = text
+
+    def _finish(self, write: TicketWrite) -> None:
+        """Check what a create needs, and take the pinned engagement out of the properties."""
+        creating = write.operation is Operation.CREATE
         if creating:
             missing = [n for n in REQUIRED_ON_CREATE if not write.properties.get(n)]
             if missing:
@@ -384,22 +194,21 @@ class RecordValidator:
             write.pinned_engagement_id = pinned
         elif pinned == "" and not creating:
             write.properties[PINNED_ENGAGEMENT] = ""
-        return write
 
     # -- routing --------------------------------------------------------------------------------
     def _route(self, record: Mapping[str, Any]) -> tuple[Operation, str | None, str | None]:
-        ticket_id = _id_text(record.get(ID_FIELD), ID_FIELD)
-        archived = control_flag(record.get(ARCHIVED_FIELD), ARCHIVED_FIELD)
+        ticket_id = id_text(record.get(ID), ID)
+        archived = control_flag(record.get(ARCHIVED), ARCHIVED)
         key_name = upsert_key_name(self.settings)
-        upsert_key = _id_text(record.get(key_name), key_name) if key_name else None
-        if archived is True or record.get(DELETED_AT_FIELD) not in (None, ""):
+        upsert_key = id_text(record.get(key_name), key_name) if key_name else None
+        if archived is True or record.get(DELETED_AT) not in (None, ""):
             if ticket_id is not None:
                 return Operation.ARCHIVE, ticket_id, None
             if upsert_key is not None:
                 # Archived by its unique key: the sink reads the ticket id before archiving.
                 return Operation.ARCHIVE, None, upsert_key
-            needs = f"{ID_FIELD!r}" + (f" or a value in {key_name!r}" if key_name else "")
-            raise RecordInvalid(f"an archived record needs {needs}", ID_FIELD)
+            needs = f"{ID!r}" + (f" or a value in {key_name!r}" if key_name else "")
+            raise RecordInvalid(f"an archived record needs {needs}", ID)
         if upsert_key is not None:
             return Operation.UPSERT, ticket_id, upsert_key
         if ticket_id is not None:
@@ -418,10 +227,13 @@ class RecordValidator:
             pipeline = self.pipelines.default
             if pipeline is not None:
                 write.properties[PIPELINE] = pipeline.id
-        raw_stage = given.get(STAGE)
+        raw_stage = given.get(PIPELINE_STAGE)
         if raw_stage not in (None, ""):
-            stage = self.pipelines.resolve_stage(str(raw_stage), pipeline)
-            write.properties[STAGE] = stage.id
+            try:
+                stage = self.pipelines.resolve_stage(str(raw_stage), pipeline)
+            except UnknownStageError as exc:
+                raise RecordInvalid(str(exc), PIPELINE_STAGE) from None
+            write.properties[PIPELINE_STAGE] = stage.id
 
     # -- values ---------------------------------------------------------------------------------
     def _convert(self, defn: PropertyDefinition, value: Any, name: str) -> str | None:
@@ -442,153 +254,13 @@ class RecordValidator:
             )
         if text == "":
             return None
-        if defn.type == "enumeration" and defn.options:
-            allowed = {option.value for option in defn.options}
-            parts = text.split(";") if defn.field_type == "checkbox" else [text]
-            for part in parts:
-                if part not in allowed:
-                    shown = ", ".join(option.value for option in defn.options)
-                    raise RecordInvalid(
-                        f"{part!r} is not an option of {name!r} (options: {shown})", name
-                    )
+        part = unknown_option(defn, text)
+        if part is not None:
+            shown = ", ".join(option.value for option in defn.options)
+            raise RecordInvalid(f"{part!r} is not an option of {name!r} (options: {shown})", name)
         return text
-
-    def _associations(self, raw: Any) -> list[Association] | None:
-        if raw is None:
-            return None
-        if not isinstance(raw, list):
-            raise RecordInvalid(f"{ASSOCIATIONS_FIELD!r} must be a list", ASSOCIATIONS_FIELD)
-        out: list[Association] = []
-        for index, item in enumerate(raw):
-            where = f"{ASSOCIATIONS_FIELD}[{index}]"
-            if not isinstance(item, Mapping):
-                raise RecordInvalid(f"{where} must be an object", where)
-            to_type = item.get("to_object_type")
-            if not isinstance(to_type, str) or not to_type.strip():
-                raise RecordInvalid(f"{where}.to_object_type is missing", where)
-            to_type = object_type_name(to_type)
-            to_id = _id_text(item.get("to_object_id"), f"{where}.to_object_id")
-            if to_id is None:
-                raise RecordInvalid(f"{where}.to_object_id is missing", where)
-            category = item.get("association_category") or "HUBSPOT_DEFINED"
-            if category not in ASSOCIATION_CATEGORIES:
-                raise RecordInvalid(f"{where}.association_category {category!r} is unknown", where)
-            type_id = item.get("association_type_id")
-            if type_id is None:
-                type_id = TICKET_DEFAULT_ASSOCIATION_TYPE_IDS.get(to_type)
-                if type_id is None:
-                    raise RecordInvalid(
-                        f"{where}.association_type_id is needed for {to_type!r}", where
-                    )
-            if isinstance(type_id, bool) or not isinstance(type_id, int | str):
-                raise RecordInvalid(f"{where}.association_type_id must be an integer", where)
-            try:
-                type_number = int(type_id)
-            except ValueError:
-                raise RecordInvalid(
-                    f"{where}.association_type_id must be an integer", where
-                ) from None
-            out.append(Association(to_type, to_id, type_number, str(category)))
-        return out
-
-
-# A lone UTF-16 surrogate: JSON text may carry one ("\ud800"), no Unicode text can.
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-# Spellings of a control flag (`archived`) read as the user meant; anything else is refused.
-_FLAG_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
-
-
-def check_storable(value: Any, name: str) -> None:
-    """Refuse values JSON text allows but HubSpot cannot store: NaN, infinities, broken text."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            found = _LONE_SURROGATE.search(item)
-            if found is not None:
-                raise RecordInvalid(
-                    f"property {name!r}: holds a lone UTF-16 surrogate "
-                    f"({found.group()!a} at character {found.start()}), which is not "
-                    "text HubSpot can store",
-                    name,
-                )
-        elif isinstance(item, float | decimal.Decimal):
-            finite = math.isfinite(item) if isinstance(item, float) else item.is_finite()
-            if not finite:
-                raise RecordInvalid(
-                    f"property {name!r}: {item} is not a number HubSpot stores", name
-                )
-        elif isinstance(item, Mapping):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
-
-
-def control_flag(value: Any, name: str) -> bool | None:
-    """Read a control column (`archived`) as the user meant it, or refuse it.
-
-    true/false; the numbers 1/0; the strings "true"/"false", "1"/"0", "yes"/"no" in any case
-    (CSV exports and databases spell booleans so). Null and "" mean "not given".
-    """
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, int | decimal.Decimal | float) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word == "":
-            return None
-        if word in _FLAG_WORDS:
-            return _FLAG_WORDS[word]
-    raise RecordInvalid(
-        f'{name!r} must be true or false (or 1/0, "true"/"false", "yes"/"no"), not {_shown(value)}',
-        name,
-    )
-
-
-def _shown(value: Any) -> str:
-    text = ascii(to_json_value(value))
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def upsert_key_name(settings: ValidatorSettings) -> str | None:
     """Return the unique property that routes records to upserts, if configured."""
     return settings.id_property
-
-
-# More digits than any HubSpot id has; checked before a number is turned into an int.
-_MAX_ID_DIGITS = 30
-_MAX_ID = 10**_MAX_ID_DIGITS
-_INTEGRAL_TEXT = re.compile(r"^[0-9]+\.0*$")
-
-
-def _id_text(value: Any, name: str) -> str | None:
-    """Return an id as text, or None when absent; refuse values that cannot be ids.
-
-    Whole numbers given as floats (`1850000034.0`, what a float column or a CSV export makes of
-    an id) are read as the integer they spell.
-    """
-    if value is None or value == "":
-        return None
-    if isinstance(value, float | decimal.Decimal) and not isinstance(value, bool):
-        number = value if isinstance(value, decimal.Decimal) else decimal.Decimal(repr(value))
-        if (
-            number.is_finite()
-            and number.adjusted() < _MAX_ID_DIGITS
-            and number == number.to_integral_value()
-        ):
-            return str(int(number))
-        raise RecordInvalid(f"{name!r} must be a whole number, not {_shown(value)}", name)
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise RecordInvalid(f"{name!r} must be a string or an integer", name)
-    if isinstance(value, int):
-        if abs(value) >= _MAX_ID:
-            raise RecordInvalid(f"{name!r} is too large to be an id", name)
-        return str(value)
-    text = value.strip()
-    if _LONE_SURROGATE.search(text):
-        raise RecordInvalid(f"{name!r} holds a lone UTF-16 surrogate", name)
-    if _INTEGRAL_TEXT.match(text):
-        text = text.split(".", 1)[0]
-    return text or None

@@ -7,7 +7,6 @@ record on each `Pending` what happened to its record, and turn HubSpot's refusal
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import threading
 import uuid
@@ -17,9 +16,11 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from hubspot_api.client import SERVER_CLOCK_UNCERTAINTY_MS, HubSpotClient
 from hubspot_api.errors import HubSpotAPIError
+from hubspot_api.instants import epoch_ms, parse_iso
 from target_hubspot_tickets.checkpoints import Checkpoints
 from target_hubspot_tickets.rejects import Reject, RejectsFile, Tally
-from target_hubspot_tickets.validation import RecordValidator, TicketWrite
+from target_hubspot_tickets.validation import RecordValidator
+from target_hubspot_tickets.writes import TicketWrite
 
 if TYPE_CHECKING:
     from target_hubspot_tickets.creates import CreateWriter
@@ -223,12 +224,10 @@ def _created_before(result: Mapping[str, Any], started_ms: int) -> bool:
     if not isinstance(created, str):
         return False
     try:
-        moment = dt.datetime.fromisoformat(created)
+        moment = parse_iso(created)
     except ValueError:
         return False
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.timestamp() * 1000 < started_ms - SERVER_CLOCK_UNCERTAINTY_MS
+    return epoch_ms(moment) < started_ms - SERVER_CLOCK_UNCERTAINTY_MS
 
 
 def _owner_by_unique(

@@ -15,6 +15,7 @@ from singer_sdk.singerlib.encoding.simple import RecordMessage, SchemaMessage
 from hubspot_api.errors import ConfigError
 from hubspot_api.paths import Call
 from hubspot_api.properties import PropertyDefinition
+from hubspot_api.records import TICKET_BASE_COLUMNS
 from hubspot_emulator.config import DEFAULT_TOKEN
 from tap_hubspot_tickets.preflight import (
     KNOWN,
@@ -27,7 +28,7 @@ from tap_hubspot_tickets.preflight import (
     probe_with,
     run_preflight,
 )
-from tap_hubspot_tickets.schemas import TICKET_BASE_COLUMNS, TicketRecordBuilder, history_records
+from tap_hubspot_tickets.schemas import TicketRecordBuilder, history_records
 from tap_hubspot_tickets.tap import TapHubSpotTickets
 from tap_hubspot_tickets.values import SurrogateSafeWriter, ValueProblems
 
@@ -154,6 +155,32 @@ def test_history_of_nothing_known_is_an_error_only_for_a_selected_stream(selecte
             ["hs_ticket_priorty"], KNOWN_NAMES, selected=False, findings=findings
         )
         assert findings.history_properties == ()
+
+
+@pytest.mark.parametrize(
+    ("check", "message"),
+    [
+        (
+            lambda: check_history_properties(
+                ["a", "b"], KNOWN_NAMES, selected=True, findings=Findings()
+            ),
+            "none of history_properties ('a', 'b') is a ticket property of this portal, so "
+            "ticket_property_history would be empty; fix the setting or deselect the stream",
+        ),
+        (
+            lambda: check_associations(
+                ["p1_x"], lambda _: UNKNOWN, selected=True, findings=Findings()
+            ),
+            "none of associations ('p1_x') is an object type of this portal, so "
+            "ticket_associations would be empty; fix the setting or deselect the stream",
+        ),
+    ],
+    ids=["history", "associations"],
+)
+def test_a_selected_stream_left_with_nothing_to_read_names_its_setting(check, message) -> None:
+    with pytest.raises(ConfigError) as raised:
+        check()
+    assert str(raised.value) == message
 
 
 def test_object_types_are_spelled_once_as_the_plural() -> None:

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hubspot_api.properties import PropertyDefinition, value_parser
+from hubspot_api.properties import PropertyDefinition
+from hubspot_api.property_values import value_parser
 from hubspot_emulator.store import Portal
 from tap_hubspot_tickets.schemas import HISTORY_KEY
 

@@ -11,6 +11,7 @@ import pytest
 
 from hubspot_api.associations import AssociationLink
 from hubspot_api.frontier import Frontier
+from hubspot_api.instants import epoch_ms, parse_instant, to_iso
 from hubspot_api.paging import keyset_search_body
 from hubspot_api.properties import PropertyDefinition
 from tap_hubspot_tickets.pipelining import ReadAhead
@@ -24,14 +25,7 @@ from tap_hubspot_tickets.schemas import (
     ticket_schema,
 )
 from tap_hubspot_tickets.source import fits_in_query
-from tap_hubspot_tickets.windows import (
-    SearchWindow,
-    TicketsCheckpoint,
-    epoch_ms,
-    parse_instant,
-    plan_window,
-    to_iso,
-)
+from tap_hubspot_tickets.windows import SearchWindow, TicketsCheckpoint, plan_window
 
 T0 = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
 

@@ -14,12 +14,14 @@ from hubspot_api.config import (
     DEFAULT_API_VERSION,
     SECRET_SETTINGS,
     HubSpotSettings,
-    check_settings,
     is_loopback_host,
+    settings_schema,
+)
+from hubspot_api.config_files import (
+    check_settings,
     read_config_file,
     secret_setting_names,
     settings_problems,
-    settings_schema,
     unknown_settings,
 )
 from hubspot_api.errors import ConfigError

@@ -7,11 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from hubspot_api.properties import (
-    PropertyDefinition,
+from hubspot_api.properties import PropertyDefinition, is_writable, json_schema_for
+from hubspot_api.property_values import (
     ValueConversionError,
-    is_writable,
-    json_schema_for,
     parse_value,
     to_hubspot,
     value_parser,
@@ -179,6 +177,9 @@ def test_parse_errors_name_the_property(defn, wire):
         (NUMBER, None, ""),
         (STRING, None, ""),
         (DATETIME, "", ""),
+        (NUMBER, "", ""),
+        (BOOL, "", ""),
+        (DATE, "", ""),
     ],
     ids=lambda v: v.name if isinstance(v, PropertyDefinition) else repr(v)[:30],
 )

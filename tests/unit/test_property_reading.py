@@ -11,12 +11,10 @@ from hubspot_api.properties import (
     INT64_MAX,
     INT64_MIN,
     PropertyDefinition,
-    ValueConversionError,
-    expected_values,
     holds_whole_numbers,
     json_schema_for,
-    parse_value,
 )
+from hubspot_api.property_values import ValueConversionError, expected_values, parse_value
 
 
 def number(name: str, **extra) -> PropertyDefinition:

@@ -10,17 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from target_hubspot_tickets.checkpoints import Checkpoints
+from target_hubspot_tickets.fields import check_storable, control_flag, id_text
 from target_hubspot_tickets.input import InputError, TicketsReader, parse_line
 from target_hubspot_tickets.rejects import to_json_value
 from target_hubspot_tickets.source_ids import SEGMENT_LIMIT, SourceIds, source_id_for
-from target_hubspot_tickets.validation import (
-    Operation,
-    RecordInvalid,
-    TicketWrite,
-    _id_text,
-    check_storable,
-    control_flag,
-)
+from target_hubspot_tickets.writes import Operation, RecordInvalid, TicketWrite
 
 
 def _tracker() -> tuple[Checkpoints, list[object]]:
@@ -115,7 +109,7 @@ def test_other_control_flags_are_refused_naming_the_field(value):
     ids=repr,
 )
 def test_ids_are_read_as_the_integer_they_spell(value, text):
-    assert _id_text(value, "id") == text
+    assert id_text(value, "id") == text
 
 
 @pytest.mark.parametrize(
@@ -125,7 +119,7 @@ def test_ids_are_read_as_the_integer_they_spell(value, text):
 )
 def test_values_that_cannot_be_ids_are_refused(value):
     with pytest.raises(RecordInvalid):
-        _id_text(value, "id")
+        id_text(value, "id")
 
 
 @pytest.mark.parametrize(

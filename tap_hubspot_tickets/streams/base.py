@@ -1,0 +1,92 @@
+"""The base of every stream: the run's shared HubSpot connection, always-emitted columns."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from singer_sdk import Stream
+from singer_sdk.singerlib.catalog import Metadata, MetadataMapping
+from typing_extensions import override
+
+from hubspot_api.properties import OBJECT_ID
+from tap_hubspot_tickets.runtime import TapRuntime
+from tap_hubspot_tickets.values import SurrogateSafeWriter, ValueProblems, surrogate_warning
+
+if TYPE_CHECKING:
+    from singer_sdk import Tap
+
+JSON = dict[str, Any]
+
+# Pages fetched ahead of the one being emitted: enough to hide a request's latency behind the
+# emitting of the page before, few enough that memory stays flat.
+READ_AHEAD_PAGES = 3
+# The property a list call is asked for when the real ones travel in a POST body instead.
+ID_ONLY = (OBJECT_ID,)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class HubSpotStream(Stream):
+    """Base of every stream: access to the run's shared HubSpot connection."""
+
+    # Columns emitted however narrow the selection, besides the keys and the replication key:
+    # above all the ones that say a row was deleted. A Meltano `select` of `tickets.subject`
+    # alone must still tell a deleted ticket from a live one.
+    always_emitted: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, tap: Tap, runtime: TapRuntime, schema: dict[str, Any]) -> None:
+        """Keep the run's runtime; the schema comes from the subclass."""
+        self.runtime = runtime
+        # Values emitted as null because their column's type cannot hold them (values.py).
+        self.value_problems = ValueProblems()
+        super().__init__(tap=tap, schema=schema)
+
+    @override
+    def log_sync_costs(self) -> None:
+        """Also warn, once per field, about values this run could not emit as stored.
+
+        The SDK calls this once per stream, at the end of the run.
+        """
+        super().log_sync_costs()
+        for line in self.value_problems.warnings():
+            self.logger.warning("%s", line)
+        writer = getattr(self._tap, "message_writer", None)
+        if isinstance(writer, SurrogateSafeWriter) and writer.replaced[self.name]:
+            self.logger.warning("%s", surrogate_warning(self.name, writer.replaced[self.name]))
+
+    def automatic_columns(self) -> list[str]:
+        """Return the columns always emitted: keys, replication key, `always_emitted`."""
+        names = [*(self.primary_keys or ()), self.replication_key, *self.always_emitted]
+        known = self.schema.get("properties", {})
+        return [name for name in dict.fromkeys(names) if name and name in known]
+
+    @property
+    @override
+    def metadata(self) -> MetadataMapping:
+        """Return the catalog metadata, with `automatic_columns` always `inclusion: automatic`.
+
+        The SDK marks keys and the replication key automatic only in the catalog it discovers;
+        a catalog given to the tap (Meltano's, or one saved before a column became automatic)
+        wins over that. Automatic inclusion is the tap's to declare, so it is applied to
+        either: a selection then cannot drop these columns.
+        """
+        mapping = super().metadata
+        for name in self.automatic_columns():
+            breadcrumb = ("properties", name)
+            entry = mapping.get(breadcrumb)
+            if entry is None:
+                mapping[breadcrumb] = Metadata(inclusion=Metadata.InclusionType.AUTOMATIC)
+            elif entry.inclusion != Metadata.InclusionType.AUTOMATIC:
+                entry.inclusion = Metadata.InclusionType.AUTOMATIC
+        return mapping
+
+    def _pool(self) -> ThreadPoolExecutor:
+        """Return a worker pool sized to the client's concurrency."""
+        return ThreadPoolExecutor(
+            max_workers=self.runtime.settings.max_concurrency,
+            thread_name_prefix=self.name,
+        )

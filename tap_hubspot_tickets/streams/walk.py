@@ -1,0 +1,182 @@
+"""The walks that produce pages of tickets, and the side reads each page starts.
+
+A page is produced on the read-ahead thread and emitted by `TicketsStream._emit`: first its
+tickets, then its companions' records, then its checkpoint (`TicketPage.mark`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from hubspot_api.frontier import Claim, Frontier, claim_down, claim_up
+from hubspot_api.instants import parse_instant
+from hubspot_api.paging import BATCH_LIMIT, chunked
+from tap_hubspot_tickets.source import fits_in_query
+from tap_hubspot_tickets.streams.base import ID_ONLY, JSON, utc_now
+from tap_hubspot_tickets.windows import SearchWindow, TicketsCheckpoint
+
+if TYPE_CHECKING:
+    from tap_hubspot_tickets.streams.tickets import TicketCompanionStream, TicketsStream
+
+
+@dataclass
+class TicketPage:
+    """A page of tickets to emit, and how to record it as done once emitted."""
+
+    tickets: list[JSON]
+    mark: Callable[[TicketsCheckpoint], None]
+    # Properties read by POST because they did not fit in the GET query (else None).
+    fill: Future[list[JSON]] | None = None
+    # Companion stream name -> the batch token its prefetched reads are kept under.
+    batches: dict[str, int] = field(default_factory=dict)
+
+
+class TicketWalk:
+    """Produce pages of tickets (on the read-ahead thread) and start their side reads."""
+
+    def __init__(
+        self,
+        stream: TicketsStream,
+        names: list[str],
+        pool: ThreadPoolExecutor,
+        companions: list[TicketCompanionStream],
+    ) -> None:
+        self.stream = stream
+        self.source = stream.runtime.source
+        self.options = stream.runtime.options
+        self.names = names
+        self.pool = pool
+        self.companions = companions
+        # Too many selected properties for a GET query: list ids only, read the properties by
+        # POST (airbytehq/airbyte#13691 is the 414 this avoids).
+        self.list_names = names if fits_in_query(names) else list(ID_ONLY)
+
+    def _page(
+        self,
+        tickets: list[JSON],
+        mark: Callable[[TicketsCheckpoint], None],
+        *,
+        archived: bool,
+        fill: bool,
+    ) -> TicketPage:
+        ids = [str(ticket["id"]) for ticket in tickets]
+        page = TicketPage(tickets, mark)
+        if fill and ids and self.list_names is not self.names:
+            page.fill = self.pool.submit(self._read_properties, ids, archived)
+        for companion in self.companions:
+            if ids:
+                page.batches[companion.name] = companion.prefetch(self.pool, ids, archived)
+        return page
+
+    def _read_properties(self, ids: list[str], archived: bool) -> list[JSON]:
+        found: dict[str, JSON] = {}
+        for chunk in chunked(ids, BATCH_LIMIT):
+            for ticket in self.source.batch_read(chunk, properties=self.names, archived=archived):
+                found[str(ticket["id"])] = ticket
+        # Keep the list's order; a ticket deleted in between is skipped here and read by the
+        # archived pass.
+        return [found[ticket_id] for ticket_id in ids if ticket_id in found]
+
+    def full_walks(self, checkpoint: TicketsCheckpoint) -> tuple[Iterator[TicketPage], ...]:
+        """Return the walks of a full sync: the list from the bottom, search from the top.
+
+        The list walk is a chain of cursors, one request at a time; search has its own budget
+        (HubSpot: ~19 list calls and 5 searches per second), so a second walk down from the
+        highest id through search reads twice as fast, and the two stop where they meet
+        (`Frontier`). Values search returns may trail recent writes by the search lag: the
+        window after the full sync starts a margin before the walk began, and re-reads them.
+        """
+        saved = checkpoint.full_sync or {}
+        started = parse_instant(saved["started_at"]) if saved else utc_now()
+        bookmark = started - self.options.search_lag_margin
+        if not saved:
+            checkpoint.set_full_sync(None, started)
+            checkpoint.update_full_sync(
+                bookmark, list_done=False, search_done=not self.options.full_sync_search_assist
+            )
+        full = checkpoint.full_sync or {}
+        frontier = Frontier(int(full.get("list_high") or 0), full.get("search_below"))
+        walks: list[Iterator[TicketPage]] = []
+        if not full.get("list_done"):
+            walks.append(self._list_up(frontier, full.get("after"), bookmark))
+        if not full.get("search_done", True):
+            walks.append(self._search_down(frontier, bookmark))
+        return tuple(walks)
+
+    def _list_up(
+        self, frontier: Frontier, after: str | None, bookmark: datetime
+    ) -> Iterator[TicketPage]:
+        pages = self.source.list_pages(properties=self.list_names, after=after)
+        for claim in claim_up(frontier, pages):
+
+            def mark(cp: TicketsCheckpoint, claim: Claim = claim) -> None:
+                cp.update_full_sync(
+                    bookmark, after=claim.next_after, list_high=claim.bound, list_done=claim.done
+                )
+
+            yield self._page(claim.results, mark, archived=False, fill=True)
+
+    def _search_down(self, frontier: Frontier, bookmark: datetime) -> Iterator[TicketPage]:
+        pages = self.source.search_pages(
+            properties=self.names, descending=True, key=frontier.search_low
+        )
+        for claim in claim_down(frontier, pages):
+
+            def mark(cp: TicketsCheckpoint, claim: Claim = claim) -> None:
+                cp.update_full_sync(bookmark, search_below=claim.bound, search_done=claim.done)
+
+            yield self._page(claim.results, mark, archived=False, fill=False)
+
+    def window_pages(self, window: SearchWindow) -> Iterator[TicketPage]:
+        """Walk one search window in id order, resuming after the last id it emitted."""
+        pages = self.source.search_pages(
+            properties=self.names, filter_groups=window.filter_groups(), key=window.after_id
+        )
+        for page in pages:
+            if page.final:
+
+                def finish(cp: TicketsCheckpoint, final: SearchWindow = window) -> None:
+                    cp.finish_window(final)
+
+                yield self._page(page.results, finish, archived=False, fill=False)
+                return
+            assert page.key is not None  # a full page moved the key (or the walk raised)
+            window = window.advanced(page.key)
+
+            def progress(cp: TicketsCheckpoint, at: SearchWindow = window) -> None:
+                cp.set_window(at)
+
+            yield self._page(page.results, progress, archived=False, fill=False)
+
+    def archived_pages(self, checkpoint: TicketsCheckpoint) -> Iterator[TicketPage]:
+        """Walk the archived list; emit tickets archived since the archived bookmark."""
+        saved = checkpoint.archived_pass or {}
+        started = parse_instant(saved["started_at"]) if saved else utc_now()
+        since = checkpoint.archived_since or self.options.start_date
+        margin = self.options.search_lag_margin
+        if not saved:
+            checkpoint.set_archived_pass(None, started)
+        pages = self.source.list_pages(
+            properties=self.list_names, after=saved.get("after"), archived=True
+        )
+        for page in pages:
+            after = page.next_after
+            wanted = [
+                ticket
+                for ticket in page.results
+                if since is None
+                or not ticket.get("archivedAt")
+                or parse_instant(ticket["archivedAt"]) >= since
+            ]
+
+            def mark(cp: TicketsCheckpoint, after: str | None = after) -> None:
+                if after is None:
+                    cp.finish_archived_pass(started - margin)
+                else:
+                    cp.set_archived_pass(after, started)
+
+            yield self._page(wanted, mark, archived=True, fill=True)
