@@ -157,7 +157,7 @@ def time_in_stage(db: duckdb.DuckDBPyConnection) -> None:
             f"    {pipeline:<26} {stage:<20} {entered:>7} {left:>6} "
             f"{_duration(median):>7} {_duration(p90):>7}"
         )
-    print("    (median and p90 over the visits that left the stage; closed stages keep theirs)\n")
+    print("    (median and p90 over the visits that left the stage in those days)\n")
 
 
 def change_tickets(db: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
