@@ -173,6 +173,16 @@ _PARSERS: dict[str, Callable[[str | None], Any]] = {
 }
 
 
+def typed_parser(defn: PropertyDefinition) -> Parser | None:
+    """Return the parser of a property whose values are not text, or None for text ones.
+
+    The bare fast path for a hot loop: it is only called with a non-empty wire string (empty
+    and missing values read as null) and raises `ValueError` or `ArithmeticError` on a value
+    its type cannot hold. `value_parser` wraps it with the property's name.
+    """
+    return _PARSERS.get(reading_type(defn))
+
+
 def value_parser(defn: PropertyDefinition, *, multi_select_as_array: bool = False) -> Parser:
     """Return the function turning this property's wire strings into typed values.
 

@@ -133,6 +133,13 @@ _OPTIONS: tuple[_Option, ...] = (
     ),
     _Option("search_lag_ms", "how long writes stay invisible to search", float),
     _Option(
+        "search_hidden_ids",
+        "a ticket search counts in `total` but leaves out of its results (repeatable)",
+        int,
+        "ID",
+        item_flag="--hide-from-search",
+    ),
+    _Option(
         "required_properties",
         "a property an admin made required, checked on 2026-09 writes (repeatable)",
         str,

@@ -37,6 +37,8 @@ class EmulatorConfig:
     drop_rate: float = 0.0  # share of requests whose connection is closed with no answer
     apply_then_drop_rate: float = 0.0  # share of writes applied, then the connection dropped
     search_lag_ms: float = 0.0  # writes stay invisible to search for this long
+    # Tickets search counts in `total` but leaves out of its results (a lost index document).
+    search_hidden_ids: tuple[int, ...] = ()
     # Properties an admin made required; checked on writes under API version 2026-09 only.
     required_properties: tuple[str, ...] = ()
     max_uri_length: int = 16_000

@@ -97,6 +97,7 @@ class PortalState:
         *,
         clock_ms: Callable[[], int] | None = None,
         search_lag_ms: float = 0.0,
+        search_hidden_ids: Iterable[int] = (),
         required_properties: Iterable[str] = (),
         whole_batch_errors: bool = False,
     ) -> None:
@@ -120,10 +121,15 @@ class PortalState:
         self._archived: list[int] = []
         self._unique: dict[str, dict[str, int]] = {}
         self._objects: dict[str, set[int]] = {}
-        self._index = SearchIndex(search_lag_ms)
+        self._index = SearchIndex(search_lag_ms, search_hidden_ids)
         self._next_id = seeding.FIRST_TICKET_ID
         self._reset_objects(seeding.base_objects())
         self._reindex_unique()
+
+    def hide_from_search(self, ticket_id: int | str) -> None:
+        """Let search count this ticket in `total` but leave it out of every result page."""
+        with self._lock:
+            self._index.hidden.add(int(ticket_id))
 
     # -- helpers --------------------------------------------------------------------------------
     def now_ms(self) -> int:

@@ -445,6 +445,7 @@ def build_portal(config: EmulatorConfig, clock: Clock | None = None) -> Portal:
     portal = Portal(
         clock_ms=(clock or Clock(config.clock_offset_s)).now_ms,
         search_lag_ms=config.search_lag_ms,
+        search_hidden_ids=config.search_hidden_ids,
         required_properties=config.required_properties,
         whole_batch_errors=config.whole_batch_errors,
     )

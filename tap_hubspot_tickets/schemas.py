@@ -20,12 +20,7 @@ from singer_sdk import typing as th
 
 from hubspot_api.associations import AssociationLink
 from hubspot_api.properties import INT64_MAX, INT64_MIN, PropertyDefinition, json_schema_for
-from hubspot_api.property_values import (
-    Parser,
-    ValueConversionError,
-    expected_values,
-    value_parser,
-)
+from hubspot_api.property_values import expected_values, typed_parser
 from hubspot_api.records import (
     ARCHIVED,
     ASSOCIATION_CATEGORY,
@@ -81,29 +76,33 @@ class TicketRecordBuilder:
         Values a property's type cannot hold are emitted as null and counted in `problems`.
         """
         kept = [defn for defn in definitions if defn.name not in TICKET_BASE_COLUMNS]
-        self.parsers: dict[str, Parser] = {defn.name: value_parser(defn) for defn in kept}
+        parsers = [(defn.name, typed_parser(defn)) for defn in kept]
+        self.names = [name for name, _ in parsers]
+        # Text is copied as it comes, by C loops; the other values are parsed one by one.
+        self._texts = [name for name, parse in parsers if parse is None]
+        self._typed = [(name, parse) for name, parse in parsers if parse is not None]
         self._expected = {defn.name: expected_values(defn) for defn in kept}
         self.problems = problems if problems is not None else ValueProblems()
 
     @property
-    def names(self) -> list[str]:
-        """Return the property names this builder fills."""
-        return list(self.parsers)
-
-    @property
     def columns(self) -> list[str]:
-        """Return every column of this builder's records, in record order."""
-        return [*TICKET_BASE_COLUMNS, *self.parsers]
+        """Return every column of this builder's records."""
+        return [*TICKET_BASE_COLUMNS, *self.names]
 
     def record(self, ticket: Mapping[str, Any]) -> Record:
         """Return the record of one API ticket (list, search or batch read shape)."""
         values = ticket.get("properties") or {}
+        get = values.get
         record: Record = ticket_base_values(ticket)
-        for name, parse in self.parsers.items():
-            wire = values.get(name)
+        record.update(zip(self._texts, map(get, self._texts), strict=True))
+        for name, parse in self._typed:
+            wire = get(name)
+            if not wire:
+                record[name] = None
+                continue
             try:
                 record[name] = parse(wire)
-            except ValueConversionError:
+            except (ValueError, ArithmeticError):
                 record[name] = None
                 self.problems.add(
                     TICKETS_STREAM, f"property {name!r}", wire, self._expected[name], "ticket"

@@ -14,15 +14,18 @@ forever. Two kinds of value need care:
   place, in every message of every stream, and counts the replacements.
 
 `SurrogateSafeWriter` is also the tap's fast path out: each message is encoded once by orjson
-as UTF-8 JSON (numbers held as `Decimal` written exactly, as the SDK's writer does) straight
-into stdout's buffer, which is flushed at every message that is not a RECORD, so a STATE always
-reaches the target together with the records before it, and records cost no system call each.
+as UTF-8 JSON (numbers held as `Decimal` written exactly, as the SDK's writer does) and written
+to stdout's buffer in chunks of `WRITE_CHUNK_BYTES` and at every message that is not a RECORD:
+a STATE always reaches the target together with the records before it, and records cost no
+system call each, whether or not Python buffers stdout.
 A message orjson cannot encode (a lone surrogate, an integer past 64 bits) takes the SDK's
 encoder, after the surrogates are replaced.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import sys
 import threading
 from collections import Counter
@@ -38,6 +41,8 @@ from singer_sdk.singerlib.json import serialize_json
 from typing_extensions import override
 
 _MAX_EXAMPLE_CHARS = 40
+# Records are written out in chunks of about this size (or at the next STATE).
+WRITE_CHUNK_BYTES = 256 * 1024
 REPLACEMENT_CHARACTER = "\ufffd"
 
 
@@ -105,7 +110,11 @@ def _clean(value: Any) -> tuple[Any, int]:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            return _without_lone_surrogates(value), 1
+            cleaned = _without_lone_surrogates(value)
+            # A pair held as two halves becomes its character: only a lone half is replaced.
+            return cleaned, int(
+                cleaned.count(REPLACEMENT_CHARACTER) > value.count(REPLACEMENT_CHARACTER)
+            )
         return value, 0
     if isinstance(value, Mapping):
         changed = 0
@@ -141,6 +150,10 @@ class SurrogateSafeWriter(SingerWriter):
         """Write to `out` (stdout's buffer by default); start with no replacement counted."""
         super().__init__()
         self._out = out
+        # Lines not yet written: stdout may be unbuffered (PYTHONUNBUFFERED, which Docker images
+        # and schedulers often set), so lines are gathered here and written in chunks.
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
         # Strings written with U+FFFD in place of lone surrogates, by stream.
         self.replaced: Counter[str] = Counter()
 
@@ -161,13 +174,29 @@ class SurrogateSafeWriter(SingerWriter):
 
     @override
     def write_message(self, message: Message) -> None:
+        self._pending.append(self.encode(message) + b"\n")
+        self._pending_bytes += len(self._pending[-1])
+        if message.type != "RECORD" or self._pending_bytes >= WRITE_CHUNK_BYTES:
+            self.flush()
+
+    def _flush_at_exit(self) -> None:
+        """Write out records after the last STATE, if stdout is still there to take them."""
+        with contextlib.suppress(OSError, ValueError):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write out every message taken so far."""
+        if not self._pending:
+            return
         out = self._out
         if out is None:
             sys.stdout.flush()  # whatever was printed before goes first
             out = self._out = sys.stdout.buffer
-        out.write(self.encode(message) + b"\n")
-        if message.type != "RECORD":
-            out.flush()
+            atexit.register(self._flush_at_exit)
+        out.write(b"".join(self._pending))
+        out.flush()
+        self._pending.clear()
+        self._pending_bytes = 0
 
 
 def surrogate_warning(stream: str, replaced: int) -> str:

@@ -102,6 +102,26 @@ class SearchWindow:
         )
 
 
+def modified_at_or_after(since: datetime) -> list[dict[str, Any]]:
+    """Return the search filter for tickets modified at or after `since`."""
+    condition = {"propertyName": LAST_MODIFIED, "operator": "GTE", "value": str(epoch_ms(since))}
+    return [{"filters": [condition]}]
+
+
+def modified_since(tickets: list[dict[str, Any]], since: datetime) -> list[dict[str, Any]]:
+    """Keep the tickets (API shape) modified at or after `since`, as the search filter would.
+
+    A ticket's `updatedAt` is its `hs_lastmodifieddate` (docs/hubspot-api.md); one without it
+    is kept, since it cannot be shown to be older.
+    """
+    bound = epoch_ms(since)
+    return [
+        ticket
+        for ticket in tickets
+        if not ticket.get("updatedAt") or epoch_ms(parse_instant(ticket["updatedAt"])) >= bound
+    ]
+
+
 def plan_window(lower: datetime, now: datetime, margin: timedelta) -> SearchWindow | None:
     """Return the window `[lower, now]` settling at `now - margin`, or None when it is empty.
 
@@ -150,9 +170,13 @@ class TicketsCheckpoint:
         value = self.state.get("full_sync")
         return dict(value) if value else None
 
-    def set_full_sync(self, after: str | None, started_at: datetime) -> None:
-        """Start (or restart) the first full walk."""
+    def set_full_sync(
+        self, after: str | None, started_at: datetime, since: datetime | None = None
+    ) -> None:
+        """Start (or restart) the first full walk, bounded to changes `since` if given."""
         self.state["full_sync"] = {"after": after, "started_at": to_iso(started_at)}
+        if since is not None:
+            self.state["full_sync"]["since"] = to_iso(since)
 
     def update_full_sync(self, bookmark: datetime, **progress: Any) -> None:
         """Record progress of the full walk; close it once both of its walks are done."""
@@ -236,6 +260,8 @@ def check_tickets_state(state: Any) -> None:
     for key in ("replication_key_value", "archived_since"):
         if state.get(key):
             instant(key, state[key])
-    section("full_sync", ("started_at",), ("list_high",))
+    section("full_sync", ("started_at",), ("list_high", "search_below"))
+    if isinstance(state.get("full_sync"), MutableMapping) and state["full_sync"].get("since"):
+        instant("full_sync.since", state["full_sync"]["since"])
     section("window", ("lower", "upper"), ("after_id",))
     section("archived_pass", ("started_at",), ())

@@ -5,8 +5,9 @@ How tickets are read (docs/hubspot-api.md has the reasons):
 - First run (no bookmark): the list API walks up from the lowest id (pages of 100 with the
   selected properties) while the search API, on its own rate budget, walks down from the
   highest (pages of 200); they stop where they meet (`Frontier`). Both positions are saved
-  after each page, so a killed run resumes where it stopped. With `start_date`, a search window
-  from `start_date` replaces the walks.
+  after each page, so a killed run resumes where it stopped. With `start_date`, both walks keep
+  to tickets modified since it (search is asked for those alone), and the list walk ends as soon
+  as search has read its last match (`TicketWalk.full_walks`).
 - Later runs: one search window `[bookmark, now]` (see `windows.py`), checkpointed after every
   page by the last ticket id emitted; its bookmark settles at `now - margin`, so changes search
   had not indexed yet are read again by the next run.
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -32,6 +33,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from singer_sdk import metrics
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context, Record
+from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.singerlib.encoding.simple import RecordMessage
 from typing_extensions import override
 
 from hubspot_api.paging import BATCH_LIMIT, chunked
@@ -61,6 +64,7 @@ class TicketsStream(HubSpotStream):
     def __init__(self, tap: Tap, runtime: TapRuntime) -> None:
         """Build the schema from the portal's property definitions."""
         super().__init__(tap, runtime, ticket_schema(runtime.definitions.values()))
+        self._plain = False
 
     # State is kept by `TicketsCheckpoint`, per page. The SDK's own per-record bookmark would
     # be the largest `updated_at` seen, which can lie past the window's upper bound (search
@@ -103,6 +107,34 @@ class TicketsStream(HubSpotStream):
             return TypeConformanceLevel.NONE
         return TypeConformanceLevel.RECURSIVE
 
+    def _plain_output(self) -> bool:
+        """Tell whether the SDK's per-record steps would hand each record on unchanged.
+
+        Deselection cannot drop a column (the builder fills only selected and automatic ones),
+        conformance is off (`_conformance_level`), and the one stream map is the identity,
+        without flattening; then records skip those steps.
+        """
+        maps = self.stream_maps
+        return (
+            self.TYPE_CONFORMANCE_LEVEL is TypeConformanceLevel.NONE
+            and len(maps) == 1
+            and type(maps[0]) is SameRecordTransform
+            and maps[0].stream_alias == self.name
+            and not maps[0].flattening_enabled
+        )
+
+    @override
+    def _generate_record_messages(self, record: Record) -> Generator[RecordMessage, None, None]:
+        if not self._plain:
+            yield from super()._generate_record_messages(record)
+            return
+        yield RecordMessage(
+            stream=self.name,
+            record=record,
+            version=self._stream_version,
+            time_extracted=utc_now(),
+        )
+
     def _flush_state(self) -> None:
         """Write a STATE message now, even if no record was written since the last one."""
         self.state_manager.is_flushed = False
@@ -120,6 +152,7 @@ class TicketsStream(HubSpotStream):
         checkpoint = TicketsCheckpoint(self.stream_state)
         builder = TicketRecordBuilder(self._selected_definitions(), self.value_problems)
         self.TYPE_CONFORMANCE_LEVEL = self._conformance_level(builder)
+        self._plain = self._plain_output()
         options = self.runtime.options
         with self._pool() as pool, ExitStack() as companions:
             for companion in self._companions():
@@ -128,21 +161,18 @@ class TicketsStream(HubSpotStream):
             try:
                 walked = False
                 if checkpoint.bookmark is None:
-                    if checkpoint.full_sync is None and options.start_date is not None:
-                        # A first sync bounded by start_date is a window from it: modified
-                        # covers created, as creating a ticket sets hs_lastmodifieddate.
-                        checkpoint.set_bookmark(options.start_date)
-                    else:
-                        first, *more = walk.full_walks(checkpoint)
-                        yield from self._emit(first, builder, checkpoint, more=tuple(more))
-                        walked = True
+                    # A first sync bounded by start_date walks only tickets modified since it:
+                    # modified covers created, as creating a ticket sets hs_lastmodifieddate.
+                    first, *more = walk.full_walks(checkpoint, since=options.start_date)
+                    yield from self._emit(first, builder, checkpoint, more=tuple(more))
+                    walked = True
                 # One "now" for the run: windows planned against a moving clock would never end.
                 now = utc_now()
                 resumed = checkpoint.window
                 if resumed is not None:  # a killed run's window: finish it first
                     yield from self._emit(walk.window_pages(resumed), builder, checkpoint)
                 bookmark = checkpoint.bookmark
-                assert bookmark is not None  # set by the full walk or start_date
+                assert bookmark is not None  # set by the full walk
                 # Up to now, once: its bookmark settles a margin before now (`windows.py`). A
                 # run that just walked every ticket has read up to now already: the window from
                 # its bookmark (a margin before the walk began) waits for the next run.

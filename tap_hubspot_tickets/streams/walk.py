@@ -17,7 +17,12 @@ from hubspot_api.instants import parse_instant
 from hubspot_api.paging import BATCH_LIMIT, chunked
 from tap_hubspot_tickets.source import fits_in_query
 from tap_hubspot_tickets.streams.base import ID_ONLY, JSON, utc_now
-from tap_hubspot_tickets.windows import SearchWindow, TicketsCheckpoint
+from tap_hubspot_tickets.windows import (
+    SearchWindow,
+    TicketsCheckpoint,
+    modified_at_or_after,
+    modified_since,
+)
 
 if TYPE_CHECKING:
     from tap_hubspot_tickets.streams.tickets import TicketCompanionStream, TicketsStream
@@ -81,7 +86,9 @@ class TicketWalk:
         # archived pass.
         return [found[ticket_id] for ticket_id in ids if ticket_id in found]
 
-    def full_walks(self, checkpoint: TicketsCheckpoint) -> tuple[Iterator[TicketPage], ...]:
+    def full_walks(
+        self, checkpoint: TicketsCheckpoint, since: datetime | None = None
+    ) -> tuple[Iterator[TicketPage], ...]:
         """Return the walks of a full sync: the list from the bottom, search from the top.
 
         The list walk is a chain of cursors, one request at a time; search has its own budget
@@ -89,26 +96,38 @@ class TicketWalk:
         highest id through search reads twice as fast, and the two stop where they meet
         (`Frontier`). Values search returns may trail recent writes by the search lag: the
         window after the full sync starts a margin before the walk began, and re-reads them.
+
+        `since` (the first sync of a `start_date`) bounds both walks to tickets modified at or
+        after it: search is asked for those alone, the list keeps those alone, and the list
+        stops as soon as search has read its last match. So a `start_date` that covers little
+        of the portal costs little more than its search pages, and one that covers most of it
+        costs what reading everything costs: never more than either plan alone. A resumed walk
+        keeps the bound it began with.
         """
         saved = checkpoint.full_sync or {}
         started = parse_instant(saved["started_at"]) if saved else utc_now()
         bookmark = started - self.options.search_lag_margin
         if not saved:
-            checkpoint.set_full_sync(None, started)
+            checkpoint.set_full_sync(None, started, since)
             checkpoint.update_full_sync(
                 bookmark, list_done=False, search_done=not self.options.full_sync_search_assist
             )
         full = checkpoint.full_sync or {}
-        frontier = Frontier(int(full.get("list_high") or 0), full.get("search_below"))
+        bound = parse_instant(full["since"]) if full.get("since") else None
+        frontier = Frontier(
+            int(full.get("list_high") or 0),
+            full.get("search_below"),
+            search_exhausted=bool(full.get("search_exhausted")),
+        )
         walks: list[Iterator[TicketPage]] = []
         if not full.get("list_done"):
-            walks.append(self._list_up(frontier, full.get("after"), bookmark))
+            walks.append(self._list_up(frontier, full.get("after"), bookmark, bound))
         if not full.get("search_done", True):
-            walks.append(self._search_down(frontier, bookmark))
+            walks.append(self._search_down(frontier, bookmark, bound))
         return tuple(walks)
 
     def _list_up(
-        self, frontier: Frontier, after: str | None, bookmark: datetime
+        self, frontier: Frontier, after: str | None, bookmark: datetime, since: datetime | None
     ) -> Iterator[TicketPage]:
         pages = self.source.list_pages(properties=self.list_names, after=after)
         for claim in claim_up(frontier, pages):
@@ -118,16 +137,27 @@ class TicketWalk:
                     bookmark, after=claim.next_after, list_high=claim.bound, list_done=claim.done
                 )
 
-            yield self._page(claim.results, mark, archived=False, fill=True)
+            kept = claim.results if since is None else modified_since(claim.results, since)
+            yield self._page(kept, mark, archived=False, fill=True)
 
-    def _search_down(self, frontier: Frontier, bookmark: datetime) -> Iterator[TicketPage]:
+    def _search_down(
+        self, frontier: Frontier, bookmark: datetime, since: datetime | None
+    ) -> Iterator[TicketPage]:
         pages = self.source.search_pages(
-            properties=self.names, descending=True, key=frontier.search_low
+            properties=self.names,
+            filter_groups=() if since is None else modified_at_or_after(since),
+            descending=True,
+            key=frontier.search_low,
         )
         for claim in claim_down(frontier, pages):
 
             def mark(cp: TicketsCheckpoint, claim: Claim = claim) -> None:
-                cp.update_full_sync(bookmark, search_below=claim.bound, search_done=claim.done)
+                cp.update_full_sync(
+                    bookmark,
+                    search_below=claim.bound,
+                    search_done=claim.done,
+                    search_exhausted=frontier.search_exhausted,
+                )
 
             yield self._page(claim.results, mark, archived=False, fill=False)
 

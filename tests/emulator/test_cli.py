@@ -46,6 +46,7 @@ REPEATED = {
     "oauth_clients": "--oauth-client",
     "refresh_tokens": "--refresh-token",
     "required_properties": "--required-property",
+    "search_hidden_ids": "--hide-from-search",
 }
 LISTENING = re.compile(r"^listening on http://127\.0\.0\.1:(\d+)$")
 

@@ -313,3 +313,15 @@ def test_seeded_tickets_are_searchable_at_once():
         archived=False,
     )
     assert portal.search({})["total"] == len(active["results"])
+
+
+def test_a_ticket_hidden_from_search_is_counted_but_never_returned():
+    portal = Portal()
+    portal.seed(30, 3)
+    everything = portal.search({"limit": 200})
+    hidden = everything["results"][4]["id"]
+    portal.hide_from_search(hidden)
+    answer = portal.search({"limit": 200})
+    assert answer["total"] == everything["total"]
+    assert hidden not in {r["id"] for r in answer["results"]}
+    assert len(answer["results"]) == everything["total"] - 1

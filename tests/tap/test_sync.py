@@ -13,6 +13,7 @@ from hubspot_api.properties import PropertyDefinition
 from hubspot_api.property_values import value_parser
 from hubspot_emulator.store import Portal
 from tap_hubspot_tickets.schemas import HISTORY_KEY
+from tap_hubspot_tickets.streams.base import READ_AHEAD_PAGES
 
 
 def _ids(rows: list[dict]) -> Counter[str]:
@@ -246,6 +247,56 @@ def test_start_date_bounds_the_first_sync(seeded_emulator, run_tap, truth):
         or (t.get("archived") and t["archivedAt"] >= start)
     }
     assert set(_ids(run.records("tickets"))) == expected
+
+
+def _expected_since(tickets: list[dict], start: str) -> set[str]:
+    return {
+        t["id"]
+        for t in tickets
+        if (not t.get("archived") and t["properties"]["hs_lastmodifieddate"] >= start)
+        or (t.get("archived") and t["archivedAt"] >= start)
+    }
+
+
+@pytest.mark.parametrize("share", [0.03, 0.5, 0.97], ids=["recent-few", "half", "most"])
+def test_a_start_date_costs_what_it_covers_and_never_more_than_reading_all(
+    emulator, run_tap, select_streams, truth, share
+):
+    server = emulator(tickets=2000, seed=15)
+    tickets = truth(server).tickets
+    stamps = sorted(t["properties"]["hs_lastmodifieddate"] for t in tickets)
+    start = stamps[int(len(stamps) * (1 - share))]
+    catalog = select_streams(server, "tickets")
+    server.reset_stats()
+    run = run_tap(server, catalog=catalog, start_date=start)
+    assert _ids(run.records("tickets")) == Counter(_expected_since(tickets, start))
+    routes = {k: sum(v.values()) for k, v in server.stats()["by_route"].items()}
+    pages = routes["GET tickets.list"] + routes.get("POST tickets.search", 0)
+    # Reading everything is 20 list pages (live and archived) meeting 10 search pages; the
+    # matches alone are share * 2,000 / 200 search pages. The walk costs no more than either.
+    everything = 2000 / 100 + 1
+    matches_alone = share * 2000 / 200 + 2 + 1
+    assert pages <= min(everything, 2 * matches_alone + 2)
+    if share > 0.9:  # both budgets share the work: search reads only part of the matches
+        assert routes["POST tickets.search"] <= 0.8 * (share * 2000 / 200)
+        assert routes["GET tickets.list"] >= 4
+    if share < 0.1:  # search found every match at once: the list walk stopped right away,
+        # with the pages read ahead while the search was answered, and the archived list.
+        assert routes["GET tickets.list"] <= 2 + READ_AHEAD_PAGES + 1
+
+
+def test_a_bounded_first_sync_resumes_with_its_bound(emulator, run_tap, truth):
+    server = emulator(tickets=600, seed=16)
+    tickets = truth(server).tickets
+    stamps = sorted(t["properties"]["hs_lastmodifieddate"] for t in tickets)
+    start = stamps[len(stamps) // 3]
+    first = run_tap(server, start_date=start, kill_after=120)
+    assert first.killed
+    assert first.state["bookmarks"]["tickets"]["full_sync"]["since"]
+    second = run_tap(server, state=first.state, start_date=start)
+    seen = set(_ids(first.records("tickets"))) | set(_ids(second.records("tickets")))
+    assert seen == _expected_since(tickets, start)
+    _state_is_settled(second.state)
 
 
 def test_search_lag_never_loses_a_change(emulator, run_tap, truth):

@@ -387,6 +387,21 @@ def test_frontier_gives_every_id_to_exactly_one_walk() -> None:
     assert sorted(taken) == ids
 
 
+def test_an_exhausted_search_ends_the_list_walk_with_every_match_taken_once() -> None:
+    # A search filtered to the matches (every third id) reads its last page early; the list
+    # keeps the same matches itself and stops at its next page.
+    matches = set(range(3, 1001, 3))
+    frontier = Frontier()
+    got_list, _ = frontier.claim_from_bottom(list(range(1, 101)))
+    from_search = [i for i in sorted(matches, reverse=True) if i > frontier.list_high]
+    got_search, met = frontier.claim_from_top(from_search, last=True)
+    assert not met
+    assert frontier.search_exhausted
+    assert frontier.claim_from_bottom(list(range(101, 201))) == ([], True)
+    kept = {i for i in got_list if i in matches} | set(got_search)
+    assert kept == matches
+
+
 def test_frontier_refuses_a_list_out_of_id_order() -> None:
     with pytest.raises(ValueError, match="ascending"):
         Frontier().claim_from_bottom([3, 2])

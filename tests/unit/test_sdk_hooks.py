@@ -40,6 +40,14 @@ HOOKS = [
         "companions ride on it; the SDK's per-record bookmark would pass a window's upper bound",
     ),
     Hook(
+        Stream,
+        "_generate_record_messages",
+        ("self", "record"),
+        (TicketsStream,),
+        "a ticket record the SDK would hand on unchanged (nothing to deselect, no conformance, "
+        "the identity map) skips its per-record steps: a quarter of the tap's CPU",
+    ),
+    Hook(
         Tap,
         "_reset_state_progress_markers",
         ("self",),
@@ -108,6 +116,13 @@ def test_the_target_sdk_still_drains_then_writes_state_and_checks_keys_per_recor
     assert "_singer_validate_message(" in record
     assert "_validate_and_parse(" in record
     assert "_parse_timestamps_in_record(" in inspect.getsource(Sink._validate_and_parse)
+
+
+def test_the_sdk_still_deselects_conforms_and_maps_in_generate_record_messages():
+    # The steps TicketsStream._plain_output proves redundant before skipping them.
+    source = inspect.getsource(Stream._generate_record_messages)
+    for step in ("pop_deselected_record_properties(", "conform_record_data_types(", "stream_maps"):
+        assert step in source
 
 
 def test_stream_attributes_the_tickets_stream_sets_per_run_still_exist():
