@@ -1,4 +1,5 @@
-"""Run the demo: emulator -> tap -> DuckDB, a summary, a write-back, and an incremental sync.
+"""Run the demo: emulator -> tap -> DuckDB, a summary, a write-back, an incremental sync, and
+the dbt models in transform/ with a table of time in stage.
 
 `make demo` runs this with the project's virtualenv. Everything happens on this machine: a
 seeded hubspot-emulator on loopback stands in for HubSpot, Meltano runs the real plugins, and
@@ -31,6 +32,8 @@ DEMO_STATE = OUTPUT / "meltano.db"
 LOGS = OUTPUT / "logs"
 WAREHOUSE = OUTPUT / "warehouse.duckdb"
 WRITEBACK = OUTPUT / "writeback" / "tickets.jsonl"
+DBT_ARTEFACTS = OUTPUT / "dbt"
+SUMMARY_WINDOW_DAYS = 90
 TOKEN = "emulator-token"  # noqa: S105 - the local emulator's documented token
 TICKETS = int(os.environ.get("DEMO_TICKETS", "2000"))
 SEED = int(os.environ.get("DEMO_SEED", "42"))
@@ -124,6 +127,39 @@ def summary(db: duckdb.DuckDBPyConnection) -> None:
     print()
 
 
+def _duration(seconds: float | None) -> str:
+    """Spell a time in stage the way a person reads it: 45m, 7.5h, 3.2d."""
+    if seconds is None:
+        return "-"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 86_400:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86_400:.1f}d"
+
+
+def time_in_stage(db: duckdb.DuckDBPyConnection) -> None:
+    """Print time in stage per stage from the dbt model ticket_stage_summary."""
+    rows = db.execute(
+        """
+        SELECT pipeline_label, stage_label, tickets_entered, visits_exited,
+               median_seconds_in_stage, p90_seconds_in_stage
+        FROM analytics.ticket_stage_summary
+        WHERE window_days = ?
+        ORDER BY pipeline_id, display_order
+        """,
+        [SUMMARY_WINDOW_DAYS],
+    ).fetchall()
+    print(f"\n  Time in stage, last {SUMMARY_WINDOW_DAYS} days (analytics.ticket_stage_summary)")
+    print(f"    {'pipeline':<26} {'stage':<20} {'entered':>7} {'left':>6} {'median':>7} {'p90':>7}")
+    for pipeline, stage, entered, left, median, p90 in rows:
+        print(
+            f"    {pipeline:<26} {stage:<20} {entered:>7} {left:>6} "
+            f"{_duration(median):>7} {_duration(p90):>7}"
+        )
+    print("    (median and p90 over the visits that left the stage in those days)\n")
+
+
 def change_tickets(db: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
     """Edit a few open tickets in the warehouse copy and export them for the write-back."""
     picked = db.execute(
@@ -166,6 +202,9 @@ def main() -> None:
         "MELTANO_DATABASE_URI": f"sqlite:///{DEMO_STATE}",
         "TARGET_DUCKDB_FILEPATH": str(WAREHOUSE),
         "TAP_JSONL_PATH": str(WRITEBACK),
+        # dbt's compiled SQL and logs stay with the demo's other output.
+        "DBT_TARGET_PATH": str(DBT_ARTEFACTS / "target"),
+        "DBT_LOG_PATH": str(DBT_ARTEFACTS / "logs"),
     }
 
     say(f"Starting hubspot-emulator with {TICKETS} seeded tickets")
@@ -190,6 +229,7 @@ def main() -> None:
             "target-duckdb",
             "tap-jsonl",
             "target-hubspot-tickets",
+            "dbt-duckdb",
             log="install",
         )
 
@@ -246,6 +286,11 @@ def main() -> None:
         )
         if not exact:
             raise SystemExit(f"expected {sorted(changes)}, got {sorted(picked)}")
+
+        say("Models: meltano run dbt-duckdb:run dbt-duckdb:test (transform/)")
+        meltano(env, "run", "dbt-duckdb:run", "dbt-duckdb:test", log="dbt")
+        with duckdb.connect(str(WAREHOUSE), read_only=True) as db:
+            time_in_stage(db)
     say(f"Done. Warehouse: {WAREHOUSE.relative_to(ROOT)}; logs: {LOGS.relative_to(ROOT)}/")
 
 

@@ -165,3 +165,13 @@ def meltano() -> Iterator[RunMeltano]:
         yield run
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+DBT_UTILITIES = ("dbt-duckdb", "dbt-postgres", "dbt-snowflake")
+
+
+@pytest.fixture(scope="module")
+def dbt_meltano(meltano: RunMeltano) -> RunMeltano:
+    """Install the dbt utilities (transform/) beside the session's plugins; return the runner."""
+    meltano({}, "install", *DBT_UTILITIES)
+    return meltano
