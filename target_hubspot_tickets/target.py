@@ -224,8 +224,9 @@ class TargetHubSpotTickets(Target):
         secrets = [str(config[k]) for k in SECRET_SETTINGS if config.get(k)]
         run_id = uuid.uuid4().hex[:12]
         secrets = [*secrets, *client.secrets()]
-        rejects = RejectsFile(options.rejects_path, secrets, run_id)
         dry = options.write.dry_run
+        # A dry run refuses nothing for real: its rejects are lines of the plan only.
+        rejects = RejectsFile(None if dry else options.rejects_path, secrets, run_id)
         results_path = options.plan_path if dry else options.results_path
         run = RunContext(
             client,

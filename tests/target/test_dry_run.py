@@ -86,6 +86,8 @@ def test_a_dry_run_writes_nothing_and_plans_what_the_real_run_then_does(
     plan = {line["position"]: line for line in _lines(plan_path)}
     assert sorted(plan) == list(range(1, len(records) + 1))
     assert "nothing was written to HubSpot" in dry.log
+    assert dry.rejects == []  # a dry run's rejects are in its plan only
+    assert plan[11]["reason"].startswith("tickets record #11 (line 12): stage 'Nowhere'")
 
     real = run_target(target_config(server, id_property=KEY, results_path=str(results_path)), lines)
 
