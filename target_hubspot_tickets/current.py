@@ -86,6 +86,8 @@ class CurrentValues:
 
     def _note(self, operation: Operation | None, item: Pending, ticket: FoundTicket) -> None:
         write = item.write
+        if self.run.options.dry_run:
+            write.result_id = ticket.id  # nothing will answer to say which ticket it writes
         if ticket.properties is None:  # merged into another ticket: its values are not known
             return
         definitions = self.run.validator.definitions
@@ -95,8 +97,8 @@ class CurrentValues:
             if not same_stored_value(definitions[name], ticket.properties.get(name), new)
         }
         item.changes = changes
-        if operation is Operation.CREATE:
-            item.matched_existing = True  # a dry run's replayed create: an upsert of it
+        if operation is Operation.CREATE:  # read in a dry run only
+            item.matched_existing = True  # a replayed create: an upsert of its ticket
             return
         keep = set(changes) | (TOGETHER if TOGETHER & set(changes) else set())
         for name in [n for n in write.properties if n not in keep]:

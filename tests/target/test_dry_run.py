@@ -126,6 +126,10 @@ def test_a_dry_run_writes_nothing_and_plans_what_the_real_run_then_does(
     }
     assert [plan[1]["certain"], plan[2]["certain"]] == [False, False]  # creates
     assert plan[4]["changes"] == {}  # unchanged
+    # The ticket each line names is the one the run wrote (creates have none before the run).
+    assert {p: line["hubspot_id"] for p, line in plan.items() if p not in {1, 2}} == {
+        p: line["hubspot_id"] for p, line in results.items() if p not in {1, 2}
+    }
 
 
 def test_updates_that_change_nothing_are_not_sent(
@@ -274,3 +278,37 @@ def test_archives_within_the_limit_are_written_at_the_end(
 
     assert run.summary["archived"] == 3
     assert server.stats()["by_route"]["POST tickets.batch_archive"] == {"204": 1}
+
+
+def test_a_dry_run_knows_a_create_whose_source_id_has_its_ticket_already(
+    emulator, singer, target_config, run_target, tmp_path
+):
+    server = emulator(tickets=10, seed=37)
+    keyed = next(t for t in _live(server) if t["properties"].get(KEY))
+    records = [
+        {"subject": "made before", "hs_pipeline_stage": "New", KEY: keyed["properties"][KEY]},
+        {"subject": "new", "hs_pipeline_stage": "New", KEY: "NEVER-SEEN"},
+    ]
+    lines = singer(server).lines(records)
+    plan_path, results_path = tmp_path / "plan.jsonl", tmp_path / "results.jsonl"
+
+    dry = run_target(
+        target_config(server, source_id_property=KEY, dry_run=True, plan_path=str(plan_path)),
+        lines,
+    )
+    real = run_target(
+        target_config(server, source_id_property=KEY, results_path=str(results_path)), lines
+    )
+
+    assert _writes(server) == {"POST tickets.batch_upsert": {"200": 1}}  # the real run's
+    plan = sorted(_lines(plan_path), key=lambda line: line["position"])
+    results = sorted(_lines(results_path), key=lambda line: line["position"])
+    assert [line["action"] for line in plan] == ["upsert-update", "create"]
+    assert [line["action"] for line in results] == ["upsert-update", "create"]
+    assert plan[0]["hubspot_id"] == results[0]["hubspot_id"] == keyed["id"]
+    assert plan[0]["changes"]["subject"] == {
+        "current": keyed["properties"]["subject"],
+        "new": "made before",
+    }
+    assert dry.summary == real.summary
+    assert (real.summary["upserted"], real.summary["created"]) == (1, 1)
