@@ -135,8 +135,9 @@ def test_a_dry_run_writes_nothing_and_plans_what_the_real_run_then_does(
 def test_updates_that_change_nothing_are_not_sent(
     emulator, singer, target_config, run_target, api_session
 ):
-    server = emulator(tickets=4, seed=32)
+    server = emulator(tickets=8, seed=32)
     first, second = _live(server)[:2]
+    keyed = next(t for t in _live(server)[2:] if t["properties"].get(KEY))
     # Values as another app may have written them: HubSpot keeps numbers as given.
     stored = {
         "estimated_effort_hours": "1.50",
@@ -165,19 +166,25 @@ def test_updates_that_change_nothing_are_not_sent(
             "content": None,  # a null leaves HubSpot's value
         },
         {"id": second["id"], "subject": "changed", "hs_ticket_priority": None},
+        # An upsert by a unique property is compared the same way when its ticket exists.
+        {KEY: keyed["properties"][KEY], "subject": keyed["properties"]["subject"]},
     ]
 
-    run = run_target(target_config(server), singer(server).lines(same_values))
+    run = run_target(target_config(server, id_property=KEY), singer(server).lines(same_values))
 
-    assert run.summary["unchanged"] == 1
+    assert run.summary["unchanged"] == 2
     assert run.summary["updated"] == 1
+    assert run.summary["upserted"] == 0
     after = _tickets(server)
     assert after[first["id"]]["properties"]["hs_lastmodifieddate"] == stamp
+    unmoved = keyed["properties"]["hs_lastmodifieddate"]
+    assert after[keyed["id"]]["properties"]["hs_lastmodifieddate"] == unmoved
     assert after[second["id"]]["properties"]["subject"] == "changed"
-    # One read of both tickets, one update carrying only the changed ticket's changed value.
+    # One read per batch (updates, upserts), one update carrying only the changed ticket.
     routes = server.stats()["by_route"]
-    assert routes["POST tickets.batch_read"] == {"200": 1}
+    assert routes["POST tickets.batch_read"] == {"200": 2}
     assert routes["POST tickets.batch_update"] == {"200": 1}
+    assert "POST tickets.batch_upsert" not in routes
 
 
 def test_an_update_sends_only_the_values_that_change(emulator, singer, target_config, run_target):
