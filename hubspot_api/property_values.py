@@ -22,7 +22,14 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from hubspot_api.instants import from_epoch_ms, is_epoch_ms, parse_iso, parse_iso_date, to_iso
+from hubspot_api.instants import (
+    epoch_ms,
+    from_epoch_ms,
+    is_epoch_ms,
+    parse_iso,
+    parse_iso_date,
+    to_iso,
+)
 from hubspot_api.properties import (
     BOOL,
     DATE,
@@ -331,3 +338,55 @@ def to_hubspot(defn: PropertyDefinition, value: Any) -> str:
     if defn.is_multi_select:
         return _multi_select_to_wire(defn.name, value)
     return _text_to_wire(defn.name, value, defn.type)
+
+
+# -- comparing: is a value to write the one HubSpot holds already? -------------------------------
+def _number_key(wire: str) -> Any:
+    return Decimal(wire.strip()).normalize()  # 1.50, 1.5 and 1.5E0 are one number
+
+
+def _bool_key(wire: str) -> Any:
+    return wire.strip().lower()
+
+
+def _datetime_key(wire: str) -> Any:
+    return epoch_ms(_datetime_value("", wire))  # ISO with or without ms, or epoch ms
+
+
+def _date_key(wire: str) -> Any:
+    return _date_to_wire("", wire)
+
+
+_COMPARE_KEYS: dict[str, Callable[[str], Any]] = {
+    NUMBER: _number_key,
+    BOOL: _bool_key,
+    DATETIME: _datetime_key,
+    DATE: _date_key,
+}
+
+
+def stored_key(defn: PropertyDefinition, wire: str | None) -> Any:
+    """Return what HubSpot keeps of a wire value, for comparing two values of a property.
+
+    HubSpot stores an empty string as no value; numbers by value (`1.50` is `1.5`), booleans
+    without case, date-times as instants (`...T10:00:00Z` is `...T10:00:00.000Z` and its epoch
+    milliseconds), dates as their day (midnight UTC), multi-select options as a set (`a;b` is
+    `b;a`). Any other value is compared as written. A value its type cannot read is compared
+    as written too: HubSpot keeps such old values as text (docs/hubspot-api.md).
+    """
+    if wire is None or wire == "":
+        return None
+    if defn.is_multi_select:
+        return frozenset(p.strip() for p in wire.split(MULTI_SELECT_SEPARATOR) if p.strip())
+    key = _COMPARE_KEYS.get(defn.type)
+    if key is None:
+        return ("text", wire)
+    try:
+        return (defn.type, key(wire))
+    except (ValueError, ArithmeticError, OverflowError):
+        return ("text", wire)
+
+
+def same_stored_value(defn: PropertyDefinition, current: str | None, new: str | None) -> bool:
+    """Tell whether writing `new` over `current` (both wire strings) would change nothing."""
+    return bool(stored_key(defn, current) == stored_key(defn, new))

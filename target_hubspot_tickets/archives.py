@@ -17,23 +17,23 @@ exist, with batch reads (consistent, unlike search):
    records behind it (`splitting`).
 
 This costs one batch read per 100 archives (two when some carry only a key, one more when
-some are missing), next to the batch archive itself.
+some are missing), next to the batch archive itself. A dry run (`plan`) takes steps 1 to 3.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
 
-from hubspot_api.paging import BATCH_LIMIT, chunked
+from hubspot_api.batch_reads import read_tickets
 from hubspot_api.paths import Call
-from hubspot_api.records import ID
+from hubspot_api.records import ARCHIVED, ID
 from target_hubspot_tickets.rejects import Reject
 from target_hubspot_tickets.splitting import isolate_refusals, split_logger
-from target_hubspot_tickets.writing import Pending, RunContext, context_values, reject_from
+from target_hubspot_tickets.writing import Pending, RunContext, reject_from
 
 NOT_FOUND = "OBJECT_NOT_FOUND"
+# The category of archives refused because the input asks for more than `max_archives`.
+TOO_MANY_ARCHIVES = "MAX_ARCHIVES"
 
 
 class ArchiveWriter:
@@ -48,8 +48,8 @@ class ArchiveWriter:
     def write(self, items: list[Pending]) -> None:
         """Find each record's ticket, then archive the live ones; reject what matches none."""
         live = self._locate(items)
-        if not live:
-            return
+        if not live or self.run.options.dry_run:
+            return  # a dry run reads which tickets exist and archives nothing
 
         def send(batch: list[Pending]) -> None:
             ids = list(dict.fromkeys(item.ticket_id for item in batch))
@@ -108,26 +108,13 @@ class ArchiveWriter:
 
     def _read(self, keys: list[str], id_property: str | None, *, archived: bool) -> dict[str, str]:
         """Return the ticket id of each of `keys` HubSpot finds (ids, or `id_property` values)."""
-        found: dict[str, str] = {}
-        for chunk in chunked(list(dict.fromkeys(keys)), BATCH_LIMIT):
-            body: dict[str, Any] = {"inputs": [{"id": k} for k in chunk], "properties": []}
-            if id_property is not None:
-                body["idProperty"] = id_property
-                body["properties"] = [id_property]
-            params = {"archived": "true"} if archived else None
-            answer = self.run.client.post_json(Call.BATCH_READ, body, params=params)
-            found.update(_found_keys(chunk, answer, id_property))
-        return found
+        found = read_tickets(self.run.client, keys, id_property=id_property, archived=archived)
+        return {key: ticket.id for key, ticket in found.items()}
 
 
 def archived_among(run: RunContext, ids: list[str]) -> set[str]:
     """Return which of these ticket ids are archived (in HubSpot's recycle bin)."""
-    found: set[str] = set()
-    for chunk in chunked(list(dict.fromkeys(ids)), BATCH_LIMIT):
-        body = {"inputs": [{"id": i} for i in chunk], "properties": []}
-        answer = run.client.post_json(Call.BATCH_READ, body, params={"archived": "true"})
-        found.update(_found_keys(chunk, answer, None))
-    return found & set(ids)
+    return set(read_tickets(run.client, ids, archived=True)) & set(ids)
 
 
 def _key_of(item: Pending) -> str:
@@ -136,29 +123,20 @@ def _key_of(item: Pending) -> str:
     return key
 
 
-def _found_keys(keys: list[str], answer: Any, id_property: str | None) -> dict[str, str]:
-    """Map each found key to its ticket id from a batch-read answer (200 or 207)."""
-    if not isinstance(answer, Mapping):
-        return {}
-    found: dict[str, str] = {}
-    for result in answer.get("results") or []:
-        if not isinstance(result, Mapping) or result.get("id") is None:
-            continue
-        ticket_id = str(result["id"])
-        if id_property is None:
-            found[ticket_id] = ticket_id
-            continue
-        value = (result.get("properties") or {}).get(id_property)
-        if value is not None:
-            found[str(value)] = ticket_id
-    if id_property is not None:
-        return found
-    # A merged-away id is answered with the ticket it was merged into, under that ticket's id:
-    # an id HubSpot neither returned nor listed as missing still exists, under its own id.
-    errors = [e for e in answer.get("errors") or [] if isinstance(e, Mapping)]
-    listed = {v for e in errors for v in context_values(e, "ids")}
-    if all(context_values(e, "ids") for e in errors):
-        for key in keys:
-            if key not in found and key not in listed:
-                found[key] = key
-    return found
+def refuse_over_limit(items: list[Pending], limit: int | None, stream_name: str) -> bool:
+    """Reject every archive when there are more than `limit`; return whether it did.
+
+    HubSpot restores deleted tickets only through its UI, one by one, so a bad upstream query
+    that marks thousands of rows deleted must not reach it: the whole input's archives are
+    counted (`max_archives`), before any is sent.
+    """
+    if limit is None or len(items) <= limit:
+        return False
+    for item in items:
+        item.failure = Reject(
+            f"{item.write.describe(stream_name)}: not archived: the input asks to archive "
+            f"{len(items)} tickets, more than max_archives={limit}",
+            field=ARCHIVED,
+            category=TOO_MANY_ARCHIVES,
+        )
+    return True

@@ -24,6 +24,9 @@ from target_hubspot_tickets.writing import WriteOptions
 
 DEFAULT_UNKNOWN_OUTCOME_WAIT_S = 30.0
 DEFAULT_ASSOCIATION_TYPES = ("contacts", "companies")
+# Archives one input may ask for before the run refuses them all (`max_archives`; -1: no limit).
+DEFAULT_MAX_ARCHIVES = 100
+NO_ARCHIVE_LIMIT = -1
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class TargetOptions:
     rejects_path: str | None = None
     summary_path: str | None = None
     max_rejects: int = 0
+    results_path: str | None = None
+    plan_path: str | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TargetOptions:
@@ -49,6 +54,15 @@ class TargetOptions:
         max_rejects = config.get("max_rejects") or 0
         if isinstance(max_rejects, bool) or not isinstance(max_rejects, int) or max_rejects < 0:
             raise ConfigError("max_rejects must be a whole number >= 0")
+        max_archives = config.get("max_archives")
+        if max_archives is None:
+            max_archives = DEFAULT_MAX_ARCHIVES
+        if (
+            isinstance(max_archives, bool)
+            or not isinstance(max_archives, int)
+            or max_archives < NO_ARCHIVE_LIMIT
+        ):
+            raise ConfigError("max_archives must be a whole number >= 0, or -1 for no limit")
         types = config.get("association_types") or DEFAULT_ASSOCIATION_TYPES
         if isinstance(types, str) or not all(isinstance(t, str) for t in types):
             raise ConfigError("association_types must be a list of object type names")
@@ -59,6 +73,8 @@ class TargetOptions:
                 replace_associations=bool(config.get("replace_associations", False)),
                 association_types=tuple(dict.fromkeys(object_type_name(t) for t in types)),
                 unknown_outcome_wait_s=float(wait),
+                dry_run=bool(config.get("dry_run", False)),
+                max_archives=None if max_archives == NO_ARCHIVE_LIMIT else max_archives,
             ),
             validator=ValidatorSettings(
                 id_property=id_property,
@@ -69,6 +85,8 @@ class TargetOptions:
             rejects_path=_optional_text(config, "rejects_path"),
             summary_path=_optional_text(config, "summary_path"),
             max_rejects=max_rejects,
+            results_path=_optional_text(config, "results_path"),
+            plan_path=_optional_text(config, "plan_path"),
         )
 
 

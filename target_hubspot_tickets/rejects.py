@@ -3,7 +3,8 @@
 A rejected record is written as one JSON line `{stream, record, reason, field?, category?,
 correlation_id?, at, run_id}` and flushed at once, so the file is complete whenever the target
 emits a state message or stops. Every line passes through `redact` with the run's secrets
-first. Runs append to the same file; `run_id` tells their lines apart.
+first. Runs append to the same file; `run_id` tells their lines apart. `JsonLinesFile` does
+this for the results file too (`results`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, Self
 
 from hubspot_api.errors import redact
 
@@ -80,8 +81,8 @@ class Reject:
     correlation_id: str | None = None
 
 
-class RejectsFile:
-    """Append rejected records to a JSON-lines file (or only count them when no path is set)."""
+class JsonLinesFile:
+    """Append JSON lines to a file, each flushed at once (or drop them when no path is set)."""
 
     def __init__(
         self,
@@ -102,20 +103,10 @@ class RejectsFile:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = self.path.open("a", encoding="utf-8")
 
-    def write(self, stream: str, record: Mapping[str, Any], reject: Reject) -> None:
-        """Append one reject and flush it to the operating system."""
-        line: dict[str, Any] = {
-            "stream": stream,
-            "record": to_json_value(record),
-            "reason": reject.reason,
-        }
-        if reject.field is not None:
-            line["field"] = reject.field
-        if reject.category is not None:
-            line["category"] = reject.category
-        if reject.correlation_id is not None:
-            line["correlation_id"] = reject.correlation_id
-        line["at"] = dt.datetime.now(dt.UTC).isoformat()
+    def append(self, line: dict[str, Any]) -> None:
+        """Append one line (with the run id, as strict JSON, secrets redacted) and flush it."""
+        if self._handle is None:
+            return
         if self._run_id is not None:
             line["run_id"] = self._run_id
         strict = to_json_value(line)
@@ -133,7 +124,7 @@ class RejectsFile:
                 os.fsync(self._handle.fileno())
 
     def close(self) -> None:
-        """Sync and close the file; later writes are counted but not stored."""
+        """Sync and close the file; later lines are dropped."""
         with self._lock:
             if self._handle is not None:
                 self._handle.flush()
@@ -141,7 +132,7 @@ class RejectsFile:
                 self._handle.close()
                 self._handle = None
 
-    def __enter__(self) -> RejectsFile:
+    def __enter__(self) -> Self:
         """Return self; the file is already open."""
         return self
 
@@ -153,6 +144,26 @@ class RejectsFile:
     ) -> None:
         """Close the file."""
         self.close()
+
+
+class RejectsFile(JsonLinesFile):
+    """Append rejected records to a JSON-lines file (or only count them when no path is set)."""
+
+    def write(self, stream: str, record: Mapping[str, Any], reject: Reject) -> None:
+        """Append one reject and flush it to the operating system."""
+        line: dict[str, Any] = {
+            "stream": stream,
+            "record": to_json_value(record),
+            "reason": reject.reason,
+        }
+        if reject.field is not None:
+            line["field"] = reject.field
+        if reject.category is not None:
+            line["category"] = reject.category
+        if reject.correlation_id is not None:
+            line["correlation_id"] = reject.correlation_id
+        line["at"] = dt.datetime.now(dt.UTC).isoformat()
+        self.append(line)
 
 
 @dataclass

@@ -4,8 +4,10 @@ A drained batch is first cut into HubSpot batches, then each HubSpot batch goes 
 steps, many at once, and settles as soon as its last step is done (`_write_job`):
 
 1. `_dedupe`: the latest record per ticket (id or unique key) wins; earlier ones are superseded.
-   A record with an id and nothing to write is `unchanged` (`_plan`).
-2. Properties: batch create / update / upsert / archive, 100 inputs per call, calls in flight
+   A record with an id and nothing to write is `unchanged` (`_plan`). With `max_archives`,
+   archives wait for the end of the input, where they are counted first (`write_held_archives`).
+2. Current values: updates and upserts leave out what HubSpot holds already (`current`).
+3. Properties: batch create / update / upsert / archive, 100 inputs per call, calls in flight
    together within the shared rate budget, each kind by its writer (`_writers`). Per-input
    failures (207) come back to their record through its unique trace id, and a
    whole-batch refusal is split until the bad records stand alone (`batches.BatchWriter`).
@@ -13,12 +15,16 @@ steps, many at once, and settles as soon as its last step is done (`_write_job`)
    `creates.CreateWriter`, which reconciles a create whose outcome is unknown instead of
    resending it blindly. Archives are checked against HubSpot first, since its batch archive
    ignores unknown ids (`archives`).
-3. Associations: link (and, with `replace_associations`, unlink) existing tickets
+4. Associations: link (and, with `replace_associations`, unlink) existing tickets
    (`associations`).
-4. Pins: `hs_pinned_engagement_id`, which needs its engagement associated first (`pins`).
-5. `_settle`: every record ends in one outcome of `rejects.OUTCOMES`; rejects are made durable,
-   then the records count as settled for `checkpoints`, which emits the upstream STATE they
-   complete. A run killed at any point has handed back a state that covers only settled records.
+5. Pins: `hs_pinned_engagement_id`, which needs its engagement associated first (`pins`).
+6. `_settle`: every record ends in one outcome of `rejects.OUTCOMES` and one line of the
+   results file (`results`); rejects and results are made durable, then the records count as
+   settled for `checkpoints`, which emits the upstream STATE they complete. A run killed at any
+   point has handed back a state that covers only settled records.
+
+A dry run (`dry_run`) takes the same steps with writers that send nothing (`plan`): the reads
+of steps 2 and 3 decide each record's action, and the results file becomes the plan.
 """
 
 from __future__ import annotations
@@ -33,10 +39,13 @@ from typing_extensions import override
 
 from hubspot_api.paging import BATCH_LIMIT, chunked
 from hubspot_api.records import DELETED_AT, ID, SDC_PREFIX, is_metadata_column
-from target_hubspot_tickets.archives import ArchiveWriter
+from target_hubspot_tickets.archives import ArchiveWriter, refuse_over_limit
 from target_hubspot_tickets.associations import AssociationWriter
+from target_hubspot_tickets.current import CurrentValues
 from target_hubspot_tickets.pins import PinWriter
+from target_hubspot_tickets.plan import NO_WRITE
 from target_hubspot_tickets.rejects import Reject
+from target_hubspot_tickets.results import ACTIONS, UNCHANGED, action_of
 from target_hubspot_tickets.schema_check import SchemaErrorCollector, short
 from target_hubspot_tickets.updates import UpdateWriter, UpsertWriter
 from target_hubspot_tickets.writes import Operation, RecordInvalid, TicketWrite, describe_record
@@ -48,19 +57,13 @@ if TYPE_CHECKING:
 # Records with an id and nothing to write are named one by one up to this many, then counted.
 UNCHANGED_NAMED = 5
 
-_OUTCOME_OF = {
-    Operation.CREATE: "created",
-    Operation.UPDATE: "updated",
-    Operation.UPSERT: "upserted",
-    Operation.ARCHIVE: "archived",
-}
 # A job of the links-only kind: updates that carry associations or a pin and no properties.
 LINKS_ONLY = None
 _Job = tuple[Operation | None, list[Pending]]
 
 
 class _Writer(Protocol):
-    def write(self, items: list[Pending]) -> None: ...
+    def write(self, items: list[Pending], /) -> None: ...
 
 
 class TicketsSink(BatchSink):
@@ -89,13 +92,18 @@ class TicketsSink(BatchSink):
         self._unchanged_named = 0
         super().__init__(target, stream_name, schema, key_properties)
         self._writers = self._make_writers(self.run)
-        self._associations = AssociationWriter(self.run, stream_name)
-        self._pins = PinWriter(self.run, stream_name, self.logger)
+        self._current = CurrentValues(self.run, stream_name)
+        dry = self.run.options.dry_run
+        self._associations: _Writer = NO_WRITE if dry else AssociationWriter(self.run, stream_name)
+        self._pins: _Writer = NO_WRITE if dry else PinWriter(self.run, stream_name, self.logger)
 
     def _make_writers(self, run: RunContext) -> dict[Operation, _Writer]:
         """Choose the writer of each operation's properties (step 2)."""
         name, logger, options = self.stream_name, self.logger, run.options
         assert run.creates is not None  # built with the run context
+        if options.dry_run:  # archives still read which tickets exist; nothing else is sent
+            archive = ArchiveWriter(run, name, logger)
+            return {op: archive if op is Operation.ARCHIVE else NO_WRITE for op in Operation}
         writers: dict[Operation, _Writer] = {
             Operation.ARCHIVE: ArchiveWriter(run, name, logger),
             Operation.UPDATE: UpdateWriter(run, name, logger),
@@ -181,17 +189,19 @@ class TicketsSink(BatchSink):
         ident = record.get(ID)
         shown = short(str(ident), 40) if isinstance(ident, str | int) and ident != "" else None
         name = describe_record(self.stream_name, position, line, id=shown)
-        self._reject(
-            record, Reject(f"{name}: {exc.reason}", field=exc.field, category="VALIDATION")
-        )
+        reject = Reject(f"{name}: {exc.reason}", field=exc.field, category="VALIDATION")
+        self._reject(record, reject)
+        if self.run.results is not None:
+            self.run.results.invalid(record, position, line, reject)
         # Flushed already; durable with the next batch. Nothing is pending before it.
         self.run.checkpoints.settle((position,))
 
-    def _reject(self, record: Mapping[str, Any], reject: Reject) -> None:
+    def _reject(self, record: Mapping[str, Any], reject: Reject, *, quiet: bool = False) -> None:
         run = self.run
         run.rejects.write(self.stream_name, record, reject)
         run.tally.count("rejected")
-        self.logger.warning("Rejected %s", run.client.redact(reject.reason))
+        if not quiet:
+            self.logger.warning("Rejected %s", run.client.redact(reject.reason))
 
     # -- SDK hooks: batches --------------------------------------------------------------------
     @override
@@ -205,13 +215,36 @@ class TicketsSink(BatchSink):
             if jobs:
                 list(self.run.client.map_concurrent(self._write_job, jobs))
         finally:
-            self.run.rejects.sync()
+            self._sync()
+
+    def write_held_archives(self) -> int:
+        """Write the archives held for the end of the input; return how many were refused."""
+        held, self.run.held_archives = self.run.held_archives, []
+        if not held:
+            return 0
+        pending = self._dedupe([item.write for item in held])
+        refused = refuse_over_limit(pending, self.run.options.max_archives, self.stream_name)
+        try:
+            if refused:  # one line for them all, from the target
+                self._settle(pending, quiet=True)
+            else:
+                jobs = [(Operation.ARCHIVE, chunk) for chunk in chunked(pending, BATCH_LIMIT)]
+                list(self.run.client.map_concurrent(self._write_job, jobs))
+        finally:
+            self._sync()
+        return len(pending) if refused else 0
+
+    def _sync(self) -> None:
+        self.run.rejects.sync()
+        if self.run.results is not None:
+            self.run.results.sync()
 
     def _write_job(self, job: _Job) -> None:
-        """Take one HubSpot batch through steps 2 to 5."""
+        """Take one HubSpot batch through steps 2 to 6."""
         op, items = job
+        self._current.compare(op, items)
         if op is not LINKS_ONLY:
-            self._writers[op].write(items)
+            self._writers[op].write([i for i in items if not i.unchanged and i.failure is None])
         self._associations.write(items)
         self._pins.write(items)
         self._settle(items)
@@ -229,6 +262,8 @@ class TicketsSink(BatchSink):
             key = write.dedupe_key
             if key is not None and latest[key] != index:
                 superseded.append(write.position)
+                if self.run.results is not None:
+                    self.run.results.superseded(write)
                 continue
             kept.append(Pending(write))
         if superseded:
@@ -254,6 +289,8 @@ class TicketsSink(BatchSink):
                     unchanged.append(item)
                 continue
             by_op[write.operation].append(item)
+        if self.run.options.max_archives is not None:  # counted at the end of the input
+            self.run.held_archives.extend(by_op.pop(Operation.ARCHIVE))
         if unchanged:
             self._settle_unchanged(unchanged)
         return [(op, chunk) for op, items in by_op.items() for chunk in chunked(items, BATCH_LIMIT)]
@@ -271,29 +308,31 @@ class TicketsSink(BatchSink):
                     _why_nothing(item.write, short(columns, 300)),
                 )
         self.run.tally.count("unchanged", len(items))
+        if self.run.results is not None:
+            for item in items:
+                self.run.results.settled(item, UNCHANGED)
         self.run.checkpoints.settle(item.write.position for item in items)
 
     # -- step 5: settle ------------------------------------------------------------------------
-    def _settle(self, pending: list[Pending]) -> None:
+    def _settle(self, pending: list[Pending], *, quiet: bool = False) -> None:
         tally = self.run.tally
         replays = 0
         for item in pending:
+            action = action_of(item, self.run.options)
             if item.failure is not None:
-                self._reject(item.write.record, item.failure)
-            elif item.associated_only:
-                tally.count("associated")
-            elif item.write.operation is Operation.CREATE and item.matched_existing:
-                replays += 1
-                tally.count("upserted")
+                self._reject(item.write.record, item.failure, quiet=quiet)  # counts it
             else:
-                tally.count(_OUTCOME_OF[item.write.operation])
+                tally.count(ACTIONS[action])
+                replays += item.write.operation is Operation.CREATE and item.matched_existing
+            if self.run.results is not None:
+                self.run.results.settled(item, action)
         if replays:
             self.logger.info(
                 "%d create(s) found the ticket that the same input record made before (same "
                 "source id): updated, not created again",
                 replays,
             )
-        self.run.rejects.sync()
+        self._sync()
         self.run.checkpoints.settle(item.write.position for item in pending)
 
 

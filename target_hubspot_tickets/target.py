@@ -28,10 +28,12 @@ from target_hubspot_tickets.creates import CreateWriter
 from target_hubspot_tickets.input import InputError, TicketsReader
 from target_hubspot_tickets.options import (
     DEFAULT_ASSOCIATION_TYPES,
+    DEFAULT_MAX_ARCHIVES,
     DEFAULT_UNKNOWN_OUTCOME_WAIT_S,
     TargetOptions,
 )
 from target_hubspot_tickets.rejects import RejectsFile, Tally
+from target_hubspot_tickets.results import ResultsFile
 from target_hubspot_tickets.sinks import TicketsSink
 from target_hubspot_tickets.source_ids import SourceIds
 from target_hubspot_tickets.validation import (
@@ -115,6 +117,41 @@ TARGET_SETTINGS = (
         description="The run fails (after writing everything else) when rejects exceed this.",
     ),
     th.Property(
+        "max_archives",
+        th.IntegerType,
+        default=DEFAULT_MAX_ARCHIVES,
+        description=(
+            "A run whose input asks to archive more tickets than this archives none of them "
+            "(they are rejected) and fails after writing everything else; -1 for no limit. "
+            "HubSpot restores deleted tickets only through its UI."
+        ),
+    ),
+    th.Property(
+        "dry_run",
+        th.BooleanType,
+        default=False,
+        description=(
+            "Read the tickets the input touches, validate, and write the plan to plan_path "
+            "instead of writing anything to HubSpot."
+        ),
+    ),
+    th.Property(
+        "plan_path",
+        th.StringType,
+        description=(
+            "JSON-lines file that receives a dry run's plan: per record, the action and each "
+            "property's current and new value."
+        ),
+    ),
+    th.Property(
+        "results_path",
+        th.StringType,
+        description=(
+            "JSON-lines file that receives one line per input record: its position, keys, "
+            "action, HubSpot id (created ones included) and reject reason."
+        ),
+    ),
+    th.Property(
         "unknown_outcome_wait_s",
         th.NumberType,
         default=DEFAULT_UNKNOWN_OUTCOME_WAIT_S,
@@ -128,6 +165,10 @@ TARGET_SETTINGS = (
 
 class TooManyRejectsError(HubSpotError):
     """More records were rejected than `max_rejects` allows."""
+
+
+class TooManyArchivesError(HubSpotError):
+    """The input asked to archive more tickets than `max_archives` allows; none was archived."""
 
 
 class TargetHubSpotTickets(Target):
@@ -182,7 +223,11 @@ class TargetHubSpotTickets(Target):
         )
         secrets = [str(config[k]) for k in SECRET_SETTINGS if config.get(k)]
         run_id = uuid.uuid4().hex[:12]
-        rejects = RejectsFile(options.rejects_path, (*secrets, *client.secrets()), run_id)
+        secrets = [*secrets, *client.secrets()]
+        dry = options.write.dry_run
+        # A dry run refuses nothing for real: its rejects are lines of the plan only.
+        rejects = RejectsFile(None if dry else options.rejects_path, secrets, run_id)
+        results_path = options.plan_path if dry else options.results_path
         run = RunContext(
             client,
             validator,
@@ -194,6 +239,7 @@ class TargetHubSpotTickets(Target):
             started_ms=client.server_now_ms(),
             run_id=run_id,
         )
+        run.results = ResultsFile(results_path, secrets, run_id, options=options.write, planned=dry)
         run.creates = CreateWriter(run, TICKETS_STREAM, self.logger.getChild("creates"))
         if options.write.source_id_property is not None:
             run.source_ids = SourceIds(options.write.source_id_property)
@@ -233,10 +279,12 @@ class TargetHubSpotTickets(Target):
         """
         reader = self.message_reader
         stopped = reader.stopped_by if isinstance(reader, TicketsReader) else None
+        archives_refused = 0
         try:
             if stopped is None:
                 self._send_held_creates()
                 super().process_endofpipe()
+                archives_refused = self._write_held_archives()
         finally:
             tally = self._finish()
         if stopped is not None:
@@ -248,6 +296,15 @@ class TargetHubSpotTickets(Target):
             )
             message = f"{fatal}; input stopped there ({read} processed and checkpointed)"
             raise InputError(message)
+        if archives_refused:
+            limit = self.options.write.max_archives
+            message = (
+                f"the input asks to archive {archives_refused} tickets, more than "
+                f"max_archives={limit}: none was archived (they are rejected), everything else "
+                "was written; raise max_archives (-1: no limit) to archive them"
+            )
+            self.logger.log(logging.ERROR, message)
+            raise TooManyArchivesError(message)
         max_rejects = self.options.max_rejects
         if tally.rejected > max_rejects:
             run = self._run
@@ -271,13 +328,30 @@ class TargetHubSpotTickets(Target):
         if sinks and all(s.current_size == 0 for s in sinks):
             sinks[0].process_batch({})
 
+    def _write_held_archives(self) -> int:
+        """Count and write the archives held for the end of the input (`max_archives`)."""
+        run = self._run
+        if run is None or not run.held_archives:
+            return 0
+        sink = next(s for s in self._sinks_active.values() if isinstance(s, TicketsSink))
+        return sink.write_held_archives()
+
     def _finish(self) -> Tally:
         """Close the rejects file and the client; write and log the summary."""
         run = self._run
         tally = run.tally if run is not None else Tally()
         if run is not None:
             run.rejects.close()
+            if run.results is not None:
+                run.results.close()
             run.client.close()
+            if run.options.dry_run:
+                plan = self.options.plan_path
+                self.logger.info(
+                    "Dry run: nothing was written to HubSpot; the summary counts what a run "
+                    "would do%s",
+                    f", record by record in {plan}" if plan else "",
+                )
         self.summary = tally.as_dict()
         summary_path = self.options.summary_path
         if summary_path:

@@ -50,12 +50,7 @@ class UpdateWriter:
         archived = archived_among(self.run, [i.write.ticket_id or "" for i in missing])
         for item in missing:
             if item.write.ticket_id in archived:
-                item.failure = Reject(
-                    f"{item.write.describe(self.stream_name)}: ticket {item.write.ticket_id} is "
-                    "archived (deleted in HubSpot); restore it there before updating it",
-                    field="id",
-                    category="ARCHIVED",
-                )
+                item.failure = archived_reject(item.write, self.stream_name)
 
 
 class UpsertWriter(BatchWriter):
@@ -99,6 +94,16 @@ class UpsertWriter(BatchWriter):
             return write.properties[source_property]
 
         return cls(run, stream_name, logger, id_property=source_property, key=key, match=None)
+
+
+def archived_reject(write: TicketWrite, stream_name: str) -> Reject:
+    """Build the reject of an update whose ticket is archived (deleted) in HubSpot."""
+    return Reject(
+        f"{write.describe(stream_name)}: ticket {write.ticket_id} is archived (deleted in "
+        "HubSpot); restore it there before updating it",
+        field="id",
+        category="ARCHIVED",
+    )
 
 
 def update_input(write: TicketWrite) -> dict[str, Any]:

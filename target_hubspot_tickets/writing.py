@@ -24,6 +24,7 @@ from target_hubspot_tickets.writes import TicketWrite
 
 if TYPE_CHECKING:
     from target_hubspot_tickets.creates import CreateWriter
+    from target_hubspot_tickets.results import ResultsFile
     from target_hubspot_tickets.source_ids import SourceIds
 
 
@@ -40,6 +41,10 @@ class WriteOptions:
     replace_associations: bool = False
     association_types: tuple[str, ...] = ()
     unknown_outcome_wait_s: float = 30.0
+    # Read, validate and plan, but send no write (`plan`).
+    dry_run: bool = False
+    # Archives allowed in one input; None: no limit (`held_archives`).
+    max_archives: int | None = None
 
 
 @dataclass
@@ -61,6 +66,10 @@ class RunContext:
     creates: CreateWriter | None = None
     # Source ids for creates that bring none (with `source_id_property` only).
     source_ids: SourceIds | None = None
+    # Where each record's outcome (or, in a dry run, its plan) is written (`results`).
+    results: ResultsFile | None = None
+    # Archives wait here for the end of the input when `max_archives` limits them.
+    held_archives: list[Pending] = field(default_factory=list)
     last_position: int = 0
     _positions: Iterator[int] = field(default_factory=lambda: itertools.count(1), repr=False)
     _position_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -90,6 +99,12 @@ class Pending:
     associated_only: bool = False
     # A create sent as an upsert by its source id landed on a ticket that already existed.
     matched_existing: bool = False
+    # Whether the ticket existed when its current values were read (None: not read).
+    exists: bool | None = None
+    # Each property whose value changes: (HubSpot's value now, the value written), once read.
+    changes: dict[str, tuple[str | None, str]] | None = None
+    # Every property it writes holds that value already: nothing is sent for them (`current`).
+    unchanged: bool = False
 
     @property
     def ticket_id(self) -> str | None:

@@ -128,7 +128,7 @@ def test_many_archives_cost_one_read_per_batch(emulator, singer, target_config, 
         {"id": "999999991", "archived": True},
         {"id": "999999992", "archived": True},
     ]
-    config = target_config(server, batch_size_rows=1000)
+    config = target_config(server, batch_size_rows=1000, max_archives=-1)
 
     run = run_target(config, singer(server).lines(records))
 

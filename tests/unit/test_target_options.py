@@ -72,3 +72,29 @@ def test_a_bad_value_is_one_line_naming_the_setting(config: dict[str, Any], name
     message = str(caught.value)
     assert names in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("value", "limit"),
+    [(None, 100), (0, 0), (250, 250), (-1, None)],
+    ids=["default", "none-allowed", "raised", "no-limit"],
+)
+def test_max_archives_limits_archives_unless_minus_one(value: Any, limit: int | None) -> None:
+    config = {} if value is None else {"max_archives": value}
+    assert TargetOptions.from_config(config).write.max_archives == limit
+
+
+@pytest.mark.parametrize(
+    "value", [-2, True, "100", 1.5], ids=["below-minus-one", "bool", "text", "float"]
+)
+def test_a_bad_max_archives_is_one_line(value: Any) -> None:
+    with pytest.raises(ConfigError, match=r"^max_archives must be a whole number >= 0, or -1"):
+        TargetOptions.from_config({"max_archives": value})
+
+
+def test_a_dry_run_keeps_its_plan_and_a_real_run_its_results_path() -> None:
+    options = TargetOptions.from_config(
+        {"dry_run": True, "plan_path": "plan.jsonl", "results_path": "results.jsonl"}
+    )
+    assert options.write.dry_run is True
+    assert (options.plan_path, options.results_path) == ("plan.jsonl", "results.jsonl")

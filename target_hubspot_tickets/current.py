@@ -1,0 +1,124 @@
+"""Read what HubSpot holds now for the tickets a batch writes, and leave out what it holds already.
+
+Before a batch of updates or upserts is sent, its tickets are read with batch reads (100 per
+request, by id or by `id_property` with `idProperty`), asking for exactly the properties the
+batch writes. Each value is compared the way HubSpot stores it
+(`hubspot_api.property_values.same_stored_value`: numbers by value, booleans without case,
+instants and days, multi-select options as a set, "" as no value):
+
+- a property that already holds its value is left out of the write, so HubSpot records no
+  history entry and no audit trace for it, and `hs_lastmodifieddate` does not move;
+- a record whose every property holds its value already is `unchanged`, and nothing is sent
+  for it (its associations and pin still are);
+- the pipeline, its stage and `closed_date` travel together: when one of them changes, all the
+  record gives are sent, since HubSpot checks a stage against its pipeline and sets the close
+  date itself on a move to a closed stage unless it is given.
+
+A ticket the read does not find is written as before (HubSpot's answer rejects the update, or
+the upsert creates it). A dry run (`plan`) goes further, since nothing will answer: an update of
+a ticket that does not exist is rejected here with the reason the real run would give, and a
+create keyed by a source id that exists already is an update of that ticket.
+
+What is compared is what HubSpot held at the read, milliseconds before the write: a value
+changed in HubSpot between the two is not written back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hubspot_api.batch_reads import FoundTicket, read_tickets
+from hubspot_api.properties import PIPELINE, PIPELINE_STAGE
+from hubspot_api.property_values import same_stored_value
+from target_hubspot_tickets.archives import NOT_FOUND, archived_among
+from target_hubspot_tickets.rejects import Reject
+from target_hubspot_tickets.updates import archived_reject
+from target_hubspot_tickets.writes import Operation, TicketWrite
+from target_hubspot_tickets.writing import Pending, RunContext
+
+CLOSED_DATE = "closed_date"
+# Sent all together when any one of them changes (see the module docstring).
+TOGETHER = frozenset({PIPELINE, PIPELINE_STAGE, CLOSED_DATE})
+
+
+class CurrentValues:
+    """Compare one HubSpot batch's writes with the tickets' values now (before step 2)."""
+
+    def __init__(self, run: RunContext, stream_name: str) -> None:
+        """Keep the run context and the stream name used in reject reasons."""
+        self.run = run
+        self.stream_name = stream_name
+
+    def compare(self, operation: Operation | None, items: list[Pending]) -> None:
+        """Read the batch's tickets; note each record's changes; leave out what is held."""
+        key = self._key(operation)
+        if key is None:
+            return
+        key_of, id_property = key
+        names = sorted({name for item in items for name in item.write.properties})
+        wanted = [k for k in (key_of(i.write) for i in items) if k is not None]
+        found = read_tickets(self.run.client, wanted, names, id_property=id_property)
+        missing: list[Pending] = []
+        for item in items:
+            ticket_key = key_of(item.write)
+            ticket = found.get(ticket_key) if ticket_key is not None else None
+            item.exists = ticket is not None
+            if ticket is None:
+                missing.append(item)
+                continue
+            self._note(operation, item, ticket)
+        if self.run.options.dry_run and operation is Operation.UPDATE:
+            self._predict_missing(missing)
+
+    def _key(
+        self, operation: Operation | None
+    ) -> tuple[Callable[[TicketWrite], str | None], str | None] | None:
+        """Return how each record names its ticket, and the property it is named by."""
+        options = self.run.options
+        if operation is Operation.UPDATE:
+            return (lambda w: w.ticket_id), None
+        if operation is Operation.UPSERT:
+            return (lambda w: w.upsert_key), options.id_property
+        if operation is Operation.CREATE and options.dry_run and options.source_id_property:
+            source = options.source_id_property
+            return (lambda w: w.properties.get(source)), source
+        return None
+
+    def _note(self, operation: Operation | None, item: Pending, ticket: FoundTicket) -> None:
+        write = item.write
+        if self.run.options.dry_run:
+            write.result_id = ticket.id  # nothing will answer to say which ticket it writes
+        if ticket.properties is None:  # merged into another ticket: its values are not known
+            return
+        definitions = self.run.validator.definitions
+        changes = {
+            name: (ticket.properties.get(name), new)
+            for name, new in write.properties.items()
+            if not same_stored_value(definitions[name], ticket.properties.get(name), new)
+        }
+        item.changes = changes
+        if operation is Operation.CREATE:  # read in a dry run only
+            item.matched_existing = True  # a replayed create: an upsert of its ticket
+            return
+        keep = set(changes) | (TOGETHER if TOGETHER & set(changes) else set())
+        for name in [n for n in write.properties if n not in keep]:
+            del write.properties[name]
+        if not write.properties:
+            item.unchanged = True
+            write.result_id = ticket.id  # nothing is sent, so no answer will say it
+            item.associated_only = write.associations is not None
+
+    def _predict_missing(self, missing: list[Pending]) -> None:
+        """Reject, as HubSpot's answer would, the updates of tickets that do not exist."""
+        ids = [i.write.ticket_id for i in missing if i.write.ticket_id]
+        archived = archived_among(self.run, ids) if ids else set()
+        for item in missing:
+            ticket_id = item.write.ticket_id
+            if ticket_id in archived:
+                item.failure = archived_reject(item.write, self.stream_name)
+            else:
+                item.failure = Reject(
+                    f"{item.write.describe(self.stream_name)}: no ticket with id {ticket_id}",
+                    field="id",
+                    category=NOT_FOUND,
+                )
