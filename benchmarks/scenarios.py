@@ -48,6 +48,7 @@ DEFAULT_ASSOCIATION_TYPES = 3  # contacts, companies, deals: the tap's default `
 # Pipelines (with their stages) and property definitions: one ordinary call each.
 FIXED_CALLS = 2
 UPDATE_BATCH = 100
+PEER_CPU_MAX = 100_000
 START_DATE_DAYS = 90  # `start_date` this many days before now: about a fifth of the portal
 # The tap's highest budgets, so only CPU bounds the run.
 UNTHROTTLED = {"requests_per_10_seconds": 10_000, "search_requests_per_second": 100}
@@ -302,61 +303,73 @@ def _post_retrying(emulator: EmulatorProcess, path: str, body: Any) -> Any:
 
 
 # -- start_date ----------------------------------------------------------------------------------
-def start_date_side_by_side(catalogs: Catalogs, scenario: Scenario, timeout_s: float) -> list[Row]:
+class Peer:
+    """meltano-tap-hubspot, installed and prepared once, run on any emulator."""
+
+    def __init__(self, catalogs: Catalogs) -> None:
+        self.connector = MeltanoLabs()
+        self.workdir = catalogs.workdir / "meltano"
+        self.workdir.mkdir(exist_ok=True)
+        self.bin: Path | None = None
+        try:
+            bin_dir = self.connector.install()
+            with EmulatorProcess(_PREP.arguments()) as prep:
+                self.connector.prepare(bin_dir, self.workdir, prep.url, prep.token)
+            self.bin = bin_dir
+        except Unavailable as exc:
+            print(f"meltano-tap-hubspot not available: {exc}")
+
+    def run(
+        self, emulator: EmulatorProcess, title: str, timeout_s: float, start_date: str | None
+    ) -> Row | None:
+        """One measured sync of tickets on `emulator`; its truth: the portal's live tickets."""
+        if self.bin is None:
+            return None
+        config = json.loads((self.workdir / "config.json").read_text())
+        config["start_date"] = start_date or "2000-01-01T00:00:00Z"
+        (self.workdir / "config.json").write_text(json.dumps(config))
+        print(f"running meltano-tap-hubspot: {title}", flush=True)
+        emulator.reset_stats()
+        tally = RecordTally(STREAM)
+        run = run_measured(
+            self.connector.command(self.bin, self.workdir),
+            env=self.connector.env(emulator.url),
+            cwd=self.workdir,
+            tally=tally,
+            timeout_s=timeout_s,
+        )
+        stats = emulator.stats()
+        # Counted after the run: a count spends a search, which the run's budget must not share.
+        active = emulator.active_tickets()
+        label = self.connector.label
+        return _row(title, label, run, tally=tally, stats=stats, expected=active)
+
+
+def start_date_side_by_side(
+    catalogs: Catalogs, peer: Peer, scenario: Scenario, timeout_s: float
+) -> list[Row]:
     """First syncs with and without `start_date`: ours and meltano-tap-hubspot."""
     start = datetime.now(UTC) - timedelta(days=START_DATE_DAYS)
     start_iso = start.strftime("%Y-%m-%dT%H:%M:%SZ")
     rows: list[Row] = []
     latency, budgets = _latency_s(scenario), _budgets(scenario)
-    peer = MeltanoLabs()
-    peer_dir = catalogs.workdir / "meltano"
-    peer_dir.mkdir(exist_ok=True)
-    try:
-        peer_bin: Path | None = peer.install()
-        with EmulatorProcess(_PREP.arguments()) as prep:
-            peer.prepare(peer.install(), peer_dir, prep.url, prep.token)
-    except Unavailable as exc:
-        print(f"meltano-tap-hubspot not available: {exc}")
-        peer_bin = None
     for label, bound in (("without start_date", None), (f"start_date {start_iso}", start_iso)):
+        title = f"first sync, {label}"
         with EmulatorProcess(scenario.arguments()) as emulator:
-            matching = scenario.tickets if bound is None else matching_tickets(emulator, start)
             extra = {} if bound is None else {"start_date": bound}
-            print(f"running ours: first sync, {label}", flush=True)
+            print(f"running ours: {title}", flush=True)
             run, tally, stats = run_ours(
                 emulator, catalogs, catalogs.tickets, timeout_s=timeout_s, settings=extra
             )
-            row = _row(
-                f"first sync, {label}", "ours", run, tally=tally, stats=stats, expected=matching
-            )
+            # Counted after the run, off its budgets; the tap only reads.
+            matching = scenario.tickets if bound is None else matching_tickets(emulator, start)
+            row = _row(title, "ours", run, tally=tally, stats=stats, expected=matching)
             row.floor_s = floor(Workload(matching, latency), budgets).seconds
             rows.append(row)
-        if peer_bin is None:
-            continue
         with EmulatorProcess(scenario.arguments()) as emulator:
-            config = json.loads((peer_dir / "config.json").read_text())
-            config["start_date"] = bound or "2000-01-01T00:00:00Z"
-            (peer_dir / "config.json").write_text(json.dumps(config))
-            print(f"running meltano-tap-hubspot: first sync, {label}", flush=True)
-            peer_tally = RecordTally(STREAM)
-            run = run_measured(
-                peer.command(peer_bin, peer_dir),
-                env=peer.env(emulator.url),
-                cwd=peer_dir,
-                tally=peer_tally,
-                timeout_s=timeout_s,
-            )
-            stats = emulator.stats()
-            active = emulator.active_tickets()
-            row = _row(
-                f"first sync, {label}",
-                peer.label,
-                run,
-                tally=peer_tally,
-                stats=stats,
-                expected=active,
-            )
-            rows.append(row)
+            peer_row = peer.run(emulator, title, timeout_s, bound)
+            if peer_row is not None:
+                rows.append(peer_row)
     return rows
 
 
@@ -394,8 +407,12 @@ def matching_tickets(emulator: EmulatorProcess, start: datetime) -> int:
 
 
 # -- CPU and memory ------------------------------------------------------------------------------
-def cpu_and_memory(catalogs: Catalogs, sizes: list[int], timeout_s: float) -> list[Row]:
-    """A full sync of tickets at each size, no latency, no budgets: CPU and peak memory."""
+def cpu_and_memory(catalogs: Catalogs, peer: Peer, sizes: list[int], timeout_s: float) -> list[Row]:
+    """A full sync of tickets at each size, no latency, no budgets: CPU and peak memory.
+
+    meltano-tap-hubspot runs beside ours at every size but the largest (at 200,000 its one
+    request at a time would take most of the run's time for no new fact).
+    """
     rows: list[Row] = []
     for tickets in sizes:
         scenario = Scenario(
@@ -417,6 +434,10 @@ def cpu_and_memory(catalogs: Catalogs, sizes: list[int], timeout_s: float) -> li
                     expected=tickets,
                 )
             )
+            if tickets <= PEER_CPU_MAX:
+                peer_row = peer.run(emulator, f"{tickets:,} tickets, no latency", timeout_s, None)
+                if peer_row is not None:
+                    rows.append(peer_row)
     return rows
 
 
