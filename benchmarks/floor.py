@@ -27,6 +27,9 @@ to win. It is a lower bound built from these assumptions, each of them generous 
    modification time); the floor is the lower of that and a full two-ended walk of the portal.
 8. With `start_date`, only the matching tickets are counted, as if the list could skip the
    rest: lower than any real walk, so still a floor.
+9. `ticket_associations` is a full-table stream: every run re-reads the associations of the
+   whole portal, so an incremental run with it also walks the portal's ids (two-ended, as in a
+   first sync) and reads associations for all of them, beside its search for the changes.
 
 The module is pure: no clock, no I/O; `tests/unit/test_bench_floor.py` checks it.
 """
@@ -117,6 +120,26 @@ def _plan(work: Workload, budgets: Budgets, tickets: int, list_pages: int) -> Fl
     return Floor(max(walk, spent), list_pages, search_pages, ordinary)
 
 
+def _with_portal_ids(work: Workload, budgets: Budgets, portal: int, list_pages: int) -> Floor:
+    """An incremental run's search for its changes beside a two-ended walk of the portal's ids
+    for the full-table associations (assumption 9); both searches share one budget."""
+    latency = work.latency_s
+    listed = min(portal, list_pages * LIST_PAGE_LIMIT)
+    id_pages = math.ceil((portal - listed) / SEARCH_PAGE_LIMIT)
+    change_pages = math.ceil(work.tickets / SEARCH_PAGE_LIMIT)
+    searches = max(
+        chain_seconds(id_pages, latency),
+        chain_seconds(change_pages, latency),
+        budget_seconds(id_pages + change_pages, budgets.search_per_s, SEARCH_WINDOW_S, latency),
+    )
+    walk = max(chain_seconds(list_pages, latency), searches) + latency
+    history = math.ceil(work.tickets / BATCH_LIMIT) if work.history else 0
+    associations = work.association_types * math.ceil(portal / ASSOCIATION_BATCH_LIMIT)
+    ordinary = list_pages + history + associations + work.fixed_calls
+    spent = budget_seconds(ordinary, budgets.ordinary_per_10s, ORDINARY_WINDOW_S, latency)
+    return Floor(max(walk, spent), list_pages, id_pages + change_pages, ordinary)
+
+
 def two_ended(work: Workload, tickets: int, budgets: Budgets) -> Floor:
     """The best split of `tickets` between a list walk up and a search walk down."""
     most = math.ceil(tickets / LIST_PAGE_LIMIT)
@@ -129,10 +152,15 @@ def floor(work: Workload, budgets: Budgets | None = None) -> Floor:
     budgets = budgets or Budgets()
     if not work.incremental:
         return two_ended(work, work.tickets, budgets)
+    portal = max(work.portal_tickets, work.tickets)
+    walk = two_ended(work, portal, budgets)
+    if work.association_types:
+        both = min(
+            (_with_portal_ids(work, budgets, portal, pages) for pages in range(portal // 100 + 2)),
+            key=lambda plan: (plan.seconds, plan.ordinary_calls),
+        )
+        return min(both, walk, key=lambda plan: plan.seconds)
     by_search = _plan(work, budgets, work.tickets, 0)
-    if work.portal_tickets <= work.tickets:
-        return by_search
-    walk = two_ended(work, work.portal_tickets, budgets)
     return min(by_search, walk, key=lambda plan: plan.seconds)
 
 

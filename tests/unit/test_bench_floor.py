@@ -102,3 +102,22 @@ def test_no_latency_and_no_budgets_cost_nothing_but_bursts():
 )
 def test_the_ratio_says_whether_it_meets_the_goal(wall, floor_s, expected):
     assert versus_floor(wall, floor_s) == expected
+
+
+def test_an_incremental_run_with_associations_walks_the_portal_for_them():
+    changes_only = floor(
+        Workload(tickets=2_000, latency_s=0.15, incremental=True, portal_tickets=10_000)
+    )
+    with_associations = floor(
+        Workload(
+            tickets=2_000,
+            latency_s=0.15,
+            history=True,
+            association_types=3,
+            incremental=True,
+            portal_tickets=10_000,
+        )
+    )
+    # The full-table stream needs every id of the portal: as slow as a first sync's walk.
+    assert with_associations.seconds >= floor(Workload(tickets=10_000, latency_s=0.15)).seconds
+    assert with_associations.seconds > changes_only.seconds
