@@ -92,7 +92,7 @@ FAULTS = (
     Fault("429 SECONDLY", ("--search-rate-limit=1",)),
     Fault(
         "429 DAILY (fatal)",
-        ("--daily-limit=6",),
+        ("--daily-limit=3",),
         (("daily_request_reserve", 0),),
         fatal=True,
     ),
