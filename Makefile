@@ -4,11 +4,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck unit demo bench clean
+.PHONY: test lint typecheck unit demo bench bench-quick faults clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -32,8 +32,16 @@ unit: lint typecheck
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
+# `make bench QUICK=1` (or `make bench-quick`): the quick mode, under two minutes.
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(if $(QUICK),--quick)
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m benchmarks --quick
+
+# The fault table of the README's "Faults" section: each fault alone and all together.
+faults: $(STAMP)
+	$(BIN)/python -m benchmarks.faults $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

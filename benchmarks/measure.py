@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 PEAK_LAUNCHER = Path(__file__).with_name("peak.py")
 
@@ -165,5 +166,5 @@ class _NoStdin:
         return None
 
 
-def _open_stdin(path: Path | None):
+def _open_stdin(path: Path | None) -> contextlib.AbstractContextManager[Any]:
     return path.open("rb") if path is not None else _NoStdin()

@@ -8,6 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.charts import bars
+from benchmarks.floor import versus_floor
+from benchmarks.scenarios import Row
 from benchmarks.tap_compare import TapRow
 
 OURS = "ours"
@@ -136,47 +139,55 @@ def save_json(path: Path, scenario: str, rows: Sequence[TapRow], extra: dict[str
     path.write_text(json.dumps(payload, indent=2) + "\n")
 
 
-_BAR_HEIGHT = 22
-_LABEL_WIDTH = 250
-_PLOT_WIDTH = 420
-_PANEL_GAP = 40
-
-
-def save_chart(path: Path, title: str, rows: Sequence[TapRow]) -> None:
-    """Write an SVG bar chart of wall time and CPU per 1,000 records (no plotting library)."""
+def save_chart(path: Path, title: str, rows: Sequence[TapRow]) -> Path | None:
+    """Write a PNG bar chart of wall time and CPU per 1,000 records."""
     measured = [r for r in rows if r.ok and r.run is not None and r.records]
     if not measured:
-        return
-    panels = [
-        ("wall time, s", [r.run.wall_s for r in measured if r.run]),
-        ("CPU per 1,000 records, s", [r.run.cpu_s / r.records * 1000 for r in measured if r.run]),
+        return None
+    wall = [(r.connector.label, r.run.wall_s, r.connector.name == OURS) for r in measured if r.run]
+    cpu = [
+        (r.connector.label, r.run.cpu_s / r.records * 1000, r.connector.name == OURS)
+        for r in measured
+        if r.run
     ]
-    panel_height = _BAR_HEIGHT * len(measured) + 30
-    height = 40 + len(panels) * (panel_height + _PANEL_GAP)
-    width = _LABEL_WIDTH + _PLOT_WIDTH + 80
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        'font-family="sans-serif" font-size="12">',
-        f'<text x="10" y="22" font-size="14" font-weight="bold">{_escape(title)}</text>',
-    ]
-    top = 40
-    for caption, values in panels:
-        scale = _PLOT_WIDTH / max(values)
-        out.append(f'<text x="10" y="{top + 14}" font-weight="bold">{caption}</text>')
-        for i, (row, value) in enumerate(zip(measured, values, strict=True)):
-            y = top + 24 + i * _BAR_HEIGHT
-            colour = "#2b6cb0" if row.connector.name == OURS else "#a0aec0"
-            out += [
-                f'<text x="10" y="{y + 14}">{_escape(row.connector.label)}</text>',
-                f'<rect x="{_LABEL_WIDTH}" y="{y + 3}" width="{value * scale:.1f}" '
-                f'height="{_BAR_HEIGHT - 6}" fill="{colour}"/>',
-                f'<text x="{_LABEL_WIDTH + value * scale + 6:.1f}" y="{y + 14}">{value:.2f}</text>',
+    return bars(path, title, [("wall time, s", wall), ("CPU per 1,000 records, s", cpu)])
+
+
+def scenario_table(rows: Sequence[Row]) -> str:
+    """Our scenarios (and peers beside them): wall, the floor and the ratio, and the checks."""
+    headers = ["scenario", "connector", "wall s", "floor s", "wall / floor", "CPU s", "peak MiB",
+               "requests", "429s", "tickets", "exact"]  # fmt: skip
+    body = []
+    for row in rows:
+        exact = "yes" if row.exact else f"no ({row.tickets:,}/{row.expected:,}, {row.status})"
+        if row.repeats:
+            exact += f", {row.repeats:,} repeats"
+        body.append(
+            [
+                row.scenario,
+                row.connector,
+                _num(row.wall_s, 1),
+                _num(row.floor_s, 2),
+                versus_floor(row.wall_s, row.floor_s) if row.wall_s and row.floor_s else "-",
+                _num(row.cpu_s, 2),
+                _num(row.max_rss_mib, 0),
+                f"{row.requests:,}",
+                f"{row.throttled:,}",
+                f"{row.tickets:,}",
+                exact,
             ]
-        top += panel_height + _PANEL_GAP
-    out.append("</svg>")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+        )
+    return table(headers, body)
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def _num(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def scenario_chart(path: Path, title: str, rows: Sequence[Row]) -> Path | None:
+    """A PNG of each scenario's wall time with its floor marked."""
+    timed = [r for r in rows if r.wall_s is not None]
+    if not timed:
+        return None
+    wall = [(f"{r.scenario} ({r.connector})", r.wall_s or 0.0, r.connector == OURS) for r in timed]
+    return bars(path, title, [("wall time, s", wall)], floors=[r.floor_s for r in timed])

@@ -75,9 +75,9 @@ def run_tap(
     launcher = [sys.executable, str(PEAK_LAUNCHER), str(usage_file), "--"]
     with subprocess.Popen(
         [*launcher, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    ) as tap:
-        assert tap.stdout is not None
-        for line in tap.stdout:
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
             message = json.loads(line)
             if message["type"] == "RECORD":
                 stream = message["stream"]
@@ -88,8 +88,8 @@ def run_tap(
                     run.subjects[record["id"]] = record.get("subject")
             elif message["type"] == "STATE":
                 final = message["value"]
-    if tap.returncode != 0:
-        raise SystemExit(f"the tap exited {tap.returncode}")
+    if proc.returncode != 0:
+        raise SystemExit(f"the tap exited {proc.returncode}")
     # The launcher measures the tap itself: this process's emulator would inflate the figure.
     run.peak_rss_mib = json.loads(usage_file.read_text())["max_rss_kib"] / 1024
     wall = time.monotonic() - started

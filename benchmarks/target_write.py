@@ -18,13 +18,16 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from hubspot_emulator.config import EmulatorConfig
 from hubspot_emulator.server import EmulatorServer
 from target_hubspot_tickets.target import TargetHubSpotTickets
 
 
-def build_records(existing: list[dict], total: int, rng: random.Random) -> tuple[list, dict]:
+def build_records(
+    existing: list[dict[str, Any]], total: int, rng: random.Random
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Return the records and the expected outcome counts."""
     active = [t for t in existing if not t["archived"]]
     rng.shuffle(active)
@@ -35,7 +38,7 @@ def build_records(existing: list[dict], total: int, rng: random.Random) -> tuple
     creates = total - invalid - archives - updates - upserts
     assert updates + archives <= len(active), "seed more tickets"
     to_update, to_archive = active[:updates], active[updates : updates + archives]
-    records: list[dict] = []
+    records: list[dict[str, Any]] = []
     records += [
         {"subject": f"bench create {i}", "hs_pipeline_stage": "New", "content": f"body {i}"}
         for i in range(creates)

@@ -15,6 +15,7 @@ paths, queries and bodies reach the emulator exactly as the connector sent them.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 REAL_HOST_ENV = "BENCH_REAL_HOST"
 API_URL_ENV = "BENCH_API_URL"
@@ -45,7 +46,7 @@ def install(real_host: str, target: str) -> bool:
     if getattr(original, "_bench_redirect", False):
         return True
 
-    def send(self, request, *args, **kwargs):
+    def send(self: adapters.HTTPAdapter, request: Any, *args: Any, **kwargs: Any) -> Any:
         if request.url:
             request.url = rewrite_url(request.url, real_host, target)
         return original(self, request, *args, **kwargs)
