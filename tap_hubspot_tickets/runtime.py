@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -86,6 +87,11 @@ class TapRuntime:
         """Validate the settings now; connect on first use."""
         self.settings = HubSpotSettings.from_config(config)
         self.options = TapOptions.from_config(config)
+        # Whether ticket_associations reads this run (set before the streams sync), and the
+        # ids of every live ticket when the tickets stream walked them all in this run: the
+        # associations stream then reads theirs instead of walking the portal again.
+        self.associations_selected = False
+        self.walked_ids: array[int] | None = None
 
     @cached_property
     def client(self) -> HubSpotClient:

@@ -201,11 +201,27 @@ class TapHubSpotTickets(Tap):
         )
         for line in findings.warnings:
             self.logger.warning("%s", line)
+        runtime.associations_selected = associations.selected and bool(findings.associations)
         runtime.options = dataclasses.replace(
             options,
             history_properties=findings.history_properties,
             associations=findings.associations,
         )
+
+    @property
+    @override
+    def streams(self) -> dict[str, Stream]:
+        """Return the streams in the SDK's order (by name), but ticket_associations last.
+
+        The SDK syncs them in this order. A first sync's tickets walk then hands
+        ticket_associations the ids of every live ticket, so it reads their associations
+        without walking the portal a second time (`TicketsStream._read`).
+        """
+        streams = super().streams
+        name = TicketAssociationsStream.name
+        if name in streams and next(reversed(streams)) != name:
+            streams[name] = streams.pop(name)  # the SDK's own cached mapping, reordered once
+        return streams
 
     @override
     def discover_streams(self) -> list[Stream]:

@@ -82,6 +82,18 @@ class TicketAssociationsStream(HubSpotStream):
         for claim in claim_down(frontier, pages):
             yield claim.results
 
+    def _walked_ids(self) -> Generator[str, None, None] | None:
+        """Return the ids the tickets stream walked in this run, when it walked them all.
+
+        Its full walk is counted in the run report already; a ticket created since is read
+        by the next run, as by the tickets stream.
+        """
+        ids = self.runtime.walked_ids
+        if ids is None:
+            return None
+        self.logger.info("Reading the associations of the %d tickets walked in this run", len(ids))
+        return (str(ticket_id) for ticket_id in sorted(ids))
+
     def _ids(self, part: Part) -> Generator[str, None, None]:
         """Yield every live ticket id once, counting them for the run report."""
         first, *more = self._id_walks()
@@ -101,9 +113,8 @@ class TicketAssociationsStream(HubSpotStream):
             return
         source = self.runtime.source
         report = self.runtime.report
-        part = report.add(ticket_ids_part(utc_now()))
         emitted = 0
-        walked = self._ids(part)
+        walked = self._walked_ids() or self._ids(report.add(ticket_ids_part(utc_now())))
         batches = chunked(walked, ASSOCIATION_BATCH_LIMIT)
         with self._pool() as pool:
             try:

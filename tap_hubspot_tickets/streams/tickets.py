@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from array import array
 from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -173,9 +174,15 @@ class TicketsStream(HubSpotStream):
         if checkpoint.bookmark is None:
             # A first sync bounded by start_date walks only tickets modified since it: modified
             # covers created, as creating a ticket sets hs_lastmodifieddate.
+            whole = checkpoint.full_sync is None and options.start_date is None
             first, *more = walk.full_walks(checkpoint, since=options.start_date)
             part = report.add(full_walk_part(checkpoint.full_sync or {}))
-            yield from self._emit(first, builder, checkpoint, part, more=tuple(more))
+            # A walk of every live ticket from its start hands its ids to ticket_associations.
+            ids: array[int] | None = (
+                array("q") if whole and self.runtime.associations_selected else None
+            )
+            yield from self._emit(first, builder, checkpoint, part, more=tuple(more), ids=ids)
+            self.runtime.walked_ids = ids
             walked = True
         # One "now" for the run: windows planned against a moving clock would never end.
         now = utc_now()
@@ -208,14 +215,21 @@ class TicketsStream(HubSpotStream):
         builder: TicketRecordBuilder,
         checkpoint: TicketsCheckpoint,
         part: Part,
+        *,
         more: tuple[Iterator[TicketPage], ...] = (),
+        ids: array[int] | None = None,
     ) -> Iterator[Record]:
-        """Emit each page's tickets, then its companions' records, then checkpoint it."""
+        """Emit each page's tickets, then its companions' records, then checkpoint it.
+
+        `ids`, when given, collects the id of every ticket of every page.
+        """
         part.emitted, part.listed = checkpoint.counts(part.name)
         ahead = ReadAhead(pages, READ_AHEAD_PAGES, name=f"{self.name}-pages", more=more)
         for page in ahead:
             tickets = page.tickets if page.fill is None else page.fill.result()
             part.listed += len(page.tickets)
+            if ids is not None:
+                ids.extend(int(ticket["id"]) for ticket in page.tickets)
             for ticket in tickets:
                 record = builder.record(ticket)
                 part.emit(record)

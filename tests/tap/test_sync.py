@@ -507,3 +507,23 @@ def test_oauth_tokens_expiring_mid_run_are_refreshed(emulator, run_tap, truth):
     refreshes = sum(n for route, by in routes.items() if "token" in route for n in by.values())
     assert refreshes >= 2
     assert not any("401" in by for by in routes.values())
+
+
+def test_a_first_sync_reads_the_associations_of_the_tickets_it_walked_without_a_second_walk(
+    emulator, run_tap, truth
+):
+    server = emulator(tickets=1000, seed=18)
+    server.reset_stats()
+    first = run_tap(server)
+    assert (
+        _association_keys(first.records("ticket_associations")) == truth(server).association_keys()
+    )
+    routes = {k: sum(v.values()) for k, v in server.stats()["by_route"].items()}
+    # One walk of the portal (pages of 100 up, 200 down) and the archived list: the
+    # associations stream reads the ids the tickets stream walked.
+    assert routes["GET tickets.list"] + routes.get("POST tickets.search", 0) <= 10 + 4
+    # Later runs read only changes, so the associations stream walks the ids itself.
+    second = run_tap(server, state=first.state)
+    assert (
+        _association_keys(second.records("ticket_associations")) == truth(server).association_keys()
+    )

@@ -118,6 +118,14 @@ def test_the_target_sdk_still_drains_then_writes_state_and_checks_keys_per_recor
     assert "_parse_timestamps_in_record(" in inspect.getsource(Sink._validate_and_parse)
 
 
+def test_streams_still_sync_in_the_order_of_the_cached_streams_mapping():
+    # TapHubSpotTickets.streams moves ticket_associations last, after the tickets walk, in the
+    # mapping the SDK caches and syncs from.
+    assert "for stream in self.streams.values()" in inspect.getsource(Tap.sync_all)
+    assert "self._streams[stream.name] = stream" in inspect.getsource(Tap.streams.fget)
+    assert "return self._streams" in inspect.getsource(Tap.streams.fget)
+
+
 def test_the_sdk_still_deselects_conforms_and_maps_in_generate_record_messages():
     # The steps TicketsStream._plain_output proves redundant before skipping them.
     source = inspect.getsource(Stream._generate_record_messages)
