@@ -18,6 +18,7 @@ changed again while the run read them, or tickets search counts but did not retu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -122,6 +123,9 @@ class RunReport:
     parts: list[Part] = field(default_factory=list)
     # Streams HubSpot cannot count: name -> records emitted.
     uncounted: dict[str, int] = field(default_factory=dict)
+    # What the log has shown already: each stream logs the parts it added.
+    _logged_parts: int = 0
+    _logged_streams: set[str] = field(default_factory=set)
 
     def add(self, part: Part) -> Part:
         """Start reporting a part of the tickets read."""
@@ -136,10 +140,10 @@ class RunReport:
                     part.listed if part.count_filter is None else total(part.count_filter)
                 )
 
-    def warnings(self) -> list[str]:
-        """Return one line for each part whose counts differ."""
+    def warnings(self, parts: list[Part] | None = None) -> list[str]:
+        """Return one line for each part whose counts differ (of `parts`, or of every part)."""
         lines = []
-        for part in self.parts:
+        for part in self.parts if parts is None else parts:
             diff = part.difference
             if not diff:
                 continue
@@ -154,14 +158,14 @@ class RunReport:
             )
         return lines
 
-    def table(self) -> list[str]:
-        """Return the report as lines of a small table."""
+    def table(self, parts: list[Part], uncounted: dict[str, int]) -> list[str]:
+        """Return these parts and streams as lines of a small table."""
         rows = [("part", "tickets", "HubSpot", "emitted", "difference")]
-        for part in self.parts:
+        for part in parts:
             shown = "?" if part.hubspot is None else f"{part.hubspot:,}"
             diff = part.difference
             rows.append((part.name, part.scope, shown, f"{part.emitted:,}", _signed(diff)))
-        for stream, emitted in self.uncounted.items():
+        for stream, emitted in uncounted.items():
             rows.append((stream, "every record", "no count", f"{emitted:,}", ""))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         return [
@@ -170,12 +174,23 @@ class RunReport:
         ]
 
     def publish(self) -> None:
-        """Log the table and the warnings; write the JSON file if one is configured."""
-        self.logger.info("Run report:\n%s", "\n".join(self.table()))
-        for line in self.warnings():
+        """Log what was added since the last time, with its warnings; rewrite the JSON file.
+
+        A report file that cannot be written is a warning: the records are out already.
+        """
+        parts = self.parts[self._logged_parts :]
+        streams = {k: v for k, v in self.uncounted.items() if k not in self._logged_streams}
+        self._logged_parts = len(self.parts)
+        self._logged_streams.update(streams)
+        if parts or streams:
+            self.logger.info("Run report:\n%s", "\n".join(self.table(parts, streams)))
+        for line in self.warnings(parts):
             self.logger.warning("%s", line)
         if self.path is not None:
-            _write_atomically(self.path, json.dumps(self.to_json(), indent=2) + "\n")
+            try:
+                _write_atomically(self.path, json.dumps(self.to_json(), indent=2) + "\n")
+            except OSError as exc:
+                self.logger.warning("cannot write the run report to %s: %s", self.path, exc)
 
     def to_json(self) -> JSON:
         """Return the report as JSON."""
@@ -207,6 +222,11 @@ def _signed(value: int | None) -> str:
 def _write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(temporary, path)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise

@@ -76,8 +76,18 @@ class TapOptions:
             associations=tuple(dict.fromkeys(str(name) for name in associations or ())),
             search_lag_margin=timedelta(seconds=margin),
             full_sync_search_assist=bool(config.get("full_sync_search_assist", True)),
-            run_report_path=Path(report) if (report := config.get("run_report_path")) else None,
+            run_report_path=_report_path(config.get("run_report_path")),
         )
+
+
+def _report_path(value: Any) -> Path | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigError("run_report_path must be a string")
+    if Path(value).is_dir():
+        raise ConfigError(f"run_report_path {value!r} is a directory; give the path of a file")
+    return Path(value)
 
 
 class TapRuntime:

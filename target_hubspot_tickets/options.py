@@ -7,8 +7,10 @@ A bad value is a `ConfigError` of one line naming the setting, raised before any
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from hubspot_api.errors import ConfigError
@@ -44,6 +46,13 @@ class TargetOptions:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TargetOptions:
         """Validate the target settings; raise `ConfigError` with one clear line."""
+        _refuse_near_misses(config)
+        dry_run = bool(config.get("dry_run", False))
+        if _optional_text(config, "plan_path") and not dry_run:
+            raise ConfigError(
+                "plan_path is set but dry_run is not true, so this run would write to HubSpot; "
+                "set dry_run: true for a plan, or remove plan_path"
+            )
         id_property = _optional_text(config, "id_property")
         source_id_property = _optional_text(config, "source_id_property")
         wait = config.get("unknown_outcome_wait_s")
@@ -73,7 +82,7 @@ class TargetOptions:
                 replace_associations=bool(config.get("replace_associations", False)),
                 association_types=tuple(dict.fromkeys(object_type_name(t) for t in types)),
                 unknown_outcome_wait_s=float(wait),
-                dry_run=bool(config.get("dry_run", False)),
+                dry_run=dry_run,
                 max_archives=None if max_archives == NO_ARCHIVE_LIMIT else max_archives,
             ),
             validator=ValidatorSettings(
@@ -82,12 +91,36 @@ class TargetOptions:
                 read_only_columns=_choice(config, "read_only_columns", READ_ONLY_MODES, DROP),
                 null_values=_choice(config, "null_values", NULL_MODES, SKIP),
             ),
-            rejects_path=_optional_text(config, "rejects_path"),
-            summary_path=_optional_text(config, "summary_path"),
+            rejects_path=_output_path(config, "rejects_path"),
+            summary_path=_output_path(config, "summary_path"),
             max_rejects=max_rejects,
-            results_path=_optional_text(config, "results_path"),
-            plan_path=_optional_text(config, "plan_path"),
+            results_path=_output_path(config, "results_path"),
+            plan_path=_output_path(config, "plan_path"),
         )
+
+
+# Settings whose misspelling must not pass as a mere warning: without them the run writes, or
+# archives, what the user meant to hold back.
+GUARD_SETTINGS = ("dry_run", "max_archives")
+
+
+def _refuse_near_misses(config: Mapping[str, Any]) -> None:
+    """Stop on a setting that is a misspelling of a guard setting (`dry_runn`, `max_archive`)."""
+    for key in config:
+        for guard in GUARD_SETTINGS:
+            if key != guard and difflib.SequenceMatcher(None, key.lower(), guard).ratio() >= 0.8:
+                raise ConfigError(
+                    f"unknown setting {key!r}: did you mean {guard!r}? Without it the run would "
+                    "write what that setting holds back, so it stops here"
+                )
+
+
+def _output_path(config: Mapping[str, Any], name: str) -> str | None:
+    """Return a file setting the run writes, refusing a directory before any write."""
+    value = _optional_text(config, name)
+    if value is not None and Path(value).is_dir():
+        raise ConfigError(f"{name} {value!r} is a directory; give the path of a file")
+    return value
 
 
 def _optional_text(config: Mapping[str, Any], name: str) -> str | None:

@@ -266,6 +266,10 @@ class TargetHubSpotTickets(Target):
         self.checkpoints.settle(())
 
     def _emit_state(self, value: Any) -> None:
+        if self.options.write.dry_run:
+            # Nothing was written: handing the state back would let the upstream tap skip, in
+            # the real run that follows, the records this one only planned.
+            return
         with self._stdout_lock:
             sys.stdout.write(json.dumps(value) + "\n")
             sys.stdout.flush()
@@ -301,7 +305,7 @@ class TargetHubSpotTickets(Target):
             message = (
                 f"the input asks to archive {archives_refused} tickets, more than "
                 f"max_archives={limit}: none was archived (they are rejected), everything else "
-                "was written; raise max_archives (-1: no limit) to archive them"
+                f"{self._written_or_planned}; raise max_archives (-1: no limit) to archive them"
             )
             self.logger.log(logging.ERROR, message)
             raise TooManyArchivesError(message)
@@ -311,10 +315,18 @@ class TargetHubSpotTickets(Target):
             where = f" (see {run.rejects.path})" if run and run.rejects.path else ""
             message = (
                 f"{tally.rejected} record(s) rejected, more than max_rejects={max_rejects}"
-                f"{where}; everything else was written"
+                f"{where}; everything else {self._written_or_planned}"
             )
             self.logger.log(logging.ERROR, message)
             raise TooManyRejectsError(message)
+
+    @property
+    def _written_or_planned(self) -> str:
+        return (
+            "was planned (a dry run writes nothing)"
+            if self.options.write.dry_run
+            else "was written"
+        )
 
     def _send_held_creates(self) -> None:
         """End the input's last segment; write its creates if no drain is left to take them."""

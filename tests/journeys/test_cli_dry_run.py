@@ -35,10 +35,15 @@ def test_a_dry_run_on_the_command_line_sends_no_write_and_exits_0(
     plan = tmp_path / "plan.jsonl"
 
     run = target_cli(
-        server, [build.schema(), *map(build.record, records)], dry_run=True, plan_path=str(plan)
+        server,
+        [build.schema(), *map(build.record, records), build.state({"bookmark": 3})],
+        dry_run=True,
+        plan_path=str(plan),
     )
 
     summary = run.assert_clean_success()
+    # No state goes back: the upstream tap must send these records again to the real run.
+    assert run.states == []
     assert (summary["created"], summary["updated"], summary["archived"]) == (1, 1, 1)
     assert _writes(server) == {}
     actions = [json.loads(line)["action"] for line in plan.read_text().splitlines()]

@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
+
+from hubspot_api.errors import ConfigError
+
 
 def _report(tmp_path, name: str = "report.json") -> dict:
     return json.loads((tmp_path / name).read_text(encoding="utf-8"))
@@ -85,3 +89,21 @@ def test_a_bounded_first_sync_is_counted_within_its_bound(emulator, run_tap, tru
     assert "modified since" in walk["tickets"]
     assert walk["difference"] == 0
     assert 0 < walk["emitted"] < 500
+
+
+def test_each_part_is_logged_once_and_the_file_holds_them_all(emulator, run_tap, tmp_path, caplog):
+    server = emulator(tickets=200, seed=45)
+    with caplog.at_level(logging.INFO):
+        first = run_tap(server)
+        run_tap(server, state=first.state, run_report_path=str(tmp_path / "report.json"))
+    tables = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Run report:")]
+    assert sum("full walk" in table for table in tables) == 1
+    assert sum("association ids" in table for table in tables) == 1
+    assert {part["part"] for part in _report(tmp_path)["tickets"]} >= {"window", "association ids"}
+
+
+def test_a_report_path_that_is_a_directory_is_refused_before_any_read(emulator, run_tap, tmp_path):
+    server = emulator(tickets=5, seed=46)
+    with pytest.raises(ConfigError, match=r"run_report_path .* is a directory"):
+        run_tap(server, run_report_path=str(tmp_path))
+    assert server.stats()["requests"] == 0

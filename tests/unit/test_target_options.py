@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -98,3 +99,25 @@ def test_a_dry_run_keeps_its_plan_and_a_real_run_its_results_path() -> None:
     )
     assert options.write.dry_run is True
     assert (options.plan_path, options.results_path) == ("plan.jsonl", "results.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("config", "fragment"),
+    [
+        ({"dry_runn": True}, "unknown setting 'dry_runn': did you mean 'dry_run'?"),
+        ({"dryrun": True}, "did you mean 'dry_run'?"),
+        ({"max_archive": 5}, "did you mean 'max_archives'?"),
+        ({"plan_path": "plan.jsonl"}, "plan_path is set but dry_run is not true"),
+    ],
+    ids=["dry-runn", "dryrun", "max-archive", "plan-without-dry-run"],
+)
+def test_a_guard_that_would_not_hold_stops_the_run(config: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        TargetOptions.from_config(config)
+
+
+@pytest.mark.parametrize("name", ["rejects_path", "summary_path", "results_path", "plan_path"])
+def test_a_directory_given_for_a_file_is_refused_before_any_write(tmp_path, name: str) -> None:
+    config = {name: str(tmp_path), "dry_run": name == "plan_path"}
+    with pytest.raises(ConfigError, match=rf"{name} .* is a directory"):
+        TargetOptions.from_config(config)
