@@ -19,17 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.measure import PEAK_LAUNCHER
+from benchmarks.scenarios import EVERY_STREAM
 from hubspot_emulator.config import DEFAULT_TOKEN, EmulatorConfig
 from hubspot_emulator.server import EmulatorServer
-
-STREAMS = (
-    "tickets",
-    "ticket_property_history",
-    "ticket_associations",
-    "ticket_pipelines",
-    "ticket_pipeline_stages",
-    "ticket_properties",
-)
 
 
 def catalog_for(config: Path, selected: set[str]) -> dict[str, Any]:
@@ -158,7 +150,7 @@ def main() -> None:
         properties = len(server.portal.snapshot()[0]["properties"])
         print(f"# tap-hubspot-tickets: {args.tickets} tickets, ~{properties} properties each")
         only_tickets = catalog_for(workdir / "config.json", {"tickets"})
-        everything = catalog_for(workdir / "config.json", set(STREAMS))
+        everything = catalog_for(workdir / "config.json", set(EVERY_STREAM))
 
         truth = {t["id"]: t for t in server.portal.snapshot()}
         wall, state, run, stats = run_tap(server, workdir, only_tickets, None)
