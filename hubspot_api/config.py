@@ -167,7 +167,14 @@ def _text(config: Mapping[str, Any], key: str) -> str | None:
     return value.strip() or None
 
 
-def _number(config: Mapping[str, Any], key: str, default: float, low: float, high: float) -> float:
+def number_setting(
+    config: Mapping[str, Any], key: str, default: float, low: float, high: float
+) -> float:
+    """Return a number setting within [low, high], or raise `ConfigError` naming it.
+
+    singer-sdk reads a config file's decimals as `Decimal` (Meltano writes a decimal setting's
+    value as `30.0`), so anything `float()` takes is a number here.
+    """
     value = config.get(key)
     if value is None or value == "":
         return default
@@ -181,7 +188,7 @@ def _number(config: Mapping[str, Any], key: str, default: float, low: float, hig
 
 
 def _integer(config: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
-    number = _number(config, key, default, low, high)
+    number = number_setting(config, key, default, low, high)
     if number != int(number):
         raise ConfigError(f"{key} must be a whole number, got {config.get(key)!r}")
     return int(number)
@@ -249,7 +256,7 @@ class HubSpotSettings:
             client_secret=oauth["client_secret"],
             refresh_token=oauth["refresh_token"],
             api_version=version,
-            request_timeout=_number(
+            request_timeout=number_setting(
                 config, "request_timeout", DEFAULT_REQUEST_TIMEOUT_S, 0.001, 3600
             ),
             requests_per_10_seconds=_integer(
