@@ -24,6 +24,7 @@ import yaml
 
 from hubspot_emulator.config import DEFAULT_TOKEN
 from tap_hubspot_tickets.runtime import DEFAULT_HISTORY_PROPERTIES
+from tests.install.conftest import uv_env
 
 pytestmark = pytest.mark.install
 
@@ -152,8 +153,6 @@ def own_project(
     """Create the project and install both plugins from the wheel, with the doc's commands."""
     base = tmp_path_factory.mktemp("own-meltano-project")
     assert ROOT not in base.parents, "the project must live outside the repository"
-    from tests.install.conftest import uv_env
-
     env = {k: v for k, v in uv_env().items() if not k.startswith(("MELTANO_", "TAP_", "TARGET_"))}
     env.update(
         {
