@@ -167,14 +167,7 @@ def _text(config: Mapping[str, Any], key: str) -> str | None:
     return value.strip() or None
 
 
-def number_setting(
-    config: Mapping[str, Any], key: str, default: float, low: float, high: float
-) -> float:
-    """Return a number setting within [low, high], or raise `ConfigError` naming it.
-
-    singer-sdk reads a config file's decimals as `Decimal` (Meltano writes a decimal setting's
-    value as `30.0`), so anything `float()` takes is a number here.
-    """
+def _number(config: Mapping[str, Any], key: str, default: float, low: float, high: float) -> float:
     value = config.get(key)
     if value is None or value == "":
         return default
@@ -188,7 +181,7 @@ def number_setting(
 
 
 def _integer(config: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
-    number = number_setting(config, key, default, low, high)
+    number = _number(config, key, default, low, high)
     if number != int(number):
         raise ConfigError(f"{key} must be a whole number, got {config.get(key)!r}")
     return int(number)
@@ -256,7 +249,7 @@ class HubSpotSettings:
             client_secret=oauth["client_secret"],
             refresh_token=oauth["refresh_token"],
             api_version=version,
-            request_timeout=number_setting(
+            request_timeout=_number(
                 config, "request_timeout", DEFAULT_REQUEST_TIMEOUT_S, 0.001, 3600
             ),
             requests_per_10_seconds=_integer(

@@ -10,10 +10,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from hubspot_api.config import number_setting
 from hubspot_api.errors import ConfigError
 from hubspot_api.objects import object_type_name
 from target_hubspot_tickets.validation import (
@@ -26,8 +26,6 @@ from target_hubspot_tickets.validation import (
 from target_hubspot_tickets.writing import WriteOptions
 
 DEFAULT_UNKNOWN_OUTCOME_WAIT_S = 30.0
-# An hour: past that, a lost create batch is better resent by a new run than waited for.
-MAX_WAIT_S = 3600.0
 DEFAULT_ASSOCIATION_TYPES = ("contacts", "companies")
 # Archives one input may ask for before the run refuses them all (`max_archives`; -1: no limit).
 DEFAULT_MAX_ARCHIVES = 100
@@ -58,9 +56,15 @@ class TargetOptions:
             )
         id_property = _optional_text(config, "id_property")
         source_id_property = _optional_text(config, "source_id_property")
-        wait = number_setting(
-            config, "unknown_outcome_wait_s", DEFAULT_UNKNOWN_OUTCOME_WAIT_S, 0, MAX_WAIT_S
-        )
+        wait = config.get("unknown_outcome_wait_s")
+        if wait is None:
+            wait = DEFAULT_UNKNOWN_OUTCOME_WAIT_S
+        # singer-sdk reads a config file's decimals as Decimal, and Meltano writes a decimal
+        # setting's value as one (30.0).
+        if isinstance(wait, bool) or not isinstance(wait, int | float | Decimal) or wait < 0:
+            raise ConfigError(
+                f"unknown_outcome_wait_s must be a number of seconds >= 0, got {wait}"
+            )
         max_rejects = config.get("max_rejects") or 0
         if isinstance(max_rejects, bool) or not isinstance(max_rejects, int) or max_rejects < 0:
             raise ConfigError("max_rejects must be a whole number >= 0")

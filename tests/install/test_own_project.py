@@ -254,7 +254,8 @@ def test_own_project_syncs_incrementally_and_writes_back(
     )
     time.sleep(1.5)  # past the tap's search-lag margin
     before = _rows(postgres.url, "SELECT max(_sdc_batched_at) FROM hubspot.tickets")[0][0]
-    own_project.meltano(*sync)
+    # As the job of the doc: the same extractor-loader pair, so the same state.
+    own_project.meltano(*_documented("meltano run hubspot-to-postgres").split()[1:])
     reloaded = _rows(
         postgres.url,
         "SELECT id, hs_ticket_priority FROM hubspot.tickets "
