@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck unit demo bench bench-quick faults clean
+.PHONY: test lint typecheck unit demo bench bench-quick faults plugins clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,10 +24,10 @@ test: lint typecheck
 	bash scripts/ensure-postgres.sh
 	$(BIN)/pytest
 
-# Everything but the Meltano pipelines and journeys, which need a PostgreSQL server (and root to
+# Everything but the Meltano pipelines and journeys (the own-project one included), which need a PostgreSQL server (and root to
 # install one): for a machine where `make test` cannot start PostgreSQL.
 unit: lint typecheck
-	$(BIN)/pytest --ignore=tests/e2e --ignore=tests/journeys
+	$(BIN)/pytest --ignore=tests/e2e --ignore=tests/journeys --ignore=tests/install/test_own_project.py
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
@@ -42,6 +42,11 @@ bench-quick: $(STAMP)
 # The fault table of the README's "Faults" section: each fault alone and all together.
 faults: $(STAMP)
 	$(BIN)/python -m benchmarks.faults $(if $(QUICK),--quick)
+
+# The Meltano plugin definitions in plugins/, generated from the settings schemas; rerun after
+# adding or changing a setting (a test fails until the committed files match).
+plugins: $(STAMP)
+	$(BIN)/python scripts/plugin_definitions.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

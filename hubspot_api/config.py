@@ -115,6 +115,9 @@ COMMON_SETTINGS = th.PropertiesList(
 )
 
 SECRET_SETTINGS = tuple(p.name for p in COMMON_SETTINGS if p.secret)
+OAUTH_SETTINGS = ("client_id", "client_secret", "refresh_token")
+# The two ways to authenticate, each complete on its own: a token, or the whole OAuth trio.
+AUTH_ALTERNATIVES = (("access_token",), OAUTH_SETTINGS)
 
 
 def settings_schema(*extra: th.Property[Any]) -> dict[str, Any]:
@@ -224,7 +227,7 @@ class HubSpotSettings:
                 f"{', '.join(API_VERSIONS)}{hint}"
             )
         token = _text(config, "access_token")
-        oauth = {k: _text(config, k) for k in ("client_id", "client_secret", "refresh_token")}
+        oauth = {k: _text(config, k) for k in OAUTH_SETTINGS}
         given = [k for k, v in oauth.items() if v]
         if token and given:
             raise ConfigError(

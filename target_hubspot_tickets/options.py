@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,12 @@ class TargetOptions:
         wait = config.get("unknown_outcome_wait_s")
         if wait is None:
             wait = DEFAULT_UNKNOWN_OUTCOME_WAIT_S
-        if isinstance(wait, bool) or not isinstance(wait, int | float) or wait < 0:
-            raise ConfigError("unknown_outcome_wait_s must be a number of seconds >= 0")
+        # singer-sdk reads a config file's decimals as Decimal, and Meltano writes a decimal
+        # setting's value as one (30.0).
+        if isinstance(wait, bool) or not isinstance(wait, int | float | Decimal) or wait < 0:
+            raise ConfigError(
+                f"unknown_outcome_wait_s must be a number of seconds >= 0, got {wait}"
+            )
         max_rejects = config.get("max_rejects") or 0
         if isinstance(max_rejects, bool) or not isinstance(max_rejects, int) or max_rejects < 0:
             raise ConfigError("max_rejects must be a whole number >= 0")

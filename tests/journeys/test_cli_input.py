@@ -165,6 +165,29 @@ def test_config_problem_ends_in_one_line(
     run.assert_one_line_error(*needles)
 
 
+# Meltano writes a decimal setting's value as `30.0`, and singer-sdk reads it as a Decimal.
+@pytest.mark.parametrize("wait", [30.0, 2.5, 0], ids=["as-meltano-writes-it", "fraction", "zero"])
+def test_decimal_setting_as_meltano_writes_it_is_read(
+    emulator: Any, singer_input: Any, target_cli: Any, wait: float
+) -> None:
+    server = emulator(tickets=5, seed=23)
+    ticket = _live_ids(server)[0]
+    singer = singer_input(server)
+    lines = [singer.schema(), singer.record({"id": ticket, "subject": "decimal settings"})]
+    run = target_cli(server, lines, unknown_outcome_wait_s=wait, request_timeout=60.0)
+
+    summary = run.assert_clean_success()
+    assert summary["updated"] == 1, summary
+
+
+def test_negative_wait_ends_in_one_line(emulator: Any, singer_input: Any, target_cli: Any) -> None:
+    server = emulator(tickets=5, seed=23)
+    singer = singer_input(server)
+    run = target_cli(server, [singer.schema()], unknown_outcome_wait_s=-1.5)
+
+    run.assert_one_line_error("unknown_outcome_wait_s", "-1.5")
+
+
 # -- D: a byte-order mark and blank lines are not errors -----------------------------------------
 @pytest.mark.parametrize("shape", ["bom", "blank-lines", "bom-and-blank-lines"])
 def test_bom_and_blank_lines_are_read_as_nothing(

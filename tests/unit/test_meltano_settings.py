@@ -1,7 +1,15 @@
-"""meltano.yml declares exactly the settings each plugin's own config schema has."""
+"""meltano.yml, the plugin definitions in plugins/ and `--about` agree on every setting.
+
+The settings schema is the source: `scripts/plugin_definitions.py` generates the definitions
+from it, and meltano.yml's plugin blocks must declare the same settings with the same kinds
+and `sensitive` flags.
+"""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -9,10 +17,15 @@ import pytest
 import yaml
 
 from hubspot_api.config import settings_schema
+from scripts.plugin_definitions import PLUGINS as DEFINITIONS
+from scripts.plugin_definitions import PluginSpec, render
 from tap_hubspot_tickets.tap import TAP_SETTINGS
 from target_hubspot_tickets.target import TARGET_SETTINGS
 
 MELTANO_YML = Path(__file__).resolve().parents[2] / "meltano.yml"
+BIN = Path(sys.executable).parent
+# Meltano's setting kinds a definition may use (no date_iso8601: see below).
+KINDS = {"string", "password", "options", "integer", "decimal", "boolean", "array", "object"}
 
 
 def _plugin(name: str) -> dict[str, Any]:
@@ -57,32 +70,72 @@ def test_declared_defaults_match_schema_defaults(name: str, config_schema: dict[
             assert setting["value"] == schema[setting["name"]]["default"], setting["name"]
 
 
-def _kinds_for(schema: dict[str, Any]) -> set[str]:
-    types = schema.get("type", [])
-    types = {types} if isinstance(types, str) else set(types)
-    types.discard("null")
-    kind = {
-        "integer": {"integer"},
-        "number": {"decimal"},
-        "boolean": {"boolean"},
-        "array": {"array"},
-        "object": {"object"},
-    }
-    if types == {"string"}:
-        if schema.get("secret"):
-            return {"password"}
-        if schema.get("format") == "date-time":
-            return {"date_iso8601"}
-        return {"options"} if schema.get("enum") else {"string"}
-    (only,) = types
-    return kind[only]
+SPECS = [pytest.param(spec, id=spec.plugin_type) for spec in DEFINITIONS]
 
 
-@pytest.mark.parametrize(("name", "config_schema"), PLUGINS)
-def test_setting_kinds_fit_schema_types(name: str, config_schema: dict[str, Any]) -> None:
-    schema = config_schema["properties"]
-    for setting in _plugin(name)["settings"]:
-        assert setting["kind"] in _kinds_for(schema[setting["name"]]), setting["name"]
+def _definition(spec: PluginSpec) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(spec.path.read_text(encoding="utf-8"))
+    return loaded
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_definitions_are_generated_from_the_settings_schema(spec: PluginSpec) -> None:
+    assert spec.path.exists(), f"{spec.path.name} is missing: run `make plugins`"
+    committed = spec.path.read_text(encoding="utf-8")
+    assert committed == render(spec), f"{spec.path.name} is out of date: run `make plugins`"
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_meltano_yml_declares_settings_as_the_definition_does(spec: PluginSpec) -> None:
+    defined = {s["name"]: s for s in _definition(spec)["settings"]}
+    for setting in _plugin(spec.plugin.name)["settings"]:
+        name = setting["name"]
+        assert name in defined, f"meltano.yml declares {name!r}, the definition does not"
+        want = defined[name]
+        assert setting["kind"] == want["kind"], f"{name}: kind {setting['kind']!r}"
+        assert bool(setting.get("sensitive")) == want["sensitive"], f"{name}: sensitive"
+
+
+def _about(executable: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [str(BIN / executable), "--about", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    loaded: dict[str, Any] = json.loads(done.stdout)
+    return loaded
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_definition_matches_about(spec: PluginSpec) -> None:
+    about = _about(spec.plugin.name)
+    definition = _definition(spec)
+    properties = about["settings"]["properties"]
+    assert definition["capabilities"] == sorted(about["capabilities"])
+    # Hub spells an object of fixed keys as its dotted leaves (faker_config.seed).
+    assert {s["name"].split(".")[0] for s in definition["settings"]} == set(properties)
+    for setting in definition["settings"]:
+        prop = properties[setting["name"].split(".")[0]]
+        if "." in setting["name"]:
+            continue
+        assert setting["sensitive"] == bool(prop.get("secret")), setting["name"]
+        assert setting["description"] == " ".join(prop["description"].split()), setting["name"]
+        assert setting.get("value") == prop.get("default"), setting["name"]
+        if prop.get("enum"):
+            assert [o["value"] for o in setting["options"]] == prop["enum"], setting["name"]
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_every_setting_has_a_kind_and_a_description(spec: PluginSpec) -> None:
+    for setting in _definition(spec)["settings"]:
+        assert setting["description"].strip(), setting["name"]
+        # Meltano rewrites a date_iso8601 value before the plugin sees it (01/02/2024 becomes
+        # 2024-01-02): a date-time setting is a string the plugin itself checks.
+        assert setting["kind"] in KINDS, setting["name"]
+    for setting in _plugin(spec.plugin.name)["settings"]:
+        assert setting["kind"] != "date_iso8601", setting["name"]
 
 
 def test_meltano_plugins_run_our_console_scripts() -> None:
