@@ -75,12 +75,7 @@ class TargetOptions:
             or max_archives < NO_ARCHIVE_LIMIT
         ):
             raise ConfigError("max_archives must be a whole number >= 0, or -1 for no limit")
-        create_source = _flag(config, "create_source_id_property")
-        if create_source and source_id_property is None:
-            raise ConfigError(
-                "create_source_id_property is true but source_id_property is not set; name the "
-                "unique ticket property to create there (e.g. source_row_id)"
-            )
+        create_source = _create_source(config, source_id_property)
         types = config.get("association_types") or DEFAULT_ASSOCIATION_TYPES
         if isinstance(types, str) or not all(isinstance(t, str) for t in types):
             raise ConfigError("association_types must be a list of object type names")
@@ -143,6 +138,17 @@ def _optional_text(config: Mapping[str, Any], name: str) -> str | None:
     if not isinstance(value, str):
         raise ConfigError(f"{name} must be a string")
     return value
+
+
+def _create_source(config: Mapping[str, Any], source_id_property: str | None) -> bool:
+    """Return `create_source_id_property`, refusing it without a property to create."""
+    create = _flag(config, "create_source_id_property")
+    if create and source_id_property is None:
+        raise ConfigError(
+            "create_source_id_property is true but source_id_property is not set; name the "
+            "unique ticket property to create there (e.g. source_row_id)"
+        )
+    return create
 
 
 def _flag(config: Mapping[str, Any], name: str) -> bool:
