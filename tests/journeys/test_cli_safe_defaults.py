@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from hubspot_api.properties import TICKET_INFORMATION_GROUP
-
 pytestmark = pytest.mark.journeys
 
 STREAM = "tickets"
+# HubSpot's group of a portal's own ticket properties.
+TICKET_INFORMATION_GROUP = "ticketinformation"
 # A portal property close to the stray column `favourite_color`.
 FAVORITE_COLOR = {
     "name": "favorite_color",
