@@ -155,11 +155,14 @@ class RecordValidator:
             if name in CONTROL_FIELDS or name.startswith(SDC_PREFIX) or name in SYSTEM_COLUMNS:
                 continue
             if name not in self.definitions:
-                self._warn_first(
-                    name,
-                    f"{self._unknown(name)}; rows where it holds a value are rejected, empty "
-                    "ones are written without it",
-                )
+                self._warn_unknown(name)
+
+    def _warn_unknown(self, name: str) -> None:
+        self._warn_first(
+            name,
+            f"{self._unknown(name)}; rows where it holds a value are rejected, empty ones are "
+            "written without it",
+        )
 
     def _unknown(self, name: str) -> str:
         """Say that column `name` is no ticket property, with the closest property name."""
@@ -216,7 +219,9 @@ class RecordValidator:
                 continue
             defn = self.definitions.get(name)
             if defn is None:
-                # Named once at the start (`check_columns`); an empty cell is no value.
+                # An empty cell is no value. The column was named once when the schema came
+                # (`check_columns`), unless the schema did not list it.
+                self._warn_unknown(name)
                 if value not in (None, ""):
                     problems.append(Problem(name, self._unknown(name)))
                 continue
