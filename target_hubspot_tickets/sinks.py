@@ -364,6 +364,6 @@ def _why_nothing(write: TicketWrite, columns: str) -> str:
     if empty:
         return (
             'its other columns are empty (null or ""), which leaves HubSpot\'s values '
-            f"(null_values / empty_string_values: clear clears them): {', '.join(empty)}"
+            f"(empty_string_values / null_values: clear would clear them): {', '.join(empty)}"
         )
     return f"the stream's schema has only: {columns}; a column missing there was dropped upstream"
