@@ -271,10 +271,13 @@ def _outcome(run: RunResult, fatal: bool) -> str:
     return f"exit {run.returncode}, {'clean' if clean else 'TRACEBACK'}: {last}"
 
 
-def _config(catalogs: Catalogs, emulator: EmulatorProcess, fault: Fault, name: str) -> Path:
+def _config(
+    catalogs: Catalogs, emulator: EmulatorProcess, fault: Fault, name: str, **extra: Any
+) -> Path:
     credentials: dict[str, Any] = dict(OAUTH) if fault.oauth else {"access_token": emulator.token}
     path = catalogs.workdir / name
-    path.write_text(json.dumps({"api_url": emulator.url, **credentials, **dict(fault.settings)}))
+    config = {"api_url": emulator.url, **credentials, **dict(fault.settings), **extra}
+    path.write_text(json.dumps(config))
     return path
 
 
@@ -382,7 +385,8 @@ def target_row(catalogs: Catalogs, fault: Fault, tickets: int, records: int) -> 
         lines += [json.dumps({"type": "RECORD", "stream": STREAM, "record": r}) for r in rows]
         feed = catalogs.workdir / "fault-input.jsonl"
         feed.write_text("\n".join(lines) + "\n")
-        config = _config(catalogs, emulator, fault, "fault-target.json")
+        # Unkeyed creates on purpose: the row counts what reconciliation by search duplicates.
+        config = _config(catalogs, emulator, fault, "fault-target.json", allow_unkeyed_creates=True)
         emulator.reset_stats()
         with Neighbour(emulator, fault.neighbour_per_s) as neighbour:
             run = run_measured(

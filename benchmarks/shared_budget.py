@@ -58,6 +58,8 @@ def run_three(catalogs: Catalogs, tickets: int, creates: int, *, shared: bool) -
                     "api_url": emulator.url,
                     "access_token": emulator.token,
                     "summary_path": str(work / "summary.json"),
+                    # Measures creates as such: no source id, so they must be allowed.
+                    "allow_unkeyed_creates": True,
                     **settings,
                 }
             )

@@ -115,6 +115,8 @@ def run_target(scenario: Scenario, count: int, timeout_s: float) -> WriteRow:
             "access_token": emulator.token,
             "rejects_path": str(work / "rejects.jsonl"),
             "max_rejects": count,
+            # Plain batch creates, as the connectors compared make them.
+            "allow_unkeyed_creates": True,
         }
         (work / "config.json").write_text(json.dumps(config))
         before = emulator.active_tickets()

@@ -8,7 +8,6 @@ does not know, with the closest known name. The settings themselves are declared
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 from singer_sdk import typing as th
 
 from hubspot_api.config import SECRET_SETTINGS
-from hubspot_api.errors import ConfigError
+from hubspot_api.errors import ConfigError, closest
 
 
 def read_config_file(path: str) -> dict[str, Any]:
@@ -80,8 +79,8 @@ def unknown_settings(
     for name in config:
         if name in known:
             continue
-        close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        close = closest(str(name), known)
+        hint = f"; did you mean {close!r}?" if close else ""
         found.append(f"unknown setting {name!r}{where} is ignored{hint}")
     return found
 

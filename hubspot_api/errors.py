@@ -31,6 +31,7 @@ See https://developers.hubspot.com/docs/api/error-handling for HubSpot's error b
 
 from __future__ import annotations
 
+import difflib
 import functools
 import html
 import json
@@ -90,6 +91,22 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
         if form in text:
             text = text.replace(form, REDACTED)
     return text
+
+
+def closest(value: str, known: Iterable[str]) -> str | None:
+    """Return the name in `known` closest to a misspelt `value`, or None when none is close.
+
+    The one spelling hint of every message that names an unknown setting, property, pipeline,
+    stage or option ("did you mean ...?").
+    """
+    found = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def did_you_mean(value: str, known: Iterable[str]) -> str:
+    """Return " (did you mean 'x'?)" for the closest name in `known`, or "" when none is close."""
+    hint = closest(value, known)
+    return f" (did you mean {hint!r}?)" if hint is not None else ""
 
 
 def shorten(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:

@@ -62,6 +62,7 @@ class Call(Enum):
     SEARCH = "search"
     MERGE = "merge"
     LIST_PROPERTIES = "list_properties"
+    CREATE_PROPERTY = "create_property"
     READ_PROPERTY = "read_property"
     BATCH_READ_PROPERTIES = "batch_read_properties"
     LIST_PIPELINES = "list_pipelines"
@@ -117,6 +118,10 @@ _SPECS: dict[Call, CallSpec] = {
     Call.MERGE: CallSpec("POST", _OBJ_LEGACY + "/merge", _OBJ_DATED + "/merge", idempotent=False),
     Call.LIST_PROPERTIES: CallSpec(
         "GET", "/crm/v3/properties/tickets", "/crm/properties/{v}/tickets"
+    ),
+    # A resend of a create that landed answers 409 (the name exists): the caller reads it then.
+    Call.CREATE_PROPERTY: CallSpec(
+        "POST", "/crm/v3/properties/tickets", "/crm/properties/{v}/tickets"
     ),
     Call.READ_PROPERTY: CallSpec(
         "GET",

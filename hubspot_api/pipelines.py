@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from hubspot_api.errors import did_you_mean
 from hubspot_api.paths import Call
 from hubspot_api.properties import PIPELINE
 
@@ -30,7 +31,10 @@ def read_pipelines(client: HubSpotClient) -> list[JSON]:
 
 
 class UnknownStageError(LookupError):
-    """A stage named by id or label is not in the pipeline, or not in exactly one pipeline."""
+    """A stage named by id or label is not in the pipeline, or not in exactly one pipeline.
+
+    Its message names the closest stage label ("did you mean 'Closed'?").
+    """
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,12 @@ class Pipelines:
         """Return the pipeline with this id, else with this label (exact, then any case)."""
         return find_named(self.pipelines, value)
 
+    def unknown_pipeline(self, value: str) -> str:
+        """Say that `value` names no pipeline, with the closest label."""
+        return f"unknown pipeline {value!r}" + did_you_mean(
+            value, [p.label for p in self.pipelines]
+        )
+
     def resolve_stage(self, value: str, pipeline: Pipeline | None) -> Stage:
         """Return the stage `value` (id or label) names, within `pipeline` when one is known.
 
@@ -123,8 +133,8 @@ class Pipelines:
             stage = find_named(pipeline.stages, value)
             if stage is None:
                 raise UnknownStageError(
-                    f"stage {value!r} is not a stage of pipeline {pipeline.label!r} "
-                    f"(id {pipeline.id})"
+                    f"unknown stage {value!r} in pipeline {pipeline.label!r}"
+                    + did_you_mean(value, [s.label for s in pipeline.stages])
                 )
             return stage
         by_id = [s for p in self.pipelines for s in p.stages if s.id == value]
@@ -134,7 +144,10 @@ class Pipelines:
         if len(matches) == 1:
             return matches[0]
         if not matches:
-            raise UnknownStageError(f"stage {value!r} is not a stage of any pipeline")
+            labels = [s.label for p in self.pipelines for s in p.stages]
+            raise UnknownStageError(
+                f"stage {value!r} is not a stage of any pipeline" + did_you_mean(value, labels)
+            )
         raise UnknownStageError(
             f"stage label {value!r} exists in several pipelines; give {PIPELINE} too"
         )

@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hubspot_api.errors import ConflictError, HubSpotError
 from hubspot_api.paths import Call
 
 if TYPE_CHECKING:
@@ -193,6 +194,37 @@ def fetch_property_definitions(client: HubSpotClient) -> dict[str, PropertyDefin
             defn = PropertyDefinition.from_api(item)
             definitions[defn.name] = defn
     return definitions
+
+
+# The group of a portal's own ticket properties ("Ticket information" in HubSpot's settings).
+TICKET_INFORMATION_GROUP = "ticketinformation"
+
+
+def create_unique_text_property(
+    client: HubSpotClient, name: str, *, label: str, description: str
+) -> PropertyDefinition:
+    """Create a single-line text ticket property with unique values; return its definition.
+
+    One POST to the properties API (https://developers.hubspot.com/docs/api/crm/properties).
+    A 409 means the property exists (made meanwhile, or by a resend of this create whose answer
+    was lost): it is read and returned as it is, for the caller to check.
+    """
+    body = {
+        "name": name,
+        "label": label,
+        "description": description,
+        "type": STRING,
+        "fieldType": "text",
+        "groupName": TICKET_INFORMATION_GROUP,
+        "hasUniqueValue": True,
+    }
+    try:
+        answer = client.call(Call.CREATE_PROPERTY, json=body)
+    except ConflictError:
+        answer = client.get_json(Call.READ_PROPERTY, property_name=name)
+    if not isinstance(answer, Mapping):
+        raise HubSpotError(f"creating ticket property {name!r}: HubSpot answered no definition")
+    return PropertyDefinition.from_api(answer)
 
 
 def is_writable(defn: PropertyDefinition) -> bool:

@@ -79,7 +79,12 @@ class CurrentValues:
             return (lambda w: w.ticket_id), None
         if operation is Operation.UPSERT:
             return (lambda w: w.upsert_key), options.id_property
-        if operation is Operation.CREATE and options.dry_run and options.source_id_property:
+        if (
+            operation is Operation.CREATE
+            and options.dry_run
+            and options.source_id_property
+            and not self.run.source_property_planned  # no ticket holds a value there yet
+        ):
             source = options.source_id_property
             return (lambda w: w.properties.get(source)), source
         return None

@@ -18,6 +18,7 @@ from hubspot_api.errors import ConfigError
 from hubspot_api.objects import object_type_name
 from target_hubspot_tickets.validation import (
     DROP,
+    EMPTY_MODES,
     NULL_MODES,
     READ_ONLY_MODES,
     SKIP,
@@ -43,6 +44,8 @@ class TargetOptions:
     max_rejects: int = 0
     results_path: str | None = None
     plan_path: str | None = None
+    # Consent to create `source_id_property` on the portal when it lacks it.
+    create_source_id_property: bool = False
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TargetOptions:
@@ -77,6 +80,7 @@ class TargetOptions:
             or max_archives < NO_ARCHIVE_LIMIT
         ):
             raise ConfigError("max_archives must be a whole number >= 0, or -1 for no limit")
+        create_source = _create_source(config, source_id_property)
         types = config.get("association_types") or DEFAULT_ASSOCIATION_TYPES
         if isinstance(types, str) or not all(isinstance(t, str) for t in types):
             raise ConfigError("association_types must be a list of object type names")
@@ -95,12 +99,15 @@ class TargetOptions:
                 source_id_property=source_id_property,
                 read_only_columns=_choice(config, "read_only_columns", READ_ONLY_MODES, DROP),
                 null_values=_choice(config, "null_values", NULL_MODES, SKIP),
+                empty_string_values=_choice(config, "empty_string_values", EMPTY_MODES, SKIP),
+                allow_unkeyed_creates=_flag(config, "allow_unkeyed_creates"),
             ),
             rejects_path=_output_path(config, "rejects_path"),
             summary_path=_output_path(config, "summary_path"),
             max_rejects=max_rejects,
             results_path=_output_path(config, "results_path"),
             plan_path=_output_path(config, "plan_path"),
+            create_source_id_property=create_source,
         )
 
 
@@ -135,6 +142,27 @@ def _optional_text(config: Mapping[str, Any], name: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise ConfigError(f"{name} must be a string")
+    return value
+
+
+def _create_source(config: Mapping[str, Any], source_id_property: str | None) -> bool:
+    """Return `create_source_id_property`, refusing it without a property to create."""
+    create = _flag(config, "create_source_id_property")
+    if create and source_id_property is None:
+        raise ConfigError(
+            "create_source_id_property is true but source_id_property is not set; name the "
+            "unique ticket property to create there (e.g. source_row_id)"
+        )
+    return create
+
+
+def _flag(config: Mapping[str, Any], name: str) -> bool:
+    """Return a boolean setting (absent: false); refuse anything but true or false."""
+    value = config.get(name)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
     return value
 
 

@@ -1,10 +1,11 @@
 """Where refused records go, and the run's tally of what happened to every record.
 
 A rejected record is written as one JSON line `{stream, record, reason, field?, category?,
-correlation_id?, at, run_id}` and flushed at once, so the file is complete whenever the target
-emits a state message or stops. Every line passes through `redact` with the run's secrets
-first. Runs append to the same file; `run_id` tells their lines apart. `JsonLinesFile` does
-this for the results file too (`results`).
+correlation_id?, problems?, at, run_id}` (`problems`: every `{field, reason}` validation found)
+and flushed at once, so the file is complete whenever the target emits a state message or stops.
+Every line passes through `redact` with the run's secrets first. Runs append to the same file;
+`run_id` tells their lines apart. `JsonLinesFile` does this for the results file too
+(`results`).
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ class Reject:
     field: str | None = None
     category: str | None = None
     correlation_id: str | None = None
+    # Every problem of a record refused by validation: ({field, reason}, ...), the first
+    # giving `field`; `reason` joins them.
+    problems: tuple[dict[str, str | None], ...] = ()
 
 
 class JsonLinesFile:
@@ -162,6 +166,8 @@ class RejectsFile(JsonLinesFile):
             line["category"] = reject.category
         if reject.correlation_id is not None:
             line["correlation_id"] = reject.correlation_id
+        if reject.problems:
+            line["problems"] = list(reject.problems)
         line["at"] = dt.datetime.now(dt.UTC).isoformat()
         self.append(line)
 

@@ -16,8 +16,8 @@ once, made durable before the state that covers it is handed back):
 
 A dry run writes the same lines to `plan_path`, with what it would do, plus `certain` (false
 where only HubSpot can tell: see `uncertain`) and `changes` (each property written, with its
-value in HubSpot now and the new one). Runs append, like the rejects file; `run_id` tells them
-apart. Secrets are redacted from every line.
+value in HubSpot now and the new one) and `clears` (the properties it empties). Runs append,
+like the rejects file; `run_id` tells them apart. Secrets are redacted from every line.
 """
 
 from __future__ import annotations
@@ -106,7 +106,9 @@ class ResultsFile(JsonLinesFile):
         line = self._keys(item.write, action, item.ticket_id, item.failure)
         if self.planned:
             line["certain"] = not uncertain(item, action)
-            line["changes"] = _changes(item, action)
+            line["changes"] = changes = _changes(item, action)
+            # Clearing is opt-in (`null_values`, `empty_string_values`): each clear is named.
+            line["clears"] = sorted(name for name, c in changes.items() if c["new"] == "")
         self.append(line)
 
     def superseded(self, write: TicketWrite) -> None:
@@ -155,7 +157,14 @@ class ResultsFile(JsonLinesFile):
 
 
 def _reason(reject: Reject) -> dict[str, Any]:
-    return {"reason": reject.reason, "category": reject.category, "field": reject.field}
+    line: dict[str, Any] = {
+        "reason": reject.reason,
+        "category": reject.category,
+        "field": reject.field,
+    }
+    if reject.problems:
+        line["problems"] = list(reject.problems)
+    return line
 
 
 def _changes(item: Pending, action: str) -> dict[str, dict[str, Any]]:

@@ -48,6 +48,7 @@ from target_hubspot_tickets.rejects import Reject
 from target_hubspot_tickets.results import ACTIONS, UNCHANGED, action_of
 from target_hubspot_tickets.schema_check import SchemaErrorCollector, short
 from target_hubspot_tickets.updates import UpdateWriter, UpsertWriter
+from target_hubspot_tickets.validation import UNKEYED_CREATE
 from target_hubspot_tickets.writes import Operation, RecordInvalid, TicketWrite, describe_record
 from target_hubspot_tickets.writing import Pending, RunContext, RunOwner
 
@@ -91,6 +92,8 @@ class TicketsSink(BatchSink):
         self.run = target.run_context()
         self._unchanged_named = 0
         super().__init__(target, stream_name, schema, key_properties)
+        # A column the portal lacks is named once here, not in every row's reject.
+        self.run.validator.check_columns(self.schema.get("properties") or {})
         self._writers = self._make_writers(self.run)
         self._current = CurrentValues(self.run, stream_name)
         dry = self.run.options.dry_run
@@ -168,11 +171,12 @@ class TicketsSink(BatchSink):
         collector = self._validator
         schema_error = collector.last_error if isinstance(collector, SchemaErrorCollector) else None
         try:
-            if schema_error is not None:
-                raise schema_error
             write = run.validator.prepare(clean, position, trace_id, line)
         except RecordInvalid as exc:
-            self._reject_now(clean, position, line, exc)
+            self._reject_now(clean, position, line, _with_schema_error(schema_error, exc))
+            return
+        if schema_error is not None:
+            self._reject_now(clean, position, line, schema_error)
             return
         if (
             run.source_ids is not None
@@ -189,8 +193,14 @@ class TicketsSink(BatchSink):
         ident = record.get(ID)
         shown = short(str(ident), 40) if isinstance(ident, str | int) and ident != "" else None
         name = describe_record(self.stream_name, position, line, id=shown)
-        reject = Reject(f"{name}: {exc.reason}", field=exc.field, category="VALIDATION")
-        self._reject(record, reject)
+        reject = Reject(
+            f"{name}: {exc.reason}",
+            field=exc.field,
+            category=exc.category,
+            problems=tuple({"field": p.field, "reason": p.reason} for p in exc.problems),
+        )
+        # Refused creates were named in one line at the first (`validation`), not each.
+        self._reject(record, reject, quiet=exc.category == UNKEYED_CREATE)
         if self.run.results is not None:
             self.run.results.invalid(record, position, line, reject)
         # Flushed already; durable with the next batch. Nothing is pending before it.
@@ -336,12 +346,24 @@ class TicketsSink(BatchSink):
         self.run.checkpoints.settle(item.write.position for item in pending)
 
 
+def _with_schema_error(schema_error: RecordInvalid | None, exc: RecordInvalid) -> RecordInvalid:
+    """Return `exc` with the stream schema's complaint first, when the schema has one."""
+    if schema_error is None:
+        return exc
+    named = {p.field for p in schema_error.problems}
+    rest = [p for p in exc.problems if p.field is None or p.field not in named]
+    return RecordInvalid.of([*schema_error.problems, *rest])
+
+
 def _why_nothing(write: TicketWrite, columns: str) -> str:
     """Say why a record with an id writes nothing: its columns, or the stream's."""
     if write.dropped:
         shown = ", ".join(f"{name}: {why}" for name, why in sorted(write.dropped.items()))
         return f"its other columns are not written: {shown}"
-    nulls = sorted(k for k, v in write.record.items() if v is None and k != ID)
-    if nulls:
-        return f"its other columns are null, which leaves HubSpot's values: {', '.join(nulls)}"
+    empty = sorted(k for k, v in write.record.items() if v in (None, "") and k != ID)
+    if empty:
+        return (
+            'its other columns are empty (null or ""), which leaves HubSpot\'s values '
+            f"(empty_string_values / null_values: clear would clear them): {', '.join(empty)}"
+        )
     return f"the stream's schema has only: {columns}; a column missing there was dropped upstream"

@@ -21,7 +21,11 @@ from hubspot_api.client import HubSpotClient
 from hubspot_api.config import SECRET_SETTINGS, HubSpotSettings, settings_schema
 from hubspot_api.errors import HubSpotError
 from hubspot_api.pipelines import Pipelines, read_pipelines
-from hubspot_api.properties import fetch_property_definitions
+from hubspot_api.properties import (
+    PropertyDefinition,
+    create_unique_text_property,
+    fetch_property_definitions,
+)
 from hubspot_api.records import TICKETS_STREAM
 from target_hubspot_tickets.checkpoints import Checkpoints
 from target_hubspot_tickets.creates import CreateWriter
@@ -38,6 +42,7 @@ from target_hubspot_tickets.sinks import TicketsSink
 from target_hubspot_tickets.source_ids import SourceIds
 from target_hubspot_tickets.validation import (
     DROP,
+    EMPTY_MODES,
     NULL_MODES,
     READ_ONLY_MODES,
     SKIP,
@@ -60,8 +65,29 @@ TARGET_SETTINGS = (
         th.StringType,
         description=(
             "A unique (hasUniqueValue) ticket property that receives a stable source id on "
-            "every create, so a create whose outcome is unknown can be resent safely (as an "
-            "upsert). Without it such creates are looked up by search before any resend."
+            "every create, so a create is sent as an upsert: a resend, a restart or a re-run "
+            "of the same input never makes a second ticket. Without it creates are refused "
+            "(see allow_unkeyed_creates)."
+        ),
+    ),
+    th.Property(
+        "create_source_id_property",
+        th.BooleanType,
+        default=False,
+        description=(
+            "Consent to create the property named by source_id_property (a unique single-line "
+            "text property in the ticket information group) when the portal lacks it; a dry "
+            "run only says it would."
+        ),
+    ),
+    th.Property(
+        "allow_unkeyed_creates",
+        th.BooleanType,
+        default=False,
+        description=(
+            "Create tickets without source_id_property. A re-run of the same input then "
+            "creates every new ticket again; within a run a create whose outcome is unknown "
+            "is looked up by search before any resend."
         ),
     ),
     th.Property(
@@ -96,8 +122,17 @@ TARGET_SETTINGS = (
         allowed_values=list(NULL_MODES),
         description=(
             "What a null does to an existing ticket: 'skip' leaves HubSpot's value as it is "
-            "(a table's empty columns change nothing); 'clear' clears it. An empty string "
-            "clears a value either way."
+            "(a table's empty columns change nothing); 'clear' clears it."
+        ),
+    ),
+    th.Property(
+        "empty_string_values",
+        th.StringType,
+        default=SKIP,
+        allowed_values=list(EMPTY_MODES),
+        description=(
+            "What an empty string does to an existing ticket: 'skip' leaves HubSpot's value "
+            "as it is (a CSV's blank cells change nothing); 'clear' clears it."
         ),
     ),
     th.Property(
@@ -163,6 +198,14 @@ TARGET_SETTINGS = (
 )
 
 
+# The label and description of the property `create_source_id_property` creates.
+SOURCE_ID_LABEL = "Source id (target-hubspot-tickets)"
+SOURCE_ID_DESCRIPTION = (
+    "The id of the source row each ticket was created from, set by target-hubspot-tickets so "
+    "that writing the same row again updates this ticket instead of creating another."
+)
+
+
 class TooManyRejectsError(HubSpotError):
     """More records were rejected than `max_rejects` allows."""
 
@@ -217,6 +260,7 @@ class TargetHubSpotTickets(Target):
         settings = HubSpotSettings.from_config(config)
         client = HubSpotClient(settings, logger=self.logger.getChild("api"))
         definitions = fetch_property_definitions(client)
+        source_property_planned = self._source_id_property(client, definitions)
         pipelines = Pipelines.from_api(read_pipelines(client))
         validator = RecordValidator(
             definitions, pipelines, options.validator, warn=self.logger.warning
@@ -239,11 +283,46 @@ class TargetHubSpotTickets(Target):
             started_ms=client.server_now_ms(),
             run_id=run_id,
         )
+        run.source_property_planned = source_property_planned
         run.results = ResultsFile(results_path, secrets, run_id, options=options.write, planned=dry)
         run.creates = CreateWriter(run, TICKETS_STREAM, self.logger.getChild("creates"))
         if options.write.source_id_property is not None:
             run.source_ids = SourceIds(options.write.source_id_property)
         return run
+
+    def _source_id_property(
+        self, client: HubSpotClient, definitions: dict[str, PropertyDefinition]
+    ) -> bool:
+        """Create `source_id_property` when the portal lacks it and the config consents.
+
+        Return whether it is only planned: a dry run creates nothing, and plans its creates
+        as if the (empty) property existed.
+        """
+        options = self.options
+        name = options.write.source_id_property
+        if name is None or name in definitions or not options.create_source_id_property:
+            return False
+        if options.write.dry_run:
+            self.logger.warning(
+                "Dry run: ticket property %r does not exist; the run would create it "
+                "(unique single-line text, create_source_id_property: true)",
+                name,
+            )
+            definitions[name] = PropertyDefinition(name, has_unique_value=True)
+            return True
+        definitions[name] = create_unique_text_property(
+            client,
+            name,
+            label=SOURCE_ID_LABEL,
+            description=SOURCE_ID_DESCRIPTION,
+        )
+        self.logger.warning(
+            "Created ticket property %r (unique single-line text, group %r) to key creates "
+            "by their source id (create_source_id_property: true)",
+            name,
+            definitions[name].group_name,
+        )
+        return False
 
     def _line_number(self) -> int:
         reader = self.message_reader

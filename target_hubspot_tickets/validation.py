@@ -2,16 +2,26 @@
 
 Everything here runs before any write is sent: a record that fails a check becomes a reject and
 never reaches HubSpot. The checks use the portal's own property definitions and pipelines, read
-once per run.
+once per run. A record is checked whole: its reject names every problem found (`Problem`), not
+only the first, and a misspelt name gets the closest one ("did you mean ...?").
+
+Safe by default, for input as data teams send it (every CSV cell a string, a blank one `""`):
+
+- an empty value (null or `""`) leaves HubSpot's value unless `null_values` /
+  `empty_string_values` say `clear`;
+- a column that is no ticket property is named once when the schema arrives; rows where it is
+  empty are written without it, rows where it holds a value are rejected;
+- a create needs a source id (`source_id_property`), so running the same input again never makes
+  a second ticket; `allow_unkeyed_creates` lifts that, at the risk of duplicates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hubspot_api.errors import ConfigError
+from hubspot_api.errors import ConfigError, did_you_mean
 from hubspot_api.pipelines import Pipelines, UnknownStageError
 from hubspot_api.properties import (
     HUBSPOT_MAINTAINED,
@@ -40,7 +50,13 @@ from target_hubspot_tickets.fields import (
     id_text,
     parse_associations,
 )
-from target_hubspot_tickets.writes import Operation, RecordInvalid, TicketWrite
+from target_hubspot_tickets.writes import (
+    VALIDATION,
+    Operation,
+    Problem,
+    RecordInvalid,
+    TicketWrite,
+)
 
 # Columns the tap adds beside the properties, or that HubSpot maintains itself. They are never
 # written, whatever the property definitions say: a tap's output must load unchanged.
@@ -56,11 +72,19 @@ NEVER_CLEARED = frozenset({SUBJECT, PIPELINE, PIPELINE_STAGE})
 DROP = "drop"
 REJECT = "reject"
 READ_ONLY_MODES = (DROP, REJECT)
-# What a null does on an update: leave HubSpot's value (`skip`), or clear it (`clear`). An
-# empty string always clears, as in HubSpot's own API.
+# What an empty value (null: `null_values`; "": `empty_string_values`) does on an update: leave
+# HubSpot's value (`skip`), or clear it (`clear`). HubSpot's own API clears on "", but a CSV sends
+# every blank cell as "": clearing is asked for, never assumed.
 SKIP = "skip"
 CLEAR = "clear"
 NULL_MODES = (SKIP, CLEAR)
+EMPTY_MODES = NULL_MODES
+# The reject category of a create refused for want of a source id (`allow_unkeyed_creates`).
+UNKEYED_CREATE = "UNKEYED_CREATE"
+UNKEYED_CREATE_FIX = (
+    "set source_id_property to a unique ticket property (create_source_id_property: true "
+    "lets the target create it), or allow_unkeyed_creates: true to create without one"
+)
 
 
 @dataclass
@@ -71,6 +95,10 @@ class ValidatorSettings:
     source_id_property: str | None = None
     read_only_columns: str = DROP
     null_values: str = SKIP
+    empty_string_values: str = SKIP
+    # Without a source id a re-run creates every new ticket again: refuse such creates unless
+    # `allow_unkeyed_creates` says so.
+    allow_unkeyed_creates: bool = False
 
 
 class RecordValidator:
@@ -96,7 +124,16 @@ class RecordValidator:
             setting = "id_property" if name == settings.id_property else "source_id_property"
             defn = self.definitions.get(name)
             if defn is None:
-                raise ConfigError(f"{setting}: property {name!r} does not exist on tickets")
+                fix = (
+                    "; create it (a single-line text property with unique values), or set "
+                    "create_source_id_property: true to let the target create it"
+                    if setting == "source_id_property"
+                    else ""
+                )
+                raise ConfigError(
+                    f"{setting}: property {name!r} does not exist on tickets"
+                    f"{did_you_mean(name, self.definitions)}{fix}"
+                )
             if not defn.has_unique_value:
                 raise ConfigError(
                     f"{setting}: property {name!r} does not hold unique values (HubSpot's "
@@ -105,9 +142,31 @@ class RecordValidator:
 
     def warn_once(self, column: str, why: str) -> None:
         """Warn about a dropped column the first time it is seen in this run."""
-        if column not in self._warned:
-            self._warned.add(column)
-            self._warn(f"column {column!r} is not written to HubSpot ({why}); dropped")
+        self._warn_first(column, f"column {column!r} is not written to HubSpot ({why}); dropped")
+
+    def _warn_first(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            self._warn(message)
+
+    def check_columns(self, columns: Iterable[str]) -> None:
+        """Name, once, each column of a stream schema that is no ticket property."""
+        for name in columns:
+            if name in CONTROL_FIELDS or name.startswith(SDC_PREFIX) or name in SYSTEM_COLUMNS:
+                continue
+            if name not in self.definitions:
+                self._warn_unknown(name)
+
+    def _warn_unknown(self, name: str) -> None:
+        self._warn_first(
+            name,
+            f"{self._unknown(name)}; rows where it holds a value are rejected, empty ones are "
+            "written without it",
+        )
+
+    def _unknown(self, name: str) -> str:
+        """Say that column `name` is no ticket property, with the closest property name."""
+        return f"column {name!r} is not a ticket property" + did_you_mean(name, self.definitions)
 
     def prepare(
         self, record: Mapping[str, Any], position: int, trace_id: str, line: int = 0
@@ -116,7 +175,8 @@ class RecordValidator:
 
         The steps: route it (`_route`), keep the columns it may write (`_given`), resolve its
         pipeline and stage, convert each value to HubSpot's text (`_set_properties`), then the
-        checks of a create and the pinned engagement (`_finish`).
+        checks of a create and the pinned engagement (`_finish`). Every step after routing
+        notes its problems and goes on, so the refusal names them all.
         """
         operation, ticket_id, upsert_key = self._route(record)
         write = TicketWrite(
@@ -131,14 +191,23 @@ class RecordValidator:
         )
         if operation is Operation.ARCHIVE:
             return write
-        write.associations = parse_associations(record.get(ASSOCIATIONS_FIELD))
-        given = self._given(record, write)
-        self._pipeline_and_stage(given, write)
-        self._set_properties(given, write)
-        self._finish(write)
+        problems: list[Problem] = []
+        try:
+            write.associations = parse_associations(record.get(ASSOCIATIONS_FIELD))
+        except RecordInvalid as exc:
+            problems.extend(exc.problems)
+        given = self._given(record, write, problems)
+        self._pipeline_and_stage(given, write, problems)
+        self._set_properties(given, write, problems)
+        self._finish(write, problems)
+        if problems:
+            only_unkeyed = all(p.field is None and p.reason == _UNKEYED for p in problems)
+            raise RecordInvalid.of(problems, UNKEYED_CREATE if only_unkeyed else VALIDATION)
         return write
 
-    def _given(self, record: Mapping[str, Any], write: TicketWrite) -> dict[str, Any]:
+    def _given(
+        self, record: Mapping[str, Any], write: TicketWrite, problems: list[Problem]
+    ) -> dict[str, Any]:
         """Return the record's property values to write; note the columns dropped and why."""
         given: dict[str, Any] = {}
         for name, value in record.items():
@@ -150,10 +219,16 @@ class RecordValidator:
                 continue
             defn = self.definitions.get(name)
             if defn is None:
-                raise RecordInvalid(f"unknown property {name!r}", name)
+                # An empty cell is no value. The column was named once when the schema came
+                # (`check_columns`), unless the schema did not list it.
+                self._warn_unknown(name)
+                if value not in (None, ""):
+                    problems.append(Problem(name, self._unknown(name)))
+                continue
             if not is_writable(defn):
                 if self.settings.read_only_columns == REJECT and value not in (None, ""):
-                    raise RecordInvalid(f"property {name!r} is read-only", name)
+                    problems.append(Problem(name, f"property {name!r} is read-only"))
+                    continue
                 self.warn_once(name, "read-only or calculated")
                 write.dropped[name] = "read-only"
                 continue
@@ -162,30 +237,49 @@ class RecordValidator:
             given[name] = value
         return given
 
-    def _set_properties(self, given: Mapping[str, Any], write: TicketWrite) -> None:
-        """Convert each given value to HubSpot's text; a null clears only where it may."""
+    def _set_properties(
+        self, given: Mapping[str, Any], write: TicketWrite, problems: list[Problem]
+    ) -> None:
+        """Convert each given value to HubSpot's text; an empty one clears only if asked to."""
         creating = write.operation is Operation.CREATE
-        clear_nulls = self.settings.null_values == CLEAR
+        settings = self.settings
         for name, value in given.items():
-            if name in (PIPELINE, PIPELINE_STAGE) and name in write.properties:
+            if name in (PIPELINE, PIPELINE_STAGE):
+                continue  # resolved by `_pipeline_and_stage`
+            try:
+                text = self._convert(self.definitions[name], value, name)
+            except RecordInvalid as exc:
+                problems.extend(exc.problems)
                 continue
-            text = self._convert(self.definitions[name], value, name)
             if text is None:
-                if creating or name in NEVER_CLEARED or (value is None and not clear_nulls):
+                mode = settings.null_values if value is None else settings.empty_string_values
+                if creating or name in NEVER_CLEARED or mode != CLEAR:
                     continue
                 text = ""  # an empty string clears the value on update
             write.properties[name] = text
 
-    def _finish(self, write: TicketWrite) -> None:
+    def _finish(self, write: TicketWrite, problems: list[Problem]) -> None:
         """Check what a create needs, and take the pinned engagement out of the properties."""
         creating = write.operation is Operation.CREATE
         if creating:
-            missing = [n for n in REQUIRED_ON_CREATE if not write.properties.get(n)]
-            if missing:
-                raise RecordInvalid(
-                    f"missing required field {missing[0]!r} for a new ticket", missing[0]
-                )
+            named = {p.field for p in problems}
+            if PIPELINE in named:  # its stage could not be looked up: not missing
+                named.add(PIPELINE_STAGE)
+            problems.extend(
+                Problem(n, f"missing required field {n!r} for a new ticket")
+                for n in REQUIRED_ON_CREATE
+                if not write.properties.get(n) and n not in named
+            )
             source = self.settings.source_id_property
+            if source is None and not self.settings.allow_unkeyed_creates:
+                self._warn_first(
+                    _UNKEYED,
+                    "creates are refused: no source_id_property is set, so running the same "
+                    f"input again would create its new tickets again; {UNKEYED_CREATE_FIX} "
+                    "(re-runs may then duplicate). Each create is rejected; updates, upserts "
+                    "and archives are written",
+                )
+                problems.append(Problem(None, _UNKEYED))
             if source is not None and write.properties.get(source):
                 write.source_key = write.properties[source]
             # Otherwise `source_ids.SourceIds` gives it one when its input segment ends.
@@ -215,13 +309,18 @@ class RecordValidator:
             return Operation.UPDATE, ticket_id, None
         return Operation.CREATE, None, None
 
-    def _pipeline_and_stage(self, given: dict[str, Any], write: TicketWrite) -> None:
+    def _pipeline_and_stage(
+        self, given: dict[str, Any], write: TicketWrite, problems: list[Problem]
+    ) -> None:
         pipeline = None
         raw_pipeline = given.get(PIPELINE)
         if raw_pipeline not in (None, ""):
             pipeline = self.pipelines.resolve_pipeline(str(raw_pipeline))
             if pipeline is None:
-                raise RecordInvalid(f"unknown pipeline {raw_pipeline!r}", PIPELINE)
+                problems.append(
+                    Problem(PIPELINE, self.pipelines.unknown_pipeline(str(raw_pipeline)))
+                )
+                return
             write.properties[PIPELINE] = pipeline.id
         elif write.operation is Operation.CREATE:
             pipeline = self.pipelines.default
@@ -232,7 +331,8 @@ class RecordValidator:
             try:
                 stage = self.pipelines.resolve_stage(str(raw_stage), pipeline)
             except UnknownStageError as exc:
-                raise RecordInvalid(str(exc), PIPELINE_STAGE) from None
+                problems.append(Problem(PIPELINE_STAGE, str(exc)))
+                return
             write.properties[PIPELINE_STAGE] = stage.id
 
     # -- values ---------------------------------------------------------------------------------
@@ -256,9 +356,20 @@ class RecordValidator:
             return None
         part = unknown_option(defn, text)
         if part is not None:
-            shown = ", ".join(option.value for option in defn.options)
-            raise RecordInvalid(f"{part!r} is not an option of {name!r} (options: {shown})", name)
+            values = [option.value for option in defn.options]
+            hint = did_you_mean(part, [*values, *(option.label for option in defn.options)])
+            raise RecordInvalid(
+                f"{part!r} is not an option of {name!r}{hint} (options: {', '.join(values)})",
+                name,
+            )
         return text
+
+
+# The reason of a create refused for want of a source id (see `UNKEYED_CREATE`).
+_UNKEYED = (
+    "not created: without source_id_property a re-run would create this ticket again; "
+    + UNKEYED_CREATE_FIX
+)
 
 
 def upsert_key_name(settings: ValidatorSettings) -> str | None:

@@ -23,14 +23,49 @@ class Operation(enum.Enum):
     ARCHIVE = "archive"
 
 
-class RecordInvalid(Exception):
-    """A record failed a check; `field` names the offending input field when there is one."""
+# The reject category of a record refused by a check before anything is sent.
+VALIDATION = "VALIDATION"
 
-    def __init__(self, reason: str, field: str | None = None) -> None:
-        """Keep the reason and the field."""
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a record: the input field it is about (if any) and why."""
+
+    field: str | None
+    reason: str
+
+
+class RecordInvalid(Exception):
+    """A record failed a check; `field` names the offending input field when there is one.
+
+    A record with several problems carries them all in `problems` (the first gives `field`),
+    and its `reason` joins them with "; ".
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        field: str | None = None,
+        *,
+        problems: tuple[Problem, ...] = (),
+        category: str = VALIDATION,
+    ) -> None:
+        """Keep the reason, the field, every problem and the reject category."""
         super().__init__(reason)
         self.reason = reason
         self.field = field
+        self.problems = problems or (Problem(field, reason),)
+        self.category = category
+
+    @classmethod
+    def of(cls, problems: list[Problem], category: str = VALIDATION) -> RecordInvalid:
+        """Return the refusal of a record with `problems` (at least one), all named."""
+        return cls(
+            "; ".join(p.reason for p in problems),
+            problems[0].field,
+            problems=tuple(problems),
+            category=category,
+        )
 
 
 @dataclass(frozen=True)

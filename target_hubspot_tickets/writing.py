@@ -68,6 +68,8 @@ class RunContext:
     source_ids: SourceIds | None = None
     # Where each record's outcome (or, in a dry run, its plan) is written (`results`).
     results: ResultsFile | None = None
+    # `source_id_property` does not exist yet: a dry run that would create it reads nothing by it.
+    source_property_planned: bool = False
     # Archives wait here for the end of the input when `max_archives` limits them.
     held_archives: list[Pending] = field(default_factory=list)
     last_position: int = 0

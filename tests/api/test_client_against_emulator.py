@@ -15,6 +15,7 @@ from hubspot_api import (
     iter_keyset_search,
     iter_list,
 )
+from hubspot_api.properties import TICKET_INFORMATION_GROUP, create_unique_text_property
 
 VERSIONS = ["v3", "2026-03", "2026-09"]
 
@@ -110,3 +111,19 @@ def test_many_properties_fit_once_chunked(emulator, make_client):
     for chunk in chunks:
         page = client.get_json(Call.LIST_TICKETS, params={"properties": chunk, "limit": 5})
         assert len(page["results"]) == 5
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=VERSIONS)
+def test_a_unique_text_property_is_created_once_and_read_when_it_exists(
+    emulator, make_client, version
+):
+    server = emulator(tickets=2, seed=6)
+    client = make_client(server, api_version=version)
+
+    made = create_unique_text_property(client, "source_row_id", label="Row", description="key")
+    again = create_unique_text_property(client, "source_row_id", label="Row", description="key")
+
+    assert (made.type, made.field_type, made.has_unique_value) == ("string", "text", True)
+    assert made.group_name == TICKET_INFORMATION_GROUP
+    assert again == made  # HubSpot's 409 for an existing name: the property is read instead
+    assert fetch_property_definitions(client)["source_row_id"] == made

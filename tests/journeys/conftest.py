@@ -238,6 +238,10 @@ def _config(server: EmulatorServer, where: Path, settings: Mapping[str, Any]) ->
         "max_concurrency": 4,
         "max_rejects": 1_000_000,
         "unknown_outcome_wait_s": 3,
+        # Most tests create tickets without a source id and check what happens then (search
+        # reconciliation, validation, checkpoints); the refusal that is the default is tested
+        # with `allow_unkeyed_creates=False`.
+        "allow_unkeyed_creates": True,
     }
     config.update(settings)
     return config

@@ -133,6 +133,46 @@ def test_writeback_file_of_creates_without_ids(
     assert (summary["created"], summary["updated"], summary["rejected"]) == (2, 1, 0), summary
 
 
+# -- issue #18: the same file written back twice never makes a second ticket -------------------
+def test_the_same_file_written_back_twice_makes_each_ticket_once(
+    emulator: Any, journey_meltano: Any, tmp_path: Path
+) -> None:
+    server = emulator(tickets=10, seed=65)
+    export = tmp_path / "tickets.jsonl"
+    # Each row carries its own key: tap-jsonl's STATE holds the file's modification time, so a
+    # file written again is new input to source ids derived from the state (README).
+    rows = [
+        {"source_row_id": "row-1", "subject": "twice: printer", "hs_pipeline_stage": "New"},
+        {"source_row_id": "row-2", "subject": "twice: vpn", "hs_pipeline_stage": "New"},
+    ]
+    _write_file(export, rows)
+    unkeyed = _env(server, tmp_path, journey_meltano, TARGET_HUBSPOT_TICKETS_SOURCE_ID_PROPERTY="")
+    keyed = _env(
+        server,
+        tmp_path,
+        journey_meltano,
+        TARGET_HUBSPOT_TICKETS_SOURCE_ID_PROPERTY="source_row_id",
+        TARGET_HUBSPOT_TICKETS_CREATE_SOURCE_ID_PROPERTY="true",
+    )
+
+    refused = journey_meltano.run(unkeyed, "run", "writeback-duckdb")
+    assert refused.returncode != 0, refused.tail()
+    assert "creates are refused: no source_id_property is set" in refused.output
+    assert (_summary(tmp_path)["created"], _summary(tmp_path)["rejected"]) == (0, 2)
+
+    counts = []
+    for _ in range(2):
+        _write_file(export, rows, after=export.stat().st_mtime)  # tap-jsonl reads it again
+        run = journey_meltano.run(keyed, "run", "writeback-duckdb")
+        assert run.returncode == 0, run.tail()
+        counts.append((_summary(tmp_path)["created"], _summary(tmp_path)["upserted"]))
+        server.clock.offset_s += 60  # the next run comes later
+
+    assert counts == [(2, 0), (0, 2)]
+    subjects = Counter(t["properties"].get("subject") for t in server.portal.snapshot())
+    assert (subjects["twice: printer"], subjects["twice: vpn"]) == (1, 1)
+
+
 # -- B and F: a column first seen after tap-jsonl's default sample of 1,000 lines ---------------
 def test_writeback_reads_columns_and_types_first_seen_after_a_thousand_lines(
     emulator: Any, journey_meltano: Any, tmp_path: Path

@@ -87,7 +87,7 @@ def test_a_dry_run_writes_nothing_and_plans_what_the_real_run_then_does(
     assert sorted(plan) == list(range(1, len(records) + 1))
     assert "nothing was written to HubSpot" in dry.log
     assert dry.rejects == []  # a dry run's rejects are in its plan only
-    assert plan[11]["reason"].startswith("tickets record #11 (line 12): stage 'Nowhere'")
+    assert plan[11]["reason"].startswith("tickets record #11 (line 12): unknown stage 'Nowhere'")
 
     real = run_target(target_config(server, id_property=KEY, results_path=str(results_path)), lines)
 

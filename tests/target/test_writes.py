@@ -57,7 +57,7 @@ def test_create_update_upsert_archive_in_one_run(emulator, singer, target_config
             "hs_pipeline_stage": STAGE_NEW,
         },
     ]
-    config = target_config(server, id_property="external_ticket_id")
+    config = target_config(server, id_property="external_ticket_id", empty_string_values="clear")
 
     run = run_target(config, messages.lines(records))
 
@@ -89,7 +89,7 @@ def test_create_update_upsert_archive_in_one_run(emulator, singer, target_config
     assert escalated["sla_due_date"] == "2026-12-01"
     assert escalated["last_customer_reply_at"] == "2026-11-28T09:15:30.000Z"
     assert tickets[keep["id"]]["properties"]["hs_ticket_priority"] == "URGENT"
-    assert not tickets[keep["id"]]["properties"].get("content")  # "" clears on update
+    assert not tickets[keep["id"]]["properties"].get("content")  # "" clears, when asked to
     assert tickets[archive["id"]]["archived"] is True
     assert tickets[upsert_target["id"]]["properties"]["subject"] == "Upserted existing"
     assert subjects["Upserted new"]["properties"]["external_ticket_id"] == "EXT-NEW-1"

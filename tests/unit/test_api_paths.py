@@ -48,6 +48,7 @@ CASES = [
     (Call.SEARCH, "/crm/v3/objects/tickets/search", "/crm/objects/2026-03/tickets/search"),
     (Call.MERGE, "/crm/v3/objects/tickets/merge", "/crm/objects/2026-03/tickets/merge"),
     (Call.LIST_PROPERTIES, "/crm/v3/properties/tickets", "/crm/properties/2026-03/tickets"),
+    (Call.CREATE_PROPERTY, "/crm/v3/properties/tickets", "/crm/properties/2026-03/tickets"),
     (
         Call.READ_PROPERTY,
         "/crm/v3/properties/tickets/subject",
@@ -147,6 +148,7 @@ def test_bad_parameters_are_refused(kwargs, fragment):
         (Call.CREATE_TICKET, False, Budget.STANDARD),
         (Call.BATCH_CREATE, False, Budget.STANDARD),
         (Call.MERGE, False, Budget.STANDARD),
+        (Call.CREATE_PROPERTY, True, Budget.STANDARD),
         (Call.BATCH_UPSERT, True, Budget.STANDARD),
         (Call.BATCH_UPDATE, True, Budget.STANDARD),
         (Call.SEARCH, True, Budget.SEARCH),

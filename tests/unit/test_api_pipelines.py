@@ -57,10 +57,26 @@ def test_a_stage_is_found_within_its_pipeline_or_across_all(pipelines):
     assert pipelines.resolve_stage("closed", support).id == "s2"
     assert pipelines.resolve_stage("1", None).id == "1"  # an id, in any pipeline
     assert pipelines.resolve_stage("Closed", None).id == "s2"
-    with pytest.raises(UnknownStageError, match="not a stage of pipeline 'Support'"):
+    with pytest.raises(UnknownStageError, match="unknown stage 'Old' in pipeline 'Support'"):
         pipelines.resolve_stage("Old", support)
     with pytest.raises(UnknownStageError, match="not a stage of any pipeline"):
         pipelines.resolve_stage("Gone", None)
+
+
+def test_an_unknown_stage_or_pipeline_names_the_closest_label(pipelines):
+    support = pipelines.resolve_pipeline("7")
+    with pytest.raises(UnknownStageError) as raised:
+        pipelines.resolve_stage("Clsoed", support)
+    assert (
+        str(raised.value) == "unknown stage 'Clsoed' in pipeline 'Support' (did you mean 'Closed'?)"
+    )
+    with pytest.raises(UnknownStageError, match=r"any pipeline \(did you mean 'Closed'\?\)"):
+        pipelines.resolve_stage("Clossed", None)
+    assert (
+        pipelines.unknown_pipeline("Suport")
+        == "unknown pipeline 'Suport' (did you mean 'Support'?)"
+    )
+    assert pipelines.unknown_pipeline("zzzz") == "unknown pipeline 'zzzz'"
     # "New" in one pipeline and "new" in the other: each pipeline names one, so none is chosen.
     with pytest.raises(UnknownStageError, match="several pipelines; give hs_pipeline too"):
         pipelines.resolve_stage("New", None)

@@ -25,6 +25,10 @@ def test_defaults():
     assert options.write.unknown_outcome_wait_s == DEFAULT_UNKNOWN_OUTCOME_WAIT_S
     assert options.validator.read_only_columns == DROP
     assert options.validator.null_values == SKIP
+    # Safe by default: blanks clear nothing, creates need a source id, no property is created.
+    assert options.validator.empty_string_values == SKIP
+    assert options.validator.allow_unkeyed_creates is False
+    assert options.create_source_id_property is False
     assert (options.rejects_path, options.summary_path, options.max_rejects) == (None, None, 0)
 
 
@@ -62,6 +66,9 @@ def test_empty_texts_mean_unset_and_association_types_are_normalised():
         ({"unknown_outcome_wait_s": "30"}, "unknown_outcome_wait_s"),
         ({"read_only_columns": "keep"}, "read_only_columns"),
         ({"null_values": "erase"}, "null_values"),
+        ({"empty_string_values": "erase"}, "empty_string_values"),
+        ({"allow_unkeyed_creates": "yes"}, "allow_unkeyed_creates"),
+        ({"create_source_id_property": True}, "source_id_property is not set"),
         ({"association_types": "contacts"}, "association_types"),
         ({"id_property": 7}, "id_property"),
     ],

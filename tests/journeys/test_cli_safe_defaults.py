@@ -1,0 +1,298 @@
+"""Settings a user copies never damage HubSpot data (issue #18, "Safe by default").
+
+The input is what MeltanoLabs tap-csv sends for a CSV file: every column a string, every blank
+cell `""`. Each test drives the target's command line against the emulator and reads the
+emulator's own state.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.journeys
+
+STREAM = "tickets"
+# HubSpot's group of a portal's own ticket properties.
+TICKET_INFORMATION_GROUP = "ticketinformation"
+# A portal property close to the stray column `favourite_color`.
+FAVORITE_COLOR = {
+    "name": "favorite_color",
+    "label": "Favorite color",
+    "type": "string",
+    "fieldType": "text",
+    "groupName": TICKET_INFORMATION_GROUP,
+}
+# The user's defaults: no opt-in to unkeyed creates, no tolerance for rejects.
+DEFAULTS: dict[str, Any] = {"allow_unkeyed_creates": None, "max_rejects": None}
+
+
+def csv_lines(
+    columns: Sequence[str], rows: Sequence[Mapping[str, str]], *, state_every: int = 0
+) -> list[str]:
+    """Return the Singer lines tap-csv sends: string columns, "" for a blank cell."""
+    schema = {
+        "type": "SCHEMA",
+        "stream": STREAM,
+        "schema": {
+            "type": "object",
+            "properties": {c: {"type": ["string", "null"]} for c in columns},
+        },
+        "key_properties": [],
+    }
+    lines = [json.dumps(schema)]
+    for number, row in enumerate(rows, start=1):
+        record = {c: str(row.get(c, "")) for c in columns}
+        lines.append(json.dumps({"type": "RECORD", "stream": STREAM, "record": record}))
+        if state_every and number % state_every == 0:
+            state = {"bookmarks": {"tickets.csv": {"row": number}}}
+            lines.append(json.dumps({"type": "STATE", "value": state}))
+    return lines
+
+
+def _live(server: Any) -> list[dict[str, Any]]:
+    return [t for t in server.portal.snapshot() if not t["archived"]]
+
+
+def _ticket(server: Any, ticket_id: str) -> dict[str, Any]:
+    return next(t for t in server.portal.snapshot() if t["id"] == ticket_id)
+
+
+def _subjects(server: Any) -> Counter[str]:
+    return Counter(t["properties"].get("subject") for t in _live(server))
+
+
+def _with_priority(server: Any, count: int) -> list[dict[str, Any]]:
+    tickets = [t for t in _live(server) if t["properties"].get("hs_ticket_priority")]
+    assert len(tickets) >= count, "the seeded portal has too few tickets with a priority"
+    return tickets[:count]
+
+
+def _warnings(run: Any, needle: str) -> list[str]:
+    return [line for line in run.stderr.splitlines() if needle in line]
+
+
+NEW_ROWS = [
+    {"subject": "Printer on fire", "hs_pipeline_stage": "New", "hs_ticket_priority": "HIGH"},
+    {"subject": "Printer on fire", "hs_pipeline_stage": "New", "hs_ticket_priority": "HIGH"},
+    {"subject": "VPN drops", "hs_pipeline_stage": "Waiting on us", "hs_ticket_priority": ""},
+]
+COLUMNS = ["id", "subject", "hs_pipeline_stage", "hs_ticket_priority", "content"]
+
+
+# -- 1: the same file twice never makes a second ticket -----------------------------------------
+def test_creates_without_a_source_id_are_refused_in_one_line_and_the_rest_is_written(
+    emulator, target_cli
+):
+    server = emulator(tickets=6, seed=18)
+    ticket = _with_priority(server, 1)[0]
+    rows = [*NEW_ROWS, {"id": ticket["id"], "content": "updated from the sheet"}]
+    lines = csv_lines(COLUMNS, rows)
+    before = len(_live(server))
+
+    first = target_cli(server, lines, **DEFAULTS)
+    second = target_cli(server, lines, **DEFAULTS)
+
+    for run in (first, second):
+        line = run.assert_one_line_error("3 record(s) rejected", "max_rejects=0")
+        assert "everything else was written" in line
+        assert run.summary is not None
+        assert (run.summary["created"], run.summary["rejected"]) == (0, 3), run.summary
+        refused = _warnings(run, "creates are refused")
+        assert len(refused) == 1, run.describe()  # once, at the first create
+        assert "set source_id_property to a unique ticket property" in refused[0]
+        assert "create_source_id_property: true" in refused[0]
+        assert "allow_unkeyed_creates: true" in refused[0]
+        assert not _warnings(run, "Rejected tickets record"), run.describe()
+        reasons = [r["reason"] for r in run.rejects]
+        assert all("not created: without source_id_property" in r for r in reasons), reasons
+        assert {r["category"] for r in run.rejects} == {"UNKEYED_CREATE"}
+    assert len(_live(server)) == before
+    assert _ticket(server, ticket["id"])["properties"]["content"] == "updated from the sheet"
+
+
+@pytest.mark.parametrize("state_every", [0, 2], ids=["no-state", "state-lines"])
+def test_the_same_file_twice_creates_each_ticket_once_with_the_property_it_creates(
+    emulator, target_cli, state_every
+):
+    server = emulator(tickets=4, seed=19)
+    assert "source_row_id" not in {p["name"] for p in server.portal.list_properties()["results"]}
+    lines = csv_lines(COLUMNS, NEW_ROWS, state_every=state_every)
+    settings = {**DEFAULTS, "source_id_property": "source_row_id"}
+
+    first = target_cli(server, lines, create_source_id_property=True, **settings)
+    server.clock.offset_s += 60  # a re-run comes later (an upsert of an older ticket is no create)
+    second = target_cli(server, lines, create_source_id_property=True, **settings)
+    server.clock.offset_s += 60
+    third = target_cli(server, lines, **settings)  # the property exists now: no consent needed
+
+    assert first.assert_clean_success()["created"] == 3
+    assert len(_warnings(first, "Created ticket property 'source_row_id'")) == 1
+    for run in (second, third):
+        summary = run.assert_clean_success()
+        assert (summary["created"], summary["upserted"]) == (0, 3), summary
+        assert not _warnings(run, "Created ticket property")
+    assert _subjects(server)["Printer on fire"] == 2  # two rows, two tickets, once each
+    assert _subjects(server)["VPN drops"] == 1
+    made = next(
+        p for p in server.portal.list_properties()["results"] if p["name"] == "source_row_id"
+    )
+    assert (made["type"], made["fieldType"], made["hasUniqueValue"]) == ("string", "text", True)
+    assert made["groupName"] == TICKET_INFORMATION_GROUP
+    assert "source row" in made["description"]
+
+
+def test_a_missing_source_id_property_without_consent_stops_in_one_line(emulator, target_cli):
+    server = emulator(tickets=2, seed=20)
+
+    run = target_cli(server, csv_lines(COLUMNS, NEW_ROWS), source_id_property="source_row_id")
+
+    run.assert_one_line_error(
+        "source_id_property: property 'source_row_id' does not exist",
+        "create_source_id_property: true",
+    )
+    assert len(_live(server)) == 2
+
+
+def test_a_dry_run_says_it_would_create_the_property_and_creates_nothing(
+    emulator, target_cli, tmp_path
+):
+    server = emulator(tickets=2, seed=21)
+    before = server.portal.list_properties()["results"]
+    plan = tmp_path / "plan.jsonl"
+
+    run = target_cli(
+        server,
+        csv_lines(COLUMNS, NEW_ROWS),
+        source_id_property="source_row_id",
+        create_source_id_property=True,
+        dry_run=True,
+        plan_path=str(plan),
+    )
+
+    summary = run.assert_clean_success()
+    assert summary["created"] == 3
+    line = _warnings(run, "Dry run: ticket property 'source_row_id' does not exist")
+    assert len(line) == 1, run.describe()
+    assert "the run would create it" in line[0]
+    assert server.portal.list_properties()["results"] == before
+    assert len(_live(server)) == 2
+    actions = [json.loads(x)["action"] for x in plan.read_text().splitlines()]
+    assert actions == ["create", "create", "create"]
+
+
+# -- 2: a blank cell does not clear ---------------------------------------------------------------
+def test_blank_cells_leave_hubspot_values_unless_clearing_is_asked_for(
+    emulator, target_cli, tmp_path
+):
+    server = emulator(tickets=8, seed=22)
+    kept, cleared, blank = _with_priority(server, 3)
+    rows = [
+        {"id": kept["id"], "hs_ticket_priority": "", "content": "new text"},
+        {"id": cleared["id"], "hs_ticket_priority": "", "content": "new text"},
+        {"id": blank["id"]},  # every other cell blank
+    ]
+    columns = ["id", "hs_ticket_priority", "content", "subject"]
+    plan = tmp_path / "plan.jsonl"
+
+    default = target_cli(server, csv_lines(columns, rows[:1] + rows[2:]), **DEFAULTS)
+    dry = target_cli(
+        server,
+        csv_lines(columns, rows[1:2]),
+        empty_string_values="clear",
+        dry_run=True,
+        plan_path=str(plan),
+    )
+    clearing = target_cli(server, csv_lines(columns, rows[1:2]), empty_string_values="clear")
+
+    summary = default.assert_clean_success()
+    assert (summary["updated"], summary["unchanged"]) == (1, 1), summary
+    assert (
+        _ticket(server, kept["id"])["properties"]["hs_ticket_priority"]
+        == (kept["properties"]["hs_ticket_priority"])
+    )
+    unchanged = _warnings(default, f"id {blank['id']}) has an id and nothing to write")
+    assert len(unchanged) == 1, default.describe()
+    assert 'empty (null or "")' in unchanged[0]
+    dry.assert_clean_success()
+    (planned,) = [json.loads(x) for x in plan.read_text().splitlines()]
+    assert planned["clears"] == ["hs_ticket_priority"]
+    assert planned["changes"]["hs_ticket_priority"]["new"] == ""
+    assert clearing.assert_clean_success()["updated"] == 1
+    assert not _ticket(server, cleared["id"])["properties"].get("hs_ticket_priority")
+
+
+# -- 3 and 4: a stray column, and every problem of a record --------------------------------------
+def test_a_stray_column_is_named_once_and_rejects_only_rows_that_fill_it(emulator, target_cli):
+    server = emulator(tickets=6, seed=23)
+    server.portal.create_property(dict(FAVORITE_COLOR))
+    first, second = _with_priority(server, 2)
+    columns = [*COLUMNS, "favourite_color"]
+    rows = [
+        {**NEW_ROWS[0], "subject": "stray 1"},
+        {**NEW_ROWS[2], "subject": "stray 2"},
+        {"id": first["id"], "content": "fine"},
+        {"id": second["id"], "content": "not fine", "favourite_color": "teal"},
+    ]
+
+    run = target_cli(server, csv_lines(columns, rows), source_id_property="external_ticket_id")
+
+    summary = run.assert_clean_success()
+    assert (summary["created"], summary["updated"], summary["rejected"]) == (2, 1, 1), summary
+    named = _warnings(run, "rows where it holds a value are rejected")
+    assert len(named) == 1, run.describe()
+    assert named[0].endswith(
+        "column 'favourite_color' is not a ticket property (did you mean 'favorite_color'?); "
+        "rows where it holds a value are rejected, empty ones are written without it"
+    )
+    (reject,) = run.rejects
+    assert reject["reason"] == (
+        f"tickets record #4 (line 5, id {second['id']}): column 'favourite_color' is not a "
+        "ticket property (did you mean 'favorite_color'?)"
+    )
+    assert _ticket(server, first["id"])["properties"]["content"] == "fine"
+    assert _ticket(server, second["id"])["properties"].get("content") != "not fine"
+
+
+def test_a_reject_lists_every_problem_of_its_record_with_the_closest_names(emulator, target_cli):
+    server = emulator(tickets=2, seed=24)
+    server.portal.create_property(dict(FAVORITE_COLOR))
+    columns = [*COLUMNS, "favourite_color", "estimated_effort_hours", "hs_pipeline"]
+    row = {
+        "subject": "",
+        "hs_pipeline": "Support Pipeline",
+        "hs_pipeline_stage": "Clsoed",
+        "hs_ticket_priority": "HGIH",
+        "estimated_effort_hours": "two",
+        "favourite_color": "teal",
+    }
+
+    run = target_cli(server, csv_lines(columns, [row]), source_id_property="external_ticket_id")
+
+    run.assert_clean_success()
+    (reject,) = run.rejects
+    problems = reject["problems"]
+    assert [p["field"] for p in problems] == [
+        "favourite_color",
+        "hs_pipeline_stage",
+        "hs_ticket_priority",
+        "estimated_effort_hours",
+        "subject",
+    ]
+    assert reject["field"] == "favourite_color"
+    assert reject["reason"] == "tickets record #1 (line 2): " + "; ".join(
+        p["reason"] for p in problems
+    )
+    reasons = {p["field"]: p["reason"] for p in problems}
+    assert reasons["hs_pipeline_stage"] == (
+        "unknown stage 'Clsoed' in pipeline 'Support Pipeline' (did you mean 'Closed'?)"
+    )
+    assert reasons["hs_ticket_priority"].startswith(
+        "'HGIH' is not an option of 'hs_ticket_priority' (did you mean 'HIGH'?)"
+    )
+    assert reasons["subject"] == "missing required field 'subject' for a new ticket"
+    assert len(_live(server)) == 2
