@@ -270,23 +270,26 @@ def test_own_project_syncs_incrementally_and_writes_back(
     export = own_project.path / "output" / "writeback" / "tickets.jsonl"
     export.parent.mkdir(parents=True, exist_ok=True)
     rows = [
-        {"id": changed[0], "subject": "Cleaned in the warehouse"},
+        # A blank cell, as a CSV export sends it: it must not clear the priority.
+        {"id": changed[0], "subject": "Cleaned in the warehouse", "hs_ticket_priority": ""},
         {
             "subject": "Raised from the file",
             "hs_pipeline": SUPPORT_PIPELINE,
             "hs_pipeline_stage": stage,
-            "external_ticket_id": "ROW-1",
+            "source_row_id": "ROW-1",
         },
     ]
     export.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     writeback = _documented("meltano run writeback-file").split()[1:]
     for _ in range(2):
         own_project.meltano(*writeback)
-        assert _ticket(server, changed[0])["properties"]["subject"] == "Cleaned in the warehouse"
+        written = _ticket(server, changed[0])["properties"]
+        assert written["subject"] == "Cleaned in the warehouse"
+        assert written["hs_ticket_priority"] == "URGENT", "a blank cell cleared a value"
         from_file = [
             t
             for t in server.portal.snapshot()
-            if t["properties"].get("external_ticket_id") == "ROW-1"
+            if t["properties"].get("source_row_id") == "ROW-1"
         ]
         assert len(from_file) == 1, "the file's create was made twice"
         assert from_file[0]["properties"]["subject"] == "Raised from the file"
