@@ -15,6 +15,7 @@ from typing import Any
 
 from hubspot_api.errors import ConfigError
 from hubspot_api.objects import object_type_name
+from hubspot_api.progress import DEFAULT_PROGRESS_INTERVAL_S, progress_interval
 from target_hubspot_tickets.validation import (
     DROP,
     NULL_MODES,
@@ -42,6 +43,7 @@ class TargetOptions:
     max_rejects: int = 0
     results_path: str | None = None
     plan_path: str | None = None
+    progress_interval: float = DEFAULT_PROGRESS_INTERVAL_S  # seconds; 0: no progress lines
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TargetOptions:
@@ -96,6 +98,7 @@ class TargetOptions:
             max_rejects=max_rejects,
             results_path=_output_path(config, "results_path"),
             plan_path=_output_path(config, "plan_path"),
+            progress_interval=progress_interval(config),
         )
 
 

@@ -21,6 +21,7 @@ from hubspot_api.client import HubSpotClient
 from hubspot_api.config import SECRET_SETTINGS, HubSpotSettings, settings_schema
 from hubspot_api.errors import HubSpotError
 from hubspot_api.pipelines import Pipelines, read_pipelines
+from hubspot_api.progress import PROGRESS_SETTING, SettleProgress
 from hubspot_api.properties import fetch_property_definitions
 from hubspot_api.records import TICKETS_STREAM
 from target_hubspot_tickets.checkpoints import Checkpoints
@@ -160,6 +161,7 @@ TARGET_SETTINGS = (
             "for the tickets of a create batch whose outcome is unknown before resending."
         ),
     ),
+    PROGRESS_SETTING,
 )
 
 
@@ -228,16 +230,22 @@ class TargetHubSpotTickets(Target):
         # A dry run refuses nothing for real: its rejects are lines of the plan only.
         rejects = RejectsFile(None if dry else options.rejects_path, secrets, run_id)
         results_path = options.plan_path if dry else options.results_path
+        tally = Tally()
+        progress = SettleProgress(
+            TICKETS_STREAM, options.progress_interval, self.logger.info, tally.progress
+        )
+        tally.watch = progress.poke
         run = RunContext(
             client,
             validator,
             rejects,
-            Tally(),
+            tally,
             options.write,
             self.checkpoints,
             line_number=self._line_number,
             started_ms=client.server_now_ms(),
             run_id=run_id,
+            progress=progress,
         )
         run.results = ResultsFile(results_path, secrets, run_id, options=options.write, planned=dry)
         run.creates = CreateWriter(run, TICKETS_STREAM, self.logger.getChild("creates"))
@@ -357,6 +365,7 @@ class TargetHubSpotTickets(Target):
             if run.results is not None:
                 run.results.close()
             run.client.close()
+            run.progress.finish()
             if run.options.dry_run:
                 plan = self.options.plan_path
                 self.logger.info(
