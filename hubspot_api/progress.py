@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 from singer_sdk import typing as th
@@ -57,7 +58,8 @@ def progress_interval(config: Mapping[str, Any]) -> float:
         return DEFAULT_PROGRESS_INTERVAL_S
     if (
         isinstance(value, bool)
-        or not isinstance(value, int | float)
+        # Config files are read with decimals (singer-sdk's `parse_float`).
+        or not isinstance(value, int | float | Decimal)
         or not 0 <= value <= MAX_PROGRESS_INTERVAL_S
     ):
         raise ConfigError(

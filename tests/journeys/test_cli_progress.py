@@ -1,0 +1,157 @@
+"""Both command lines say how far they are while they work, on stderr, unless told to be quiet.
+
+The emulator answers every call after a latency longer than the progress interval, so a line is
+due at every page the tap waits for and every batch the target waits for: the tests count what
+the lines say, never how long anything took.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+# The part of a log line after "time | level | logger | ".
+TAP_PROGRESS = re.compile(
+    r"^(?P<stream>\w+): (?P<count>[\d,]+)(?: of (?P<total>[\d,]+) read \((?P<pct>\d+)%\)| read)"
+    r", [\d.,]+/s(?:, about \S+ (?:s|min|h) left)?$"
+)
+TAP_DONE = re.compile(r"^(?P<stream>\w+): (?P<count>[\d,]+) read in [\d.]+ s \([\d.,]+/s\)$")
+TARGET_PROGRESS = re.compile(
+    r"^tickets: (?P<settled>[\d,]+) of (?P<read>[\d,]+) read settled(?: \((?P<how>[^)]*)\))?"
+    r", (?P<flight>\d+) batch(?:es)? in flight, [\d.,]+/s$"
+)
+TARGET_DONE = re.compile(
+    r"^tickets: (?P<settled>[\d,]+) of (?P<read>[\d,]+) read settled in [\d.]+ s "
+    r"\((?P<how>.*), [\d.,]+/s\)$"
+)
+LATENCY_MS = 60
+INTERVAL_S = 0.05  # below the latency: every wait for HubSpot makes a line due
+
+
+def _messages(stderr: str) -> list[str]:
+    return [line.split(" | ", 3)[-1] for line in stderr.splitlines() if " | INFO " in line]
+
+
+def _number(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def _metric_counts(stderr: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for line in _messages(stderr):
+        if line.startswith("METRIC: "):
+            point = json.loads(line.removeprefix("METRIC: "))
+            if point["metric"] == "record_count":
+                stream = point["tags"]["stream"]
+                counts[stream] = counts.get(stream, 0) + point["value"]
+    return counts
+
+
+def _matches(pattern: re.Pattern[str], stderr: str) -> list[re.Match[str]]:
+    return [m for line in _messages(stderr) if (m := pattern.match(line))]
+
+
+@pytest.fixture(scope="module")
+def slow_portal(module_emulator):
+    return module_emulator(tickets=1_500, seed=4, latency_ms=LATENCY_MS)
+
+
+def test_tap_reports_each_stream_while_it_reads_and_when_it_ends(slow_portal, tap_cli):
+    run = tap_cli(slow_portal, progress_interval_s=INTERVAL_S)
+
+    assert run.returncode == 0, run.describe()
+    emitted = {
+        stream: len(run.records(stream))  # stdout holds Singer messages only (strict JSON)
+        for stream in {m["stream"] for m in run.messages if m["type"] == "RECORD"}
+    }
+    done = {m["stream"]: _number(m["count"]) for m in _matches(TAP_DONE, run.stderr)}
+    assert done == emitted
+    live = sum(1 for t in slow_portal.portal.snapshot() if not t.get("archived"))
+    lines = [m for m in _matches(TAP_PROGRESS, run.stderr) if m["stream"] == "tickets"]
+    assert lines, run.describe()
+    counts = [_number(m["count"]) for m in lines]
+    assert counts == sorted(counts)
+    assert counts[-1] <= emitted["tickets"]
+    # HubSpot's count of the full walk, from the walk's own search pages.
+    totals = {_number(m["total"]) for m in lines if m["total"]}
+    assert totals == {live}
+    assert all(0 <= int(m["pct"]) <= 100 for m in lines if m["pct"])
+    # Singer-sdk's metric lines still count every record.
+    assert _metric_counts(run.stderr) == emitted
+
+
+@pytest.mark.parametrize(
+    ("settings", "lines_expected"),
+    [({}, True), ({"progress_interval_s": 0}, False)],
+    ids=["default", "zero-is-quiet"],
+)
+def test_tap_progress_setting(slow_portal, tap_cli, settings, lines_expected):
+    run = tap_cli(slow_portal, **settings)
+
+    assert run.returncode == 0, run.describe()
+    done = _matches(TAP_DONE, run.stderr)
+    assert bool(done) is lines_expected
+    if not lines_expected:
+        assert _matches(TAP_PROGRESS, run.stderr) == []
+        assert run.records("tickets")
+    assert _metric_counts(run.stderr)["tickets"] == len(run.records("tickets"))
+
+
+def _input(server: Any, singer_input: Any, *, creates: int, bad: int) -> list[str]:
+    builder = singer_input(server)
+    lines = [builder.schema()]
+    for n in range(creates):
+        lines.append(builder.record({"subject": f"progress {n}", "hs_pipeline_stage": "New"}))
+    for n in range(bad):
+        lines.append(
+            builder.record(
+                {"subject": f"bad {n}", "hs_pipeline_stage": "New", "hs_ticket_priority": "NOW!"}
+            )
+        )
+    lines.append(builder.state({"upto": creates + bad}))
+    return lines
+
+
+def test_target_reports_records_settled_of_read_and_batches_in_flight(
+    module_emulator, singer_input, target_cli
+):
+    server = module_emulator(latency_ms=LATENCY_MS)
+    lines = _input(server, singer_input, creates=300, bad=3)
+
+    run = target_cli(server, lines, progress_interval_s=INTERVAL_S)
+
+    summary = run.assert_clean_success()
+    assert run.states == [{"upto": 303}]  # stdout: the state, nothing else
+    assert summary["created"] == 300
+    assert summary["rejected"] == 3
+    progress = _matches(TARGET_PROGRESS, run.stderr)
+    assert progress, run.describe()
+    settled = [_number(m["settled"]) for m in progress]
+    assert settled == sorted(settled)
+    assert all(s <= _number(m["read"]) <= 303 for s, m in zip(settled, progress, strict=True))
+    # A line is due when a batch settles, inside the batch.
+    assert any(int(m["flight"]) >= 1 for m in progress), run.describe()
+    (done,) = _matches(TARGET_DONE, run.stderr)
+    assert (_number(done["settled"]), _number(done["read"])) == (303, 303)
+    assert done["how"] == "300 created, 3 rejected"
+
+
+@pytest.mark.parametrize(
+    ("settings", "lines_expected"),
+    [({}, True), ({"progress_interval_s": 0}, False)],
+    ids=["default", "zero-is-quiet"],
+)
+def test_target_progress_setting(
+    module_emulator, singer_input, target_cli, settings, lines_expected
+):
+    server = module_emulator()
+    run = target_cli(server, _input(server, singer_input, creates=20, bad=1), **settings)
+
+    summary = run.assert_clean_success()
+    assert summary["created"] == 20
+    assert bool(_matches(TARGET_DONE, run.stderr)) is lines_expected
+    if not lines_expected:
+        assert _matches(TARGET_PROGRESS, run.stderr) == []
