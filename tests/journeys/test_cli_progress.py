@@ -83,21 +83,18 @@ def test_tap_reports_each_stream_while_it_reads_and_when_it_ends(slow_portal, ta
     assert _metric_counts(run.stderr) == emitted
 
 
-@pytest.mark.parametrize(
-    ("settings", "lines_expected"),
-    [({}, True), ({"progress_interval_s": 0}, False)],
-    ids=["default", "zero-is-quiet"],
-)
-def test_tap_progress_setting(slow_portal, tap_cli, settings, lines_expected):
-    run = tap_cli(slow_portal, **settings)
+def test_tap_logs_progress_by_default_and_nothing_with_zero(slow_portal, tap_cli):
+    default = tap_cli(slow_portal)
+    quiet = tap_cli(slow_portal, progress_interval_s=0)
 
-    assert run.returncode == 0, run.describe()
-    done = _matches(TAP_DONE, run.stderr)
-    assert bool(done) is lines_expected
-    if not lines_expected:
-        assert _matches(TAP_PROGRESS, run.stderr) == []
-        assert run.records("tickets")
-    assert _metric_counts(run.stderr)["tickets"] == len(run.records("tickets"))
+    for run in (default, quiet):
+        assert run.returncode == 0, run.describe()
+        assert _metric_counts(run.stderr)["tickets"] == len(run.records("tickets"))
+    done = {m["stream"]: _number(m["count"]) for m in _matches(TAP_DONE, default.stderr)}
+    assert done["tickets"] == len(default.records("tickets"))
+    assert _matches(TAP_DONE, quiet.stderr) == []
+    assert _matches(TAP_PROGRESS, quiet.stderr) == []
+    assert quiet.records("tickets")
 
 
 def _input(server: Any, singer_input: Any, *, creates: int, bad: int) -> list[str]:
@@ -139,19 +136,17 @@ def test_target_reports_records_settled_of_read_and_batches_in_flight(
     assert done["how"] == "300 created, 3 rejected"
 
 
-@pytest.mark.parametrize(
-    ("settings", "lines_expected"),
-    [({}, True), ({"progress_interval_s": 0}, False)],
-    ids=["default", "zero-is-quiet"],
-)
-def test_target_progress_setting(
-    module_emulator, singer_input, target_cli, settings, lines_expected
+def test_target_logs_progress_by_default_and_nothing_with_zero(
+    module_emulator, singer_input, target_cli
 ):
     server = module_emulator()
-    run = target_cli(server, _input(server, singer_input, creates=20, bad=1), **settings)
+    lines = _input(server, singer_input, creates=20, bad=1)
+    default = target_cli(server, lines)
+    quiet = target_cli(server, lines, progress_interval_s=0)
 
-    summary = run.assert_clean_success()
-    assert summary["created"] == 20
-    assert bool(_matches(TARGET_DONE, run.stderr)) is lines_expected
-    if not lines_expected:
-        assert _matches(TARGET_PROGRESS, run.stderr) == []
+    for run in (default, quiet):
+        assert run.assert_clean_success()["created"] == 20
+    (done,) = _matches(TARGET_DONE, default.stderr)
+    assert done["how"] == "20 created, 1 rejected"
+    assert _matches(TARGET_DONE, quiet.stderr) == []
+    assert _matches(TARGET_PROGRESS, quiet.stderr) == []
