@@ -88,10 +88,11 @@ class HubSpotStream(Stream):
         """Return the SDK's record counter, which also drives this stream's progress lines.
 
         The SDK counts every record it writes with it, and holds it open for the stream's
-        whole sync: so the progress lines follow exactly what went out, and end with it.
+        whole sync: so the progress lines follow exactly what went out, and end with it. A
+        stream read only for its children writes nothing, and says nothing.
         """
         counter = super().get_record_counter(endpoint=endpoint, log_interval=log_interval)
-        return ProgressCounter(counter, self.progress)
+        return ProgressCounter(counter, self.progress) if self.selected else counter
 
     @override
     def log_sync_costs(self) -> None:
