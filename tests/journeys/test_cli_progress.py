@@ -27,8 +27,8 @@ TARGET_DONE = re.compile(
     r"^tickets: (?P<settled>[\d,]+) of (?P<read>[\d,]+) read settled in [\d.]+ s "
     r"\((?P<how>.*), [\d.,]+/s\)$"
 )
-LATENCY_MS = 60
-INTERVAL_S = 0.05  # below the latency: every wait for HubSpot makes a line due
+LATENCY_MS = 50
+INTERVAL_S = 0.03  # below the latency: every wait for HubSpot makes a line due
 
 
 def _messages(stderr: str) -> list[str]:
@@ -56,7 +56,12 @@ def _matches(pattern: re.Pattern[str], stderr: str) -> list[re.Match[str]]:
 
 @pytest.fixture(scope="module")
 def slow_portal(module_emulator):
-    return module_emulator(tickets=1_500, seed=4, latency_ms=LATENCY_MS)
+    return module_emulator(tickets=1_000, seed=4, latency_ms=LATENCY_MS)
+
+
+@pytest.fixture(scope="module")
+def quick_portal(module_emulator):
+    return module_emulator(tickets=200, seed=4)
 
 
 def test_tap_reports_each_stream_while_it_reads_and_when_it_ends(slow_portal, tap_cli):
@@ -83,9 +88,9 @@ def test_tap_reports_each_stream_while_it_reads_and_when_it_ends(slow_portal, ta
     assert _metric_counts(run.stderr) == emitted
 
 
-def test_tap_logs_progress_by_default_and_nothing_with_zero(slow_portal, tap_cli):
-    default = tap_cli(slow_portal)
-    quiet = tap_cli(slow_portal, progress_interval_s=0)
+def test_tap_logs_progress_by_default_and_nothing_with_zero(quick_portal, tap_cli):
+    default = tap_cli(quick_portal)
+    quiet = tap_cli(quick_portal, progress_interval_s=0)
 
     for run in (default, quiet):
         assert run.returncode == 0, run.describe()
