@@ -155,3 +155,21 @@ def test_target_logs_progress_by_default_and_nothing_with_zero(
     assert done["how"] == "20 created, 1 rejected"
     assert _matches(TARGET_DONE, quiet.stderr) == []
     assert _matches(TARGET_PROGRESS, quiet.stderr) == []
+
+
+def test_a_negative_interval_stops_both_command_lines_in_one_line(
+    quick_portal, singer_input, tap_cli, target_cli
+):
+    tap = tap_cli(quick_portal, progress_interval_s=-1)
+    target = target_cli(
+        quick_portal, _input(quick_portal, singer_input, creates=1, bad=0), progress_interval_s=-1
+    )
+
+    assert tap.returncode != 0
+    assert "Traceback" not in tap.stderr
+    assert tap.stderr.splitlines()[-1] == (
+        "tap-hubspot-tickets: error: progress_interval_s must be a number of seconds from 0 "
+        "(no progress lines) to 86,400, got -1"
+    )
+    assert tap.messages == []
+    target.assert_one_line_error("progress_interval_s must be a number of seconds", "got -1")
