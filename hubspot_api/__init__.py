@@ -4,8 +4,8 @@ Start with `HubSpotSettings.from_config(config)` and `HubSpotClient(settings)`; 
 every endpoint, `paging` iterates lists and searches, `associations` reads links in bulk,
 `pipelines` reads and looks up pipelines and stages, `properties` types property values and
 `property_values` converts them, `instants` is the one codec of ISO 8601 and epoch
-milliseconds, `records` is the Singer record of a ticket both connectors share, and `errors`
-documents every exception raised.
+milliseconds, `records` is the Singer record of a ticket both connectors share, `progress`
+writes the progress lines of both, and `errors` documents every exception raised.
 """
 
 from __future__ import annotations

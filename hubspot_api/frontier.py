@@ -78,12 +78,14 @@ class Claim:
 
     `bound` is the side's bound after the claim (`list_high` up, `search_low` down) and
     `next_after` the list cursor after the page (None down): what a checkpoint keeps.
+    `total` is the search page's count of the matches past where it began (None up).
     """
 
     results: list[dict[str, Any]]
     done: bool
     bound: int | None
     next_after: str | None = None
+    total: int | None = None
 
 
 def claim_up(frontier: Frontier, pages: Iterable[ListPage]) -> Iterator[Claim]:
@@ -101,7 +103,7 @@ def claim_down(frontier: Frontier, pages: Iterable[SearchPage]) -> Iterator[Clai
     for page in pages:
         taken, met = frontier.claim_from_top([int(r["id"]) for r in page.results], last=page.final)
         done = met or page.final
-        yield Claim(_kept(page.results, taken), done, frontier.search_low)
+        yield Claim(_kept(page.results, taken), done, frontier.search_low, total=page.total)
         if done:
             return
 

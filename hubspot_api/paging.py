@@ -125,12 +125,15 @@ class SearchPage:
 
     `results` are the matches past the key, in HubSpot's order; `key` is the id to resume
     after (the highest taken ascending, the lowest descending; the starting key while none
-    was taken); `final` says fewer than a page matched, so nothing is left.
+    was taken); `final` says fewer than a page matched, so nothing is left. `total` is
+    HubSpot's count of the matches past the key the page was asked from (None when the answer
+    had none): approximate, as search trails writes, but free with every page.
     """
 
     results: list[dict[str, Any]]
     key: int | None
     final: bool
+    total: int | None = None
 
 
 def check_filter_groups(groups: Sequence[Mapping[str, Any]]) -> None:
@@ -201,6 +204,7 @@ def iter_keyset_search(
         if not isinstance(answer, dict):
             raise HubSpotError(f"search answered with {type(answer).__name__}, not an object")
         results = list(answer.get("results") or ())
+        total = answer.get("total")
         fresh = [r for r in results if _beyond(int(r["id"]), key, descending)]
         final = len(results) < page_size
         if fresh:
@@ -208,7 +212,8 @@ def iter_keyset_search(
             key = min(ids) if descending else max(ids)
         elif not final:
             raise PagingLoopError(f"search returned no id past {key} in a full page")
-        yield SearchPage(fresh, key, final)
+        counted = total if isinstance(total, int) and not isinstance(total, bool) else None
+        yield SearchPage(fresh, key, final, counted)
         if final:
             return
 

@@ -144,10 +144,17 @@ class RateLimiter:
         with self._lock, self._synced() as now:
             return max(0.0, window.reserve(now) - now)
 
-    def acquire(self, budget: Budget) -> float:
-        """Block until a request on `budget` may be sent; return the seconds waited."""
+    def acquire(
+        self, budget: Budget, *, before_wait: Callable[[Budget, float], None] | None = None
+    ) -> float:
+        """Block until a request on `budget` may be sent; return the seconds waited.
+
+        `before_wait(budget, seconds)` is told of a wait before it starts.
+        """
         delay = self.reserve(budget)
         if delay > 0:
+            if before_wait is not None:
+                before_wait(budget, delay)
             self._sleep(delay)
         return delay
 

@@ -43,6 +43,10 @@ from hubspot_api.ratelimit import RateLimiter
 
 JSON = Any
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+# A wait for the rate budget at least this long is said in one line: while the budget is held
+# (by a 429's pause, or by other processes of the same app) no record moves, and a run that
+# says nothing for that long looks stuck.
+LONG_THROTTLE_WAIT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -258,6 +262,21 @@ class Transport:
         self._session.mount("http://", adapter)
         self._session.headers.update({"User-Agent": user_agent, "Accept": "application/json"})
         self._inflight = threading.BoundedSemaphore(max_concurrency)
+        self._waits_said_until = -math.inf  # monotonic; one line per long wait, not per thread
+        self._waits_lock = threading.Lock()
+
+    def _say_wait(self, budget: Budget, seconds: float) -> None:
+        """Say a long wait for the rate budget once, so a waiting run does not look stuck."""
+        if seconds < LONG_THROTTLE_WAIT_S:
+            return
+        now = time.monotonic()
+        with self._waits_lock:
+            if now < self._waits_said_until:
+                return
+            self._waits_said_until = now + seconds
+        self._logger.info(
+            "waiting %.0f s for HubSpot's rate limit (%s budget)", seconds, budget.value
+        )
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -279,7 +298,7 @@ class Transport:
         with self._inflight if token is not None else contextlib.nullcontext():
             # Book the rate slot only once a connection is free, so a slot is never spent
             # late (a late send would crowd the server's window).
-            throttle_wait = self.limiter.acquire(request.budget)
+            throttle_wait = self.limiter.acquire(request.budget, before_wait=self._say_wait)
             if token is not None:
                 # Take the token after every wait, so it is as fresh as it can be on arrival.
                 token_used = token()

@@ -16,6 +16,7 @@ from hubspot_api.config import HubSpotSettings
 from hubspot_api.errors import AuthError, ConfigError, DailyLimitError, HubSpotAPIError
 from hubspot_api.instants import parse_instant
 from hubspot_api.paths import Call
+from hubspot_api.progress import DEFAULT_PROGRESS_INTERVAL_S, progress_interval
 from hubspot_api.properties import PropertyDefinition, fetch_property_definitions
 from tap_hubspot_tickets.portal import portal_id_of
 from tap_hubspot_tickets.report import RunReport
@@ -50,6 +51,7 @@ class TapOptions:
     search_lag_margin: timedelta
     full_sync_search_assist: bool = True
     run_report_path: Path | None = None
+    progress_interval: float = DEFAULT_PROGRESS_INTERVAL_S  # seconds; 0: no progress lines
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TapOptions:
@@ -77,6 +79,7 @@ class TapOptions:
             search_lag_margin=timedelta(seconds=margin),
             full_sync_search_assist=bool(config.get("full_sync_search_assist", True)),
             run_report_path=_report_path(config.get("run_report_path")),
+            progress_interval=progress_interval(config),
         )
 
 

@@ -19,6 +19,7 @@ from hubspot_api.cli import run_cli
 from hubspot_api.config import settings_schema
 from hubspot_api.errors import ConfigError
 from hubspot_api.paths import Call
+from hubspot_api.progress import PROGRESS_SETTING
 from hubspot_api.records import TICKET_BASE_COLUMNS
 from tap_hubspot_tickets.portal import bind_state
 from tap_hubspot_tickets.preflight import Selection, run_preflight
@@ -102,6 +103,7 @@ TAP_SETTINGS: tuple[th.Property[Any], ...] = (
             "and the records of the streams HubSpot cannot count. The same table is logged."
         ),
     ),
+    PROGRESS_SETTING,
 )
 
 

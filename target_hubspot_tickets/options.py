@@ -16,6 +16,7 @@ from typing import Any
 
 from hubspot_api.errors import ConfigError
 from hubspot_api.objects import object_type_name
+from hubspot_api.progress import DEFAULT_PROGRESS_INTERVAL_S, progress_interval
 from target_hubspot_tickets.validation import (
     DROP,
     EMPTY_MODES,
@@ -46,6 +47,7 @@ class TargetOptions:
     plan_path: str | None = None
     # Consent to create `source_id_property` on the portal when it lacks it.
     create_source_id_property: bool = False
+    progress_interval: float = DEFAULT_PROGRESS_INTERVAL_S  # seconds; 0: no progress lines
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TargetOptions:
@@ -108,6 +110,7 @@ class TargetOptions:
             results_path=_output_path(config, "results_path"),
             plan_path=_output_path(config, "plan_path"),
             create_source_id_property=create_source,
+            progress_interval=progress_interval(config),
         )
 
 

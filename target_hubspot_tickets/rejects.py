@@ -17,7 +17,7 @@ import math
 import os
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -180,6 +180,8 @@ class Tally:
     received: int = 0
     associations_added: int = 0
     associations_removed: int = 0
+    # Called after each change of the record counts, outside the lock (the progress lines).
+    watch: Callable[[], None] = field(default=lambda: None, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, outcome: str, n: int = 1) -> None:
@@ -188,11 +190,18 @@ class Tally:
             raise KeyError(f"unknown outcome {outcome!r}")
         with self._lock:
             self.outcomes[outcome] += n
+        self.watch()
 
     def add_received(self, n: int = 1) -> None:
         """Count records read from the input."""
         with self._lock:
             self.received += n
+        self.watch()
+
+    def progress(self) -> tuple[int, dict[str, int]]:
+        """Return the records read and the count of each outcome so far, together."""
+        with self._lock:
+            return self.received, dict(self.outcomes)
 
     def add_associations(self, *, added: int = 0, removed: int = 0) -> None:
         """Count association links made and removed."""

@@ -252,12 +252,13 @@ class TicketsSink(BatchSink):
     def _write_job(self, job: _Job) -> None:
         """Take one HubSpot batch through steps 2 to 6."""
         op, items = job
-        self._current.compare(op, items)
-        if op is not LINKS_ONLY:
-            self._writers[op].write([i for i in items if not i.unchanged and i.failure is None])
-        self._associations.write(items)
-        self._pins.write(items)
-        self._settle(items)
+        with self.run.progress.batch():
+            self._current.compare(op, items)
+            if op is not LINKS_ONLY:
+                self._writers[op].write([i for i in items if not i.unchanged and i.failure is None])
+            self._associations.write(items)
+            self._pins.write(items)
+            self._settle(items)
 
     # -- step 1: dedupe and plan ---------------------------------------------------------------
     def _dedupe(self, writes: list[TicketWrite]) -> list[Pending]:

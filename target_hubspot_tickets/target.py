@@ -21,6 +21,7 @@ from hubspot_api.client import HubSpotClient
 from hubspot_api.config import SECRET_SETTINGS, HubSpotSettings, settings_schema
 from hubspot_api.errors import HubSpotError
 from hubspot_api.pipelines import Pipelines, read_pipelines
+from hubspot_api.progress import PROGRESS_SETTING, SettleProgress
 from hubspot_api.properties import (
     PropertyDefinition,
     create_unique_text_property,
@@ -195,6 +196,7 @@ TARGET_SETTINGS = (
             "for the tickets of a create batch whose outcome is unknown before resending."
         ),
     ),
+    PROGRESS_SETTING,
 )
 
 
@@ -272,16 +274,22 @@ class TargetHubSpotTickets(Target):
         # A dry run refuses nothing for real: its rejects are lines of the plan only.
         rejects = RejectsFile(None if dry else options.rejects_path, secrets, run_id)
         results_path = options.plan_path if dry else options.results_path
+        tally = Tally()
+        progress = SettleProgress(
+            TICKETS_STREAM, options.progress_interval, self.logger.info, tally.progress
+        )
+        tally.watch = progress.poke
         run = RunContext(
             client,
             validator,
             rejects,
-            Tally(),
+            tally,
             options.write,
             self.checkpoints,
             line_number=self._line_number,
             started_ms=client.server_now_ms(),
             run_id=run_id,
+            progress=progress,
         )
         run.source_property_planned = source_property_planned
         run.results = ResultsFile(results_path, secrets, run_id, options=options.write, planned=dry)
@@ -436,6 +444,7 @@ class TargetHubSpotTickets(Target):
             if run.results is not None:
                 run.results.close()
             run.client.close()
+            run.progress.finish()
             if run.options.dry_run:
                 plan = self.options.plan_path
                 self.logger.info(

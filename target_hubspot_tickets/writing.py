@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from hubspot_api.client import SERVER_CLOCK_UNCERTAINTY_MS, HubSpotClient
 from hubspot_api.errors import HubSpotAPIError
 from hubspot_api.instants import epoch_ms, parse_iso
+from hubspot_api.progress import SettleProgress
+from hubspot_api.records import TICKETS_STREAM
 from target_hubspot_tickets.checkpoints import Checkpoints
 from target_hubspot_tickets.rejects import Reject, RejectsFile, Tally
 from target_hubspot_tickets.validation import RecordValidator
@@ -72,6 +74,8 @@ class RunContext:
     source_property_planned: bool = False
     # Archives wait here for the end of the input when `max_archives` limits them.
     held_archives: list[Pending] = field(default_factory=list)
+    # The run's progress lines; the tally pokes it, the sink counts its batches in flight.
+    progress: SettleProgress = field(default_factory=lambda: SettleProgress.silent(TICKETS_STREAM))
     last_position: int = 0
     _positions: Iterator[int] = field(default_factory=lambda: itertools.count(1), repr=False)
     _position_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

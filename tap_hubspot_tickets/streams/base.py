@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from singer_sdk import Stream
+from singer_sdk import Stream, metrics
 from singer_sdk.singerlib.catalog import Metadata, MetadataMapping
 from typing_extensions import override
 
+from hubspot_api.progress import StreamProgress
 from hubspot_api.properties import OBJECT_ID
 from tap_hubspot_tickets.runtime import TapRuntime
 from tap_hubspot_tickets.values import SurrogateSafeWriter, ValueProblems, surrogate_warning
@@ -30,6 +32,37 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class ProgressCounter(metrics.Counter):
+    """The SDK's record counter, its METRIC lines unchanged, counting for `StreamProgress` too."""
+
+    def __init__(self, counter: metrics.Counter, progress: StreamProgress) -> None:
+        """Take over the SDK counter's metric, tags and interval."""
+        super().__init__(counter.metric, counter.tags, log_interval=counter.log_interval)
+        self.progress = progress
+
+    @override
+    def __enter__(self) -> ProgressCounter:
+        self.progress.start()
+        super().__enter__()
+        return self
+
+    @override
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        super().__exit__(exc_type, exc_val, exc_tb)
+        if exc_type is None:
+            self.progress.finish()
+
+    @override
+    def increment(self, value: int = 1) -> None:
+        super().increment(value)
+        self.progress.add(value)
+
+
 class HubSpotStream(Stream):
     """Base of every stream: access to the run's shared HubSpot connection."""
 
@@ -44,6 +77,22 @@ class HubSpotStream(Stream):
         # Values emitted as null because their column's type cannot hold them (values.py).
         self.value_problems = ValueProblems()
         super().__init__(tap=tap, schema=schema)
+        self.progress = StreamProgress(
+            self.name, runtime.options.progress_interval, self.logger.info
+        )
+
+    @override
+    def get_record_counter(
+        self, *, endpoint: str | None = None, log_interval: float = metrics.DEFAULT_LOG_INTERVAL
+    ) -> metrics.Counter:
+        """Return the SDK's record counter, which also drives this stream's progress lines.
+
+        The SDK counts every record it writes with it, and holds it open for the stream's
+        whole sync: so the progress lines follow exactly what went out, and end with it. A
+        stream read only for its children writes nothing, and says nothing.
+        """
+        counter = super().get_record_counter(endpoint=endpoint, log_interval=log_interval)
+        return ProgressCounter(counter, self.progress) if self.selected else counter
 
     @override
     def log_sync_costs(self) -> None:

@@ -224,8 +224,13 @@ class TicketsStream(HubSpotStream):
         `ids`, when given, collects the id of every ticket of every page.
         """
         part.emitted, part.listed = checkpoint.counts(part.name)
+        # HubSpot counts a part read by search on its first page; the list reads uncounted.
+        before = self.progress.count
+        self.progress.expect(None)
         ahead = ReadAhead(pages, READ_AHEAD_PAGES, name=f"{self.name}-pages", more=more)
         for page in ahead:
+            if page.counted is not None:
+                self.progress.expect(before + page.counted)
             tickets = page.tickets if page.fill is None else page.fill.result()
             part.listed += len(page.tickets)
             if ids is not None:

@@ -38,6 +38,8 @@ class TicketPage:
     fill: Future[list[JSON]] | None = None
     # Companion stream name -> the batch token its prefetched reads are kept under.
     batches: dict[str, int] = field(default_factory=dict)
+    # On the first page of a search walk: HubSpot's count of the tickets that walk reads.
+    counted: int | None = None
 
 
 class TicketWalk:
@@ -67,9 +69,10 @@ class TicketWalk:
         *,
         archived: bool,
         fill: bool,
+        counted: int | None = None,
     ) -> TicketPage:
         ids = [str(ticket["id"]) for ticket in tickets]
-        page = TicketPage(tickets, mark)
+        page = TicketPage(tickets, mark, counted=counted)
         if fill and ids and self.list_names is not self.names:
             page.fill = self.pool.submit(self._read_properties, ids, archived)
         for companion in self.companions:
@@ -149,7 +152,7 @@ class TicketWalk:
             descending=True,
             key=frontier.search_low,
         )
-        for claim in claim_down(frontier, pages):
+        for number, claim in enumerate(claim_down(frontier, pages)):
 
             def mark(cp: TicketsCheckpoint, claim: Claim = claim) -> None:
                 cp.update_full_sync(
@@ -159,20 +162,23 @@ class TicketWalk:
                     search_exhausted=frontier.search_exhausted,
                 )
 
-            yield self._page(claim.results, mark, archived=False, fill=False)
+            # Search's first count covers the whole walk, list side included.
+            counted = claim.total if number == 0 else None
+            yield self._page(claim.results, mark, archived=False, fill=False, counted=counted)
 
     def window_pages(self, window: SearchWindow) -> Iterator[TicketPage]:
         """Walk one search window in id order, resuming after the last id it emitted."""
         pages = self.source.search_pages(
             properties=self.names, filter_groups=window.filter_groups(), key=window.after_id
         )
-        for page in pages:
+        for number, page in enumerate(pages):
+            counted = page.total if number == 0 else None
             if page.final:
 
                 def finish(cp: TicketsCheckpoint, final: SearchWindow = window) -> None:
                     cp.finish_window(final)
 
-                yield self._page(page.results, finish, archived=False, fill=False)
+                yield self._page(page.results, finish, archived=False, fill=False, counted=counted)
                 return
             assert page.key is not None  # a full page moved the key (or the walk raised)
             window = window.advanced(page.key)
@@ -180,7 +186,7 @@ class TicketWalk:
             def progress(cp: TicketsCheckpoint, at: SearchWindow = window) -> None:
                 cp.set_window(at)
 
-            yield self._page(page.results, progress, archived=False, fill=False)
+            yield self._page(page.results, progress, archived=False, fill=False, counted=counted)
 
     def archived_pages(self, checkpoint: TicketsCheckpoint) -> Iterator[TicketPage]:
         """Walk the archived list; emit tickets archived since the archived bookmark."""

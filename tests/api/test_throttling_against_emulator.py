@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import re
+
 from hubspot_api import Call
 from hubspot_api.paths import Budget
 
@@ -52,3 +55,19 @@ def test_a_lower_account_tier_is_learned_from_headers(emulator, make_client):
     # The seventh call would now wait for the window instead of meeting a 429.
     assert client.limiter.reserve(Budget.STANDARD) > 9.0
     assert server.stats()["rate_limited"] == 0
+
+
+def test_a_long_wait_for_the_budget_is_said_once(emulator, make_client, caplog):
+    server = emulator(tickets=5)
+    # One call per ten seconds: the second and third calls wait about 10 and 20 s (sped up).
+    client = make_client(server, fast=True, requests_per_10_seconds=1, max_concurrency=3)
+    with caplog.at_level(logging.INFO, logger="hubspot_api"):
+        pages = list(
+            client.map_concurrent(
+                lambda _: client.get_json(Call.LIST_TICKETS, params={"limit": 1}), range(3)
+            )
+        )
+    assert len(pages) == 3
+    said = [r.getMessage() for r in caplog.records if "rate limit" in r.getMessage()]
+    assert len(said) == 1, said
+    assert re.fullmatch(r"waiting \d+ s for HubSpot's rate limit \(standard budget\)", said[0])

@@ -287,9 +287,7 @@ def test_own_project_syncs_incrementally_and_writes_back(
         assert written["subject"] == "Cleaned in the warehouse"
         assert written["hs_ticket_priority"] == "URGENT", "a blank cell cleared a value"
         from_file = [
-            t
-            for t in server.portal.snapshot()
-            if t["properties"].get("source_row_id") == "ROW-1"
+            t for t in server.portal.snapshot() if t["properties"].get("source_row_id") == "ROW-1"
         ]
         assert len(from_file) == 1, "the file's create was made twice"
         assert from_file[0]["properties"]["subject"] == "Raised from the file"
