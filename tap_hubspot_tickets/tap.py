@@ -42,11 +42,14 @@ from tap_hubspot_tickets.windows import check_tickets_state
 TAP_SETTINGS: tuple[th.Property[Any], ...] = (
     th.Property(
         "start_date",
-        th.DateTimeType,
+        # A string, not a date-time: Meltano rewrites a `date_iso8601` value it can parse at
+        # all (01/02/2024 became 2 January), so the tap parses it, strictly (`runtime.py`).
+        th.StringType,
         description=(
             "Bound the first sync to tickets created or modified at or after this instant "
-            "(and archived tickets deleted at or after it). Without it the first sync reads "
-            "every ticket."
+            "(and archived tickets deleted at or after it): an ISO 8601 date (2024-12-10, "
+            "midnight UTC) or date-time with its offset (2024-12-10T08:30:00Z). Not in the "
+            "future. Without it the first sync reads every ticket."
         ),
     ),
     th.Property(
@@ -173,6 +176,7 @@ class TapHubSpotTickets(Tap):
 
     def _preflight(self) -> None:
         runtime = self.runtime
+        runtime.check_start_date()
         streams = self.streams
         tickets = streams[TicketsStream.name]
         given = tickets.effective_schema.get("properties") or {}

@@ -184,8 +184,10 @@ class TicketsStream(HubSpotStream):
             yield from self._emit(first, builder, checkpoint, part, more=tuple(more), ids=ids)
             self.runtime.walked_ids = ids
             walked = True
-        # One "now" for the run: windows planned against a moving clock would never end.
-        now = utc_now()
+        # One "now" for the run: windows planned against a moving clock would never end. It is
+        # HubSpot's, known to within its uncertainty: a window reads to the latest it can be,
+        # and leaves a bookmark no later than the earliest, so never past what HubSpot has.
+        now, settle_by = self.runtime.hubspot_clock()
         resumed = checkpoint.window
         if resumed is not None:  # a killed run's window: finish it first
             part = report.add(window_part(resumed))
@@ -195,7 +197,11 @@ class TicketsStream(HubSpotStream):
         # Up to now, once: its bookmark settles a margin before now (`windows.py`). A run that
         # just walked every ticket has read up to now already: the window from its bookmark (a
         # margin before the walk began) waits for the next run.
-        window = None if walked else plan_window(bookmark, now, options.search_lag_margin)
+        window = (
+            None
+            if walked
+            else plan_window(bookmark, now, options.search_lag_margin, settle_by=settle_by)
+        )
         if window is not None:
             checkpoint.set_window(window)
             part = report.add(window_part(window))

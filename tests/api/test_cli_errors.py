@@ -61,6 +61,13 @@ def test_wrong_token_is_one_line_and_never_shows_the_token(
     [
         pytest.param("http://example.com", "plain http://", id="http-non-loopback"),
         pytest.param("ftp://127.0.0.1", "must start with https://", id="bad-scheme"),
+        # Without a scheme: the emulator's loopback address takes http://, HubSpot https://.
+        pytest.param(
+            "localhost:8080", "has no scheme: write 'http://localhost:8080'", id="no-scheme-local"
+        ),
+        pytest.param(
+            "api.hubapi.com", "has no scheme: write 'https://api.hubapi.com'", id="no-scheme"
+        ),
         pytest.param("http://127.0.0.1:1", "cannot reach", id="unreachable"),
     ],
 )
