@@ -482,7 +482,8 @@ def journey_meltano() -> Iterator[JourneyMeltano]:
 #   the same names. Returns a `TapCLIRun`: exit status, stdout parsed as strict JSON messages,
 #   stderr, and readings (`records(stream)`, `schema(stream)`, `state`, `warnings`).
 # - `warehouse_meltano`: a Meltano installation of tap-hubspot-tickets, target-postgres and
-#   target-duckdb, with a `.meltano` directory of the session's own (a `JourneyMeltano`).
+#   target-duckdb, with a `.meltano` directory of the session's own (a `JourneyMeltano`);
+#   `tap_meltano` the same with the tap alone.
 TAP_NAME = "tap-hubspot-tickets"
 WAREHOUSE_PLUGINS = ("tap-hubspot-tickets", "target-postgres", "target-duckdb")
 
@@ -582,6 +583,20 @@ class TapCLI:
 def tap_cli(tmp_path_factory: pytest.TempPathFactory) -> TapCLI:
     """Return a runner of the tap's command line (see `TapCLI`)."""
     return TapCLI(tmp_path_factory.mktemp("tap-cli"))
+
+
+@pytest.fixture(scope="session")
+def tap_meltano() -> Iterator[JourneyMeltano]:
+    """Install the tap alone, once, into a `.meltano` directory of the session's own."""
+    sys_dir = Path(tempfile.mkdtemp(prefix="hubspot-tickets-tap-"))
+    project = JourneyMeltano(sys_dir)
+    try:
+        installed = project.run({}, "install", TAP_NAME)
+        if installed.returncode != 0:
+            pytest.fail(f"meltano install failed:\n{installed.tail()}")
+        yield project
+    finally:
+        shutil.rmtree(sys_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

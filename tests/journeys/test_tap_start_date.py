@@ -108,3 +108,31 @@ def test_a_machine_clock_ahead_of_hubspot_never_bookmarks_past_hubspots_now(emul
     # ... and its bookmark, too, stays at or before HubSpot's now.
     after = parse_instant(second.state["bookmarks"]["tickets"]["replication_key_value"])
     assert after <= parse_instant(to_iso(datetime.fromtimestamp(server.clock.now(), UTC)))
+
+
+@pytest.mark.parametrize("path", ["config-set", "env-var"])
+def test_meltano_hands_a_start_date_to_the_tap_as_written_and_it_is_refused(
+    emulator, tap_meltano, tmp_path, path
+):
+    # Declared as `date_iso8601`, Meltano rewrote 01/02/2024 to 2024-01-02 before the tap saw it.
+    server = emulator(tickets=5, seed=65)
+    env = {**tap_meltano.database(tmp_path), "TAP_HUBSPOT_TICKETS_API_URL": server.url}
+    if path == "config-set":
+        done = tap_meltano.run(
+            env, "config", "set", "--store=db", "tap-hubspot-tickets", "start_date", "01/02/2024"
+        )
+        assert done.returncode == 0, done.tail()
+    else:
+        env["TAP_HUBSPOT_TICKETS_START_DATE"] = "01/02/2024"
+    # Meltano discovers first, and quotes the tap's stderr in a box of its own: wide enough
+    # that the tap's line stays one line.
+    done = tap_meltano.run({**env, "COLUMNS": "400"}, "invoke", "tap-hubspot-tickets")
+    assert done.returncode != 0, done.tail()
+    # Meltano's own traceback box may frame it, but no frame of the tap's code shows.
+    assert "tap_hubspot_tickets/" not in done.output, done.tail()
+    assert "hubspot_api/" not in done.output, done.tail()
+    # One line, which Meltano may show twice (as the tap's stderr, and in its own error).
+    errors = {ln[ln.index(ERROR) :] for ln in done.output.splitlines() if ERROR in ln}
+    assert len(errors) == 1, done.tail()
+    (error,) = errors
+    assert error.startswith(f"{ERROR}start_date '01/02/2024' is not an ISO 8601 date or date-time")
