@@ -122,6 +122,8 @@ class TapHubSpotTickets(Tap):
         TapCapabilities.ACTIVATE_VERSION,
         PluginCapabilities.STREAM_MAPS,
         PluginCapabilities.FLATTENING,
+        # `batch_config`: records go to JSONL or Parquet files named in BATCH messages.
+        PluginCapabilities.BATCH,
     ]
     # Strict JSON on stdout whatever HubSpot stored: lone surrogates become U+FFFD (values.py).
     message_writer_class = SurrogateSafeWriter

@@ -67,6 +67,7 @@ class TicketsStream(HubSpotStream):
         """Build the schema from the portal's property definitions."""
         super().__init__(tap, runtime, ticket_schema(runtime.definitions.values()))
         self._plain = False
+        self._batching = False
 
     # State is kept by `TicketsCheckpoint`, per page. The SDK's own per-record bookmark would
     # be the largest `updated_at` seen, which can lie past the window's upper bound (search
@@ -154,6 +155,7 @@ class TicketsStream(HubSpotStream):
         checkpoint = TicketsCheckpoint(self.stream_state)
         builder = TicketRecordBuilder(self._selected_definitions(), self.value_problems)
         self.TYPE_CONFORMANCE_LEVEL = self._conformance_level(builder)
+        self._batching = bool(self.get_batch_config(self.config))
         self._plain = self._plain_output()
         with self._pool() as pool, ExitStack() as companions:
             for companion in self._companions():
@@ -247,7 +249,10 @@ class TicketsStream(HubSpotStream):
             # Kept before the mark: the mark that ends the part clears them.
             checkpoint.set_counts(part.name, part.emitted, part.listed)
             page.mark(checkpoint)
-            self._flush_state()
+            # With `batch_config`, the page's tickets are in a batch file not yet handed over:
+            # the SDK writes the state after each BATCH message, never before it.
+            if not self._batching:
+                self._flush_state()
 
 
 class TicketCompanionStream(HubSpotStream):

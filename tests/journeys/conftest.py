@@ -479,8 +479,9 @@ def journey_meltano() -> Iterator[JourneyMeltano]:
 # - `tap_cli(server, **settings)`: runs `tap-hubspot-tickets` in a subprocess against `server`
 #   (a config with the emulator's token, a zero search-lag margin and generous budgets;
 #   `settings` override it). `state=`, `catalog=` (dicts) and `discover=True` pass the options of
-#   the same names. Returns a `TapCLIRun`: exit status, stdout parsed as strict JSON messages,
-#   stderr, and readings (`records(stream)`, `schema(stream)`, `state`, `warnings`).
+#   the same names; `options` adds more (`["--test"]`). Returns a `TapCLIRun`: exit status,
+#   stdout parsed as strict JSON messages, stderr, and readings (`records(stream)`,
+#   `schema(stream)`, `state`, `warnings`).
 # - `warehouse_meltano`: a Meltano installation of tap-hubspot-tickets, target-postgres and
 #   target-duckdb, with a `.meltano` directory of the session's own (a `JourneyMeltano`);
 #   `tap_meltano` the same with the tap alone.
@@ -548,6 +549,7 @@ class TapCLI:
         state: Mapping[str, Any] | None = None,
         catalog: Mapping[str, Any] | None = None,
         discover: bool = False,
+        options: Sequence[str] = (),
         timeout: float = CLI_TIMEOUT_S,
         **settings: Any,
     ) -> TapCLIRun:
@@ -569,6 +571,7 @@ class TapCLI:
                 args += [option, str(path)]
         if discover:
             args.append("--discover")
+        args += options
         try:
             done = subprocess.run(
                 args, capture_output=True, timeout=timeout, check=False, cwd=where
