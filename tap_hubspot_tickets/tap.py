@@ -20,6 +20,7 @@ from hubspot_api.config import settings_schema
 from hubspot_api.errors import ConfigError
 from hubspot_api.paths import Call
 from hubspot_api.records import TICKET_BASE_COLUMNS
+from hubspot_api.stopping import StopSignals
 from tap_hubspot_tickets.portal import bind_state
 from tap_hubspot_tickets.preflight import Selection, run_preflight
 from tap_hubspot_tickets.runtime import (
@@ -128,6 +129,18 @@ class TapHubSpotTickets(Tap):
     # Strict JSON on stdout whatever HubSpot stored: lone surrogates become U+FFFD (values.py).
     message_writer_class = SurrogateSafeWriter
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Build the tap; SIGTERM and SIGINT stop it with its state written (`stopping`).
+
+        In place of the SDK's handler, which writes the state from wherever the signal lands
+        and exits 0: a sync stops before its next message, and the run exits 143/130.
+        """
+        super().__init__(*args, **kwargs)
+        self.stop_signals = StopSignals(STOPPED_OUTCOME).install()
+        self.stop_signals.on_stop = lambda: self.state_writer.write_state(self.state)
+        if isinstance(self.message_writer, SurrogateSafeWriter):
+            self.message_writer.before_write = self.stop_signals.check
+
     @cached_property
     def runtime(self) -> TapRuntime:
         """Return the run's HubSpot connection (validated settings, client, metadata)."""
@@ -159,6 +172,8 @@ class TapHubSpotTickets(Tap):
 
         The first step of the SDK's `sync_all` (which is final), so it runs before any stream.
         """
+        # From here on messages are written: a signal waits for the next one (`stopping`).
+        self.stop_signals.deferred = True
         state = cast("dict[str, Any]", self.state)
         note = bind_state(getattr(self, "_incoming_state", None), state, self.runtime.portal_id)
         if note:
@@ -242,6 +257,9 @@ class TapHubSpotTickets(Tap):
         ]
 
 
+STOPPED_OUTCOME = (
+    "the last STATE written covers every record written before it: run again from it to resume"
+)
 _STATE_WAY_OUT = "; fix the state, or start afresh (`meltano run --full-refresh ...`)"
 
 
