@@ -38,6 +38,7 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.encoding.simple import RecordMessage
 from typing_extensions import override
 
+from hubspot_api.instants import to_iso
 from hubspot_api.paging import BATCH_LIMIT, chunked
 from hubspot_api.properties import PropertyDefinition
 from hubspot_api.records import ID, TICKET_BASE_COLUMNS, TICKETS_STREAM, UPDATED_AT
@@ -196,6 +197,14 @@ class TicketsStream(HubSpotStream):
             yield from self._emit(walk.window_pages(resumed), builder, checkpoint, part)
         bookmark = checkpoint.bookmark
         assert bookmark is not None  # set by the full walk
+        if bookmark > now:
+            # Left by a run on a machine whose clock ran ahead: no window can start there.
+            self.logger.warning(
+                "the state's bookmark %s lies past HubSpot's clock (%s): changes HubSpot stamps "
+                "before it are not read; run again from a full refresh to read them",
+                to_iso(bookmark),
+                to_iso(now),
+            )
         # Up to now, once: its bookmark settles a margin before now (`windows.py`). A run that
         # just walked every ticket has read up to now already: the window from its bookmark (a
         # margin before the walk began) waits for the next run.

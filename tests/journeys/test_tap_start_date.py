@@ -136,3 +136,17 @@ def test_meltano_hands_a_start_date_to_the_tap_as_written_and_it_is_refused(
     assert len(errors) == 1, done.tail()
     (error,) = errors
     assert error.startswith(f"{ERROR}start_date '01/02/2024' is not an ISO 8601 date or date-time")
+
+
+def test_a_state_bookmark_past_hubspots_clock_is_named(emulator, tap_cli):
+    server = emulator(tickets=5, seed=66)
+    first = tap_cli(server)
+    assert first.returncode == 0, first.describe()
+    # As a run on a machine an hour ahead of HubSpot would have left it.
+    ahead = to_iso(datetime.now(UTC) + timedelta(hours=1))
+    state = first.state
+    state["bookmarks"]["tickets"]["replication_key_value"] = ahead
+    second = tap_cli(server, state=state)
+    assert second.returncode == 0, second.describe()
+    (warning,) = [w for w in second.warnings if "past HubSpot's clock" in w]
+    assert warning.startswith(f"the state's bookmark {ahead} lies past HubSpot's clock")
