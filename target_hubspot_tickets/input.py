@@ -131,6 +131,12 @@ class TicketsReader(SimpleSingerReader):
                 f"{where}: unknown message type {shorten(kind, 60)!r} "
                 f"(expected one of {', '.join(sorted(known))})"
             )
+        if kind == SingerMessageType.BATCH:
+            # The SDK would hand the files' records past this target's sink unwritten, exit 0.
+            raise InputError(
+                f"{where}: a BATCH message (records in files) cannot be written: this target "
+                "takes RECORD messages; run the tap without batch_config"
+            )
         for name, expected in _REQUIRED.get(kind, ()):
             if name not in message:
                 raise InputError(f"{where}: {kind} message without {name!r}")

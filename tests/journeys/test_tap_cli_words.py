@@ -89,3 +89,19 @@ def test_each_read_of_tickets_is_named_with_its_bounds_not_a_bookmark_of_none(em
     bookmark = first.state["bookmarks"]["tickets"]["replication_key_value"]
     assert f"Reading tickets: window (modified {bookmark} to " in second.stderr, second.describe()
     assert "Reading tickets: archived (archived since " in second.stderr, second.describe()
+
+
+def test_the_target_refuses_a_batch_message_it_would_drop(emulator, singer_input, target_cli):
+    server = emulator(tickets=5, seed=74)
+    singer = singer_input(server)
+    batch = json.dumps(
+        {
+            "type": "BATCH",
+            "stream": "tickets",
+            "encoding": {"format": "jsonl", "compression": "gzip"},
+            "manifest": ["file:///nonexistent/tickets-1.json.gz"],
+        }
+    )
+    done = target_cli(server, [singer.schema(), batch])
+    line = done.assert_one_line_error("line 2: a BATCH message", "without batch_config")
+    assert "takes RECORD messages" in line
