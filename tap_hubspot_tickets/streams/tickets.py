@@ -196,6 +196,8 @@ class TicketsStream(HubSpotStream):
             part = report.add(window_part(resumed))
             yield from self._emit(walk.window_pages(resumed), builder, checkpoint, part)
         bookmark = checkpoint.bookmark
+        if bookmark is None and self.ABORT_AT_RECORD_COUNT is not None:
+            return  # `--test` read part of the walk: it was not checkpointed (`_emit`)
         assert bookmark is not None  # set by the full walk
         if bookmark > now:
             # Left by a run on a machine whose clock ran ahead: no window can start there.
@@ -241,9 +243,13 @@ class TicketsStream(HubSpotStream):
         `ids`, when given, collects the id of every ticket of every page.
         """
         part.emitted, part.listed = checkpoint.counts(part.name)
+        # `--test` reads a record or so of each stream: the SDK stops a stream past this many.
+        limit = self.ABORT_AT_RECORD_COUNT
         ahead = ReadAhead(pages, READ_AHEAD_PAGES, name=f"{self.name}-pages", more=more)
         for page in ahead:
             tickets = page.tickets if page.fill is None else page.fill.result()
+            if limit is not None:
+                tickets = tickets[:limit]
             part.listed += len(page.tickets)
             if ids is not None:
                 ids.extend(int(ticket["id"]) for ticket in page.tickets)
@@ -255,6 +261,10 @@ class TicketsStream(HubSpotStream):
                 token = page.batches.get(companion.name)
                 if token is not None:
                     companion.emit(token)
+            if limit is not None and tickets:
+                # The companions' records of the tickets emitted are out; the page was not
+                # read whole, so it is not checkpointed. The SDK stops at the next ticket.
+                continue
             # Kept before the mark: the mark that ends the part clears them.
             checkpoint.set_counts(part.name, part.emitted, part.listed)
             page.mark(checkpoint)
@@ -323,7 +333,10 @@ class TicketCompanionStream(HubSpotStream):
         """Write the records of one prefetched batch (inside `emitting`)."""
         if self._counter is None:
             raise RuntimeError(f"{self.name}: emit() outside emitting()")
+        limit = self.ABORT_AT_RECORD_COUNT  # `--test`: a record or so of each stream
         for record in self.get_records({"batch": token}):
+            if limit is not None and self.emitted >= limit:
+                break
             processed = self.post_process(record, None)
             if processed is not None and self.selected:
                 self._write_record_message(processed)

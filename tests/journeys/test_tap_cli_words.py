@@ -72,7 +72,7 @@ def test_the_connection_test_reads_a_record_per_stream_without_an_error_line(emu
     assert done.returncode == 0, done.describe()
     assert "unhandled error" not in done.stderr, done.describe()
     assert "| ERROR " not in done.stderr, done.describe()
-    for stream in (*STREAMS, "ticket_associations"):
+    for stream in (*STREAMS, "ticket_property_history", "ticket_associations"):
         assert len(done.records(stream)) == 1, stream
 
 
