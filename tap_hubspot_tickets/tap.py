@@ -137,9 +137,18 @@ class TapHubSpotTickets(Tap):
         """
         super().__init__(*args, **kwargs)
         self.stop_signals = StopSignals(STOPPED_OUTCOME).install()
-        self.stop_signals.on_stop = lambda: self.state_writer.write_state(self.state)
+        self.stop_signals.on_stop = self._write_last_state
         if isinstance(self.message_writer, SurrogateSafeWriter):
             self.message_writer.before_write = self.stop_signals.check
+
+    def _write_last_state(self) -> None:
+        """Write the state as it stands: it covers every record written before it.
+
+        With `batch_config`, records wait in files until their BATCH message, and the SDK
+        writes the state after each one: that last STATE already covers what was handed over.
+        """
+        if not self.config.get("batch_config"):
+            self.state_writer.write_state(self.state)
 
     @cached_property
     def runtime(self) -> TapRuntime:

@@ -10,6 +10,7 @@ the same way; fed the input after that state, it writes the rest, each record on
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import queue
 import signal
@@ -239,3 +240,34 @@ def test_a_signalled_target_settles_what_it_read_and_exits_non_zero(
     )
     assert sorted(subjects) == [_subject(n) for n in range(RECORDS)]
     assert max(subjects.values()) == 1
+
+
+def test_a_signalled_tap_writing_batch_files_states_only_what_it_handed_over(emulator, tmp_path):
+    server = emulator(tickets=1_000, seed=93, latency_ms=100)
+    config = _tap_config(server, tmp_path)
+    settings = json.loads(config.read_text())
+    settings["batch_config"] = {
+        "encoding": {"format": "jsonl", "compression": "gzip"},
+        "storage": {"root": (tmp_path / "batches").as_uri()},
+        "batch_size": 150,  # not a whole number of pages
+    }
+    config.write_text(json.dumps(settings))
+    tap = [str(BIN / "tap-hubspot-tickets"), "--config", str(config)]
+
+    # Signalled at the first BATCH of tickets: their pages after it are in a file not handed over.
+    status, lines, stderr = _run_until(
+        tap, tmp_path, signal.SIGTERM, lambda line: b'"BATCH"' in line and b'"tickets"' in line
+    )
+
+    assert status == 128 + signal.SIGTERM, stderr[-2000:]
+    messages = [json.loads(line) for line in lines if line.strip()]
+    handed: set[str] = set()
+    for message in messages:
+        if message["type"] == "BATCH" and message["stream"] == "tickets":
+            for url in message["manifest"]:
+                with gzip.open(Path(url.removeprefix("file://")), "rt") as rows:
+                    handed |= {json.loads(row)["id"] for row in rows}
+    state = [m["value"] for m in messages if m["type"] == "STATE"][-1]
+    walked = state["bookmarks"]["tickets"].get("full_sync", {}).get("list_high") or 0
+    # The state claims no ticket beyond those in files a BATCH message handed over.
+    assert walked <= max(map(int, handed)), "the state claims tickets never handed over"
