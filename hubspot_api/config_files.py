@@ -9,12 +9,14 @@ does not know, with the closest known name. The settings themselves are declared
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from singer_sdk import typing as th
+from singer_sdk.helpers import capabilities as sdk_capabilities
 
 from hubspot_api.config import SECRET_SETTINGS
 from hubspot_api.errors import ConfigError
@@ -67,6 +69,19 @@ def secret_setting_names(schema: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(marked | set(SECRET_SETTINGS))
 
 
+@functools.cache
+def sdk_setting_names() -> frozenset[str]:
+    """Return every setting singer-sdk defines for one of its capabilities (`batch_config`...).
+
+    Read from the SDK's own capability schemas, so a setting it adds is known here too.
+    """
+    names: set[str] = set()
+    for name, value in vars(sdk_capabilities).items():
+        if name.endswith("_CONFIG") and isinstance(value, Mapping):
+            names.update(value.get("properties") or {})
+    return frozenset(names)
+
+
 def unknown_settings(
     config: Mapping[str, Any], schema: Mapping[str, Any], source: str | None = None
 ) -> list[str]:
@@ -79,6 +94,13 @@ def unknown_settings(
     found: list[str] = []
     for name in config:
         if name in known:
+            continue
+        if name in sdk_setting_names():
+            # Close to another SDK setting by spelling only (batch_config, faker_config).
+            found.append(
+                f"setting {name!r}{where} is ignored: a singer-sdk setting of a capability "
+                "this connector does not have"
+            )
             continue
         close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""

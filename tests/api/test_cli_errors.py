@@ -242,6 +242,25 @@ def test_a_mistyped_optional_setting_is_a_warning_and_the_run_goes_on(
     ]
 
 
+def test_a_singer_sdk_setting_is_never_taken_for_a_typo(emulator, tmp_path):
+    # The target has no BATCH capability: its batch_config is ignored, and said so, but it is
+    # no misspelt faker_config.
+    server = emulator()
+    config = tmp_path / "config.json"
+    batch = {"encoding": {"format": "jsonl"}, "storage": {"root": tmp_path.as_uri()}}
+    config.write_text(
+        json.dumps({"api_url": server.url, "access_token": DEFAULT_TOKEN, "batch_config": batch})
+    )
+    command, stdin = "target-hubspot-tickets", COMMANDS[1].values[1]
+    code, _, stderr = _invoke(command, ["--config", str(config)], stdin, tmp_path)
+    assert code == 0, stderr
+    warnings = [line for line in stderr.splitlines() if line.startswith(f"{command}: warning:")]
+    assert warnings == [
+        f"{command}: warning: setting 'batch_config' in {config} is ignored: a singer-sdk "
+        "setting of a capability this connector does not have"
+    ]
+
+
 def test_an_integer_setting_from_the_environment_is_checked(tmp_path):
     code, _, stderr = _invoke(
         "tap-hubspot-tickets",
