@@ -29,7 +29,8 @@ the SDK and the connector. `--about` skips the settings checks (it shows no sett
 Exit status: 0 when the run finished; 1 (`EXIT_HUBSPOT_ERROR`) for a HubSpot or config
 problem, always reported in one line; 2 (`EXIT_USAGE_ERROR`) when the command line itself is
 wrong (an unknown option, an option without its value), which click reports in its own short
-usage message.
+usage message; 128 + the signal's number (143, 130) when SIGTERM or SIGINT stopped the run,
+with its state written (`stopping`), in one line `<command>: stopped: ...`.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from hubspot_api.config_files import (
     unknown_settings,
 )
 from hubspot_api.errors import ConfigError, HubSpotError
+from hubspot_api.stopping import Stopped
 
 EXIT_HUBSPOT_ERROR = 1
 EXIT_USAGE_ERROR = 2  # click's own status for a wrong command line
@@ -181,3 +183,6 @@ def run_cli(command: Callable[[], object], name: str) -> None:
     except HubSpotError as exc:
         _say(name, "error", str(exc))
         raise SystemExit(EXIT_HUBSPOT_ERROR) from None
+    except Stopped as stop:
+        _say(name, "stopped", f"{stop.name} stopped the run; {stop.outcome}")
+        raise SystemExit(stop.exit_status) from None

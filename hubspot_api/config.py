@@ -147,8 +147,13 @@ def normalize_api_url(value: Any) -> str:
         _ = parts.port  # raises ValueError on a bad port
     except ValueError as exc:
         raise ConfigError(f"api_url {url!r} is not a valid URL: {exc}") from None
+    if "://" not in value:
+        raise ConfigError(_no_scheme(url))
     if parts.scheme not in {"http", "https"} or not host:
-        raise ConfigError(f"api_url {url!r} must start with https:// and name a host")
+        raise ConfigError(
+            f"api_url {url!r} must start with https:// (or http:// for a loopback host such as "
+            "the emulator) and name a host"
+        )
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ConfigError(f"api_url {url!r} must not carry a query, fragment or credentials")
     if parts.scheme == "http" and not is_loopback_host(host):
@@ -156,6 +161,19 @@ def normalize_api_url(value: Any) -> str:
             f"api_url {url!r} uses plain http:// for a non-loopback host; use https://"
         )
     return url
+
+
+def _no_scheme(url: str) -> str:
+    """Say that `url` lacks its scheme, and give it the one its host would take."""
+    try:
+        loopback = is_loopback_host(urlsplit(f"http://{url}").hostname or "")
+    except ValueError:
+        loopback = False
+    guess = f"{'http' if loopback else 'https'}://{url}"
+    return (
+        f"api_url {url!r} has no scheme: write {guess!r} (HubSpot is {DEFAULT_API_URL}; "
+        "plain http:// is for a loopback host only, such as the emulator's http://127.0.0.1:PORT)"
+    )
 
 
 def _text(config: Mapping[str, Any], key: str) -> str | None:

@@ -8,12 +8,14 @@ does not know, with the closest known name. The settings themselves are declared
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from singer_sdk import typing as th
+from singer_sdk.helpers import capabilities as sdk_capabilities
 
 from hubspot_api.config import SECRET_SETTINGS
 from hubspot_api.errors import ConfigError, closest
@@ -66,6 +68,19 @@ def secret_setting_names(schema: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(marked | set(SECRET_SETTINGS))
 
 
+@functools.cache
+def sdk_setting_names() -> frozenset[str]:
+    """Return every setting singer-sdk defines for one of its capabilities (`batch_config`...).
+
+    Read from the SDK's own capability schemas, so a setting it adds is known here too.
+    """
+    names: set[str] = set()
+    for name, value in vars(sdk_capabilities).items():
+        if name.endswith("_CONFIG") and isinstance(value, Mapping):
+            names.update(value.get("properties") or {})
+    return frozenset(names)
+
+
 def unknown_settings(
     config: Mapping[str, Any], schema: Mapping[str, Any], source: str | None = None
 ) -> list[str]:
@@ -78,6 +93,13 @@ def unknown_settings(
     found: list[str] = []
     for name in config:
         if name in known:
+            continue
+        if name in sdk_setting_names():
+            # Close to another SDK setting by spelling only (batch_config, faker_config).
+            found.append(
+                f"setting {name!r}{where} is ignored: a singer-sdk setting of a capability "
+                "this connector does not have"
+            )
             continue
         close = closest(str(name), known)
         hint = f"; did you mean {close!r}?" if close else ""

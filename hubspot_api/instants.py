@@ -59,6 +59,43 @@ def parse_instant(value: str | int | float) -> datetime:
     return parse_iso(text).astimezone(UTC)
 
 
+# What a setting such as `start_date` accepts: an ISO 8601 calendar date, or a date-time in
+# the extended format with its offset (RFC 3339). Python's `fromisoformat` takes much more
+# (`20241210`, `2024-W50-2`, a space for `T`, no offset), and a naive date-time would read as
+# UTC here but as local time elsewhere: each is refused rather than guessed.
+_SETTING_INSTANT_RE = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?P<time>[Tt]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?P<zone>[Zz]|[+-]\d{2}:\d{2})?)?\Z"
+)
+SETTING_INSTANT_FORMS = "2024-12-10, 2024-12-10T08:30:00Z or 2024-12-10T09:30:00+01:00"
+
+
+def parse_setting_instant(text: str) -> datetime:
+    """Parse an instant a user wrote in a setting, strictly ISO 8601, into an aware UTC one.
+
+    A date alone is its midnight UTC; a date-time must say its offset (`Z` for UTC).
+    `ValueError` says what is wrong in words that fit a one-line error.
+    """
+    match = _SETTING_INSTANT_RE.match(text.strip())
+    if match is None:
+        raise ValueError(
+            f"is not an ISO 8601 date or date-time; write it as {SETTING_INSTANT_FORMS}"
+        )
+    if match.group("time") and not match.group("zone"):
+        raise ValueError(
+            "has no time zone: add Z for UTC (or an offset such as +01:00), or give the date alone"
+        )
+    try:
+        if not match.group("time"):
+            day = parse_iso_date(match.group("date"))
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return parse_iso(match.group(0).upper()).astimezone(UTC)
+    except ValueError:
+        raise ValueError(
+            f"is not a date or time that exists; write it as {SETTING_INSTANT_FORMS}"
+        ) from None
+
+
 def to_iso(moment: datetime) -> str:
     """Format an instant as HubSpot does: UTC, milliseconds, `Z`."""
     # isoformat is C code, far faster than strftime: this runs for every date-time value read.

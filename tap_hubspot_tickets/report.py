@@ -128,8 +128,9 @@ class RunReport:
     _logged_streams: set[str] = field(default_factory=set)
 
     def add(self, part: Part) -> Part:
-        """Start reporting a part of the tickets read."""
+        """Start reporting a part of the tickets read, and say which tickets it reads."""
         self.parts.append(part)
+        self.logger.info("Reading tickets: %s (%s)", part.name, part.scope)
         return part
 
     def count(self, total: Callable[[list[JSON]], int]) -> None:

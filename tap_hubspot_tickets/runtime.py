@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,9 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from hubspot_api.client import HubSpotClient
+from hubspot_api.clock import SERVER_CLOCK_UNCERTAINTY_MS
 from hubspot_api.config import HubSpotSettings
 from hubspot_api.errors import AuthError, ConfigError, DailyLimitError, HubSpotAPIError
-from hubspot_api.instants import parse_instant
+from hubspot_api.instants import (
+    SETTING_INSTANT_FORMS,
+    from_epoch_ms,
+    parse_setting_instant,
+    to_iso,
+    truncate_ms,
+)
 from hubspot_api.paths import Call
 from hubspot_api.progress import DEFAULT_PROGRESS_INTERVAL_S, progress_interval
 from hubspot_api.properties import PropertyDefinition, fetch_property_definitions
@@ -57,16 +65,12 @@ class TapOptions:
     def from_config(cls, config: Mapping[str, Any]) -> TapOptions:
         """Validate the tap settings; raise `ConfigError` with one clear line."""
         start = config.get("start_date")
-        if isinstance(start, str) and start.strip().lstrip("+-").isdigit():
-            # Digits alone are ambiguous (20241210? epoch seconds? milliseconds?): refuse them.
-            raise ConfigError(
-                f"start_date {start!r} is not an ISO 8601 date-time; write it as 2024-12-10 "
-                "or 2024-12-10T00:00:00Z"
-            )
+        if start is not None and not isinstance(start, str):
+            raise ConfigError(f"start_date must be a string such as {SETTING_INSTANT_FORMS}")
         try:
-            start_date = parse_instant(start) if start else None
-        except ValueError:
-            raise ConfigError(f"start_date {start!r} is not an ISO 8601 date-time") from None
+            start_date = parse_setting_instant(start) if start and start.strip() else None
+        except ValueError as exc:
+            raise ConfigError(f"start_date {start!r} {exc}") from None
         margin = config.get("search_lag_margin_seconds", DEFAULT_SEARCH_LAG_MARGIN_S)
         if isinstance(margin, bool) or not isinstance(margin, int | float) or margin < 0:
             raise ConfigError("search_lag_margin_seconds must be a number of seconds >= 0")
@@ -110,6 +114,47 @@ class TapRuntime:
     def client(self) -> HubSpotClient:
         """Return the client every stream and worker thread shares."""
         return HubSpotClient(self.settings)
+
+    def hubspot_clock(self) -> tuple[datetime, datetime]:
+        """Return HubSpot's now as (the latest it can be, the earliest it can be).
+
+        Bookmarks compare with HubSpot's stamps (`hs_lastmodifieddate`, `archivedAt`), so they
+        are HubSpot's time, not this machine's, which may run ahead: a bookmark past HubSpot's
+        now would skip the changes it stamps until it catches up. A read ends at the latest,
+        to miss nothing; a bookmark is at most the earliest. The `Date` header knows HubSpot's
+        clock to a second (`SERVER_CLOCK_UNCERTAINTY_MS`), a synchronized machine far better:
+        within that second the machine's clock is taken as HubSpot's, beyond it the header's.
+        """
+        local_ms = time.time_ns() // 1_000_000
+        server_ms = self.client.server_now_ms()
+        if abs(local_ms - server_ms) <= SERVER_CLOCK_UNCERTAINTY_MS:
+            moment = from_epoch_ms(local_ms)
+            return moment, moment
+        return (
+            from_epoch_ms(server_ms + SERVER_CLOCK_UNCERTAINTY_MS),
+            from_epoch_ms(server_ms - SERVER_CLOCK_UNCERTAINTY_MS),
+        )
+
+    def hubspot_now(self) -> datetime:
+        """Return the earliest HubSpot's clock can be now: the latest a bookmark may take."""
+        return self.hubspot_clock()[1]
+
+    def check_start_date(self) -> None:
+        """Refuse a `start_date` past HubSpot's now, in one line.
+
+        A first sync from it would read nothing and leave a bookmark that skips every older
+        ticket for good. HubSpot's clock judges, not this machine's.
+        """
+        start = self.options.start_date
+        if start is None:
+            return
+        latest = self.hubspot_clock()[0]
+        if start > latest:
+            raise ConfigError(
+                f"start_date {to_iso(start)} is in the future (HubSpot's clock says "
+                f"{to_iso(truncate_ms(latest))}): a sync from it would read nothing and skip "
+                "every older ticket; give a date in the past, or none to read every ticket"
+            )
 
     @cached_property
     def source(self) -> TicketSource:

@@ -21,6 +21,7 @@ from hubspot_api.errors import ConfigError
 from hubspot_api.paths import Call
 from hubspot_api.progress import PROGRESS_SETTING
 from hubspot_api.records import TICKET_BASE_COLUMNS
+from hubspot_api.stopping import StopSignals
 from tap_hubspot_tickets.portal import bind_state
 from tap_hubspot_tickets.preflight import Selection, run_preflight
 from tap_hubspot_tickets.runtime import (
@@ -43,11 +44,14 @@ from tap_hubspot_tickets.windows import check_tickets_state
 TAP_SETTINGS: tuple[th.Property[Any], ...] = (
     th.Property(
         "start_date",
-        th.DateTimeType,
+        # A string, not a date-time: Meltano rewrites a `date_iso8601` value it can parse at
+        # all (01/02/2024 became 2 January), so the tap parses it, strictly (`runtime.py`).
+        th.StringType,
         description=(
             "Bound the first sync to tickets created or modified at or after this instant "
-            "(and archived tickets deleted at or after it). Without it the first sync reads "
-            "every ticket."
+            "(and archived tickets deleted at or after it): an ISO 8601 date (2024-12-10, "
+            "midnight UTC) or date-time with its offset (2024-12-10T08:30:00Z). Not in the "
+            "future. Without it the first sync reads every ticket."
         ),
     ),
     th.Property(
@@ -121,9 +125,32 @@ class TapHubSpotTickets(Tap):
         TapCapabilities.ACTIVATE_VERSION,
         PluginCapabilities.STREAM_MAPS,
         PluginCapabilities.FLATTENING,
+        # `batch_config`: records go to JSONL or Parquet files named in BATCH messages.
+        PluginCapabilities.BATCH,
     ]
     # Strict JSON on stdout whatever HubSpot stored: lone surrogates become U+FFFD (values.py).
     message_writer_class = SurrogateSafeWriter
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Build the tap; SIGTERM and SIGINT stop it with its state written (`stopping`).
+
+        In place of the SDK's handler, which writes the state from wherever the signal lands
+        and exits 0: a sync stops before its next message, and the run exits 143/130.
+        """
+        super().__init__(*args, **kwargs)
+        self.stop_signals = StopSignals(STOPPED_OUTCOME).install()
+        self.stop_signals.on_stop = self._write_last_state
+        if isinstance(self.message_writer, SurrogateSafeWriter):
+            self.message_writer.before_write = self.stop_signals.check
+
+    def _write_last_state(self) -> None:
+        """Write the state as it stands: it covers every record written before it.
+
+        With `batch_config`, records wait in files until their BATCH message, and the SDK
+        writes the state after each one: that last STATE already covers what was handed over.
+        """
+        if not self.config.get("batch_config"):
+            self.state_writer.write_state(self.state)
 
     @cached_property
     def runtime(self) -> TapRuntime:
@@ -156,6 +183,8 @@ class TapHubSpotTickets(Tap):
 
         The first step of the SDK's `sync_all` (which is final), so it runs before any stream.
         """
+        # From here on messages are written: a signal waits for the next one (`stopping`).
+        self.stop_signals.deferred = True
         state = cast("dict[str, Any]", self.state)
         note = bind_state(getattr(self, "_incoming_state", None), state, self.runtime.portal_id)
         if note:
@@ -175,6 +204,7 @@ class TapHubSpotTickets(Tap):
 
     def _preflight(self) -> None:
         runtime = self.runtime
+        runtime.check_start_date()
         streams = self.streams
         tickets = streams[TicketsStream.name]
         given = tickets.effective_schema.get("properties") or {}
@@ -238,6 +268,9 @@ class TapHubSpotTickets(Tap):
         ]
 
 
+STOPPED_OUTCOME = (
+    "the last STATE written covers every record written before it: run again from it to resume"
+)
 _STATE_WAY_OUT = "; fix the state, or start afresh (`meltano run --full-refresh ...`)"
 
 

@@ -29,7 +29,7 @@ import contextlib
 import sys
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any
@@ -156,6 +156,8 @@ class SurrogateSafeWriter(SingerWriter):
         self._pending_bytes = 0
         # Strings written with U+FFFD in place of lone surrogates, by stream.
         self.replaced: Counter[str] = Counter()
+        # Called before each message: where a stop signal takes effect (`stopping`).
+        self.before_write: Callable[[], None] | None = None
 
     def encode(self, message: Message) -> bytes:
         """Return one message as a line of JSON, without its newline."""
@@ -174,6 +176,8 @@ class SurrogateSafeWriter(SingerWriter):
 
     @override
     def write_message(self, message: Message) -> None:
+        if self.before_write is not None:
+            self.before_write()
         self._pending.append(self.encode(message) + b"\n")
         self._pending_bytes += len(self._pending[-1])
         if message.type != "RECORD" or self._pending_bytes >= WRITE_CHUNK_BYTES:

@@ -127,16 +127,21 @@ def modified_since(tickets: list[dict[str, Any]], since: datetime) -> list[dict[
     ]
 
 
-def plan_window(lower: datetime, now: datetime, margin: timedelta) -> SearchWindow | None:
+def plan_window(
+    lower: datetime, now: datetime, margin: timedelta, settle_by: datetime | None = None
+) -> SearchWindow | None:
     """Return the window `[lower, now]` settling at `now - margin`, or None when it is empty.
 
-    The bookmark never moves back: when the margin reaches past `lower`, it stays at `lower`.
+    `settle_by` caps where it settles: the earliest HubSpot's clock can be, when `now` is the
+    latest it can be. The bookmark never moves back: when the margin reaches past `lower`, it
+    stays at `lower`.
     """
     lower = truncate_ms(lower)
     upper = truncate_ms(now)
     if upper <= lower:
         return None
-    return SearchWindow(lower, upper, 0, max(lower, truncate_ms(now - margin)))
+    settled = now - margin if settle_by is None else min(now - margin, settle_by)
+    return SearchWindow(lower, upper, 0, max(lower, truncate_ms(settled)))
 
 
 class TicketsCheckpoint:

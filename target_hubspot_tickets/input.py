@@ -33,6 +33,7 @@ from singer_sdk.io_base import SingerMessageType
 from singer_sdk.singerlib.encoding.simple import SimpleSingerReader
 
 from hubspot_api.errors import ConfigError, HubSpotAPIError, HubSpotError, shorten
+from hubspot_api.stopping import Stopped, StopSignals
 
 # Integer literals longer than this are parsed as Decimal (Python's int parser refuses more than
 # 4,300 digits; no HubSpot value comes close to either).
@@ -90,6 +91,20 @@ class TicketsReader(SimpleSingerReader):
         # HubSpot stopped the run while a message was handled (a drain hit the daily limit), or
         # the settings proved unusable against the portal (`ConfigError`).
         self.stopped_by: HubSpotAPIError | ConfigError | None = None
+        # SIGTERM or SIGINT ended the input between two lines (`stopping`); set by the target.
+        self.stop: StopSignals | None = None
+        self.signal: Stopped | None = None
+
+    def _next_line(self, source: t.IO[str]) -> str:
+        """Read the next line; a stop signal ends the input here, between two messages.
+
+        Waiting for input is the one place a signal may interrupt at once (`stopping`): the
+        last message is handled whole, the next one not yet begun.
+        """
+        if self.stop is None:
+            return source.readline()
+        with self.stop.interruptible():
+            return source.readline()
 
     def deserialize_json(self, line: str) -> dict[str, Any]:
         """Parse one line; refuse it with its line number unless it is a JSON object."""
@@ -116,6 +131,12 @@ class TicketsReader(SimpleSingerReader):
                 f"{where}: unknown message type {shorten(kind, 60)!r} "
                 f"(expected one of {', '.join(sorted(known))})"
             )
+        if kind == SingerMessageType.BATCH:
+            # The SDK would hand the files' records past this target's sink unwritten, exit 0.
+            raise InputError(
+                f"{where}: a BATCH message (records in files) cannot be written: this target "
+                "takes RECORD messages; run the tap without batch_config"
+            )
         for name, expected in _REQUIRED.get(kind, ()):
             if name not in message:
                 raise InputError(f"{where}: {kind} message without {name!r}")
@@ -134,7 +155,16 @@ class TicketsReader(SimpleSingerReader):
         handlers = dict(callbacks or {})
         stats: Counter[str] = Counter()
         source = file_input or self.default_input
-        for number, raw in enumerate(source, start=1):
+        number = 0
+        while True:
+            try:
+                raw = self._next_line(source)
+            except Stopped as stop:
+                self.signal = stop
+                break
+            if not raw:
+                break
+            number += 1
             self.line_number = number
             line = raw.lstrip(BYTE_ORDER_MARK) if number == 1 else raw
             if not line.strip():

@@ -61,27 +61,7 @@ class TargetOptions:
             )
         id_property = _optional_text(config, "id_property")
         source_id_property = _optional_text(config, "source_id_property")
-        wait = config.get("unknown_outcome_wait_s")
-        if wait is None:
-            wait = DEFAULT_UNKNOWN_OUTCOME_WAIT_S
-        # singer-sdk reads a config file's decimals as Decimal, and Meltano writes a decimal
-        # setting's value as one (30.0).
-        if isinstance(wait, bool) or not isinstance(wait, int | float | Decimal) or wait < 0:
-            raise ConfigError(
-                f"unknown_outcome_wait_s must be a number of seconds >= 0, got {wait}"
-            )
-        max_rejects = config.get("max_rejects") or 0
-        if isinstance(max_rejects, bool) or not isinstance(max_rejects, int) or max_rejects < 0:
-            raise ConfigError("max_rejects must be a whole number >= 0")
-        max_archives = config.get("max_archives")
-        if max_archives is None:
-            max_archives = DEFAULT_MAX_ARCHIVES
-        if (
-            isinstance(max_archives, bool)
-            or not isinstance(max_archives, int)
-            or max_archives < NO_ARCHIVE_LIMIT
-        ):
-            raise ConfigError("max_archives must be a whole number >= 0, or -1 for no limit")
+        wait, max_rejects, max_archives = _numbers(config)
         create_source = _create_source(config, source_id_property)
         types = config.get("association_types") or DEFAULT_ASSOCIATION_TYPES
         if isinstance(types, str) or not all(isinstance(t, str) for t in types):
@@ -112,6 +92,30 @@ class TargetOptions:
             create_source_id_property=create_source,
             progress_interval=progress_interval(config),
         )
+
+
+def _numbers(config: Mapping[str, Any]) -> tuple[float, int, int]:
+    """Return `unknown_outcome_wait_s`, `max_rejects` and `max_archives`, checked."""
+    wait = config.get("unknown_outcome_wait_s")
+    if wait is None:
+        wait = DEFAULT_UNKNOWN_OUTCOME_WAIT_S
+    # singer-sdk reads a config file's decimals as Decimal, and Meltano writes a decimal
+    # setting's value as one (30.0).
+    if isinstance(wait, bool) or not isinstance(wait, int | float | Decimal) or wait < 0:
+        raise ConfigError(f"unknown_outcome_wait_s must be a number of seconds >= 0, got {wait}")
+    max_rejects = config.get("max_rejects") or 0
+    if isinstance(max_rejects, bool) or not isinstance(max_rejects, int) or max_rejects < 0:
+        raise ConfigError("max_rejects must be a whole number >= 0")
+    max_archives = config.get("max_archives")
+    if max_archives is None:
+        max_archives = DEFAULT_MAX_ARCHIVES
+    if (
+        isinstance(max_archives, bool)
+        or not isinstance(max_archives, int)
+        or max_archives < NO_ARCHIVE_LIMIT
+    ):
+        raise ConfigError("max_archives must be a whole number >= 0, or -1 for no limit")
+    return float(wait), max_rejects, max_archives
 
 
 # Settings whose misspelling must not pass as a mere warning: without them the run writes, or

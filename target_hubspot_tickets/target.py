@@ -28,6 +28,7 @@ from hubspot_api.properties import (
     fetch_property_definitions,
 )
 from hubspot_api.records import TICKETS_STREAM
+from hubspot_api.stopping import StopSignals
 from target_hubspot_tickets.checkpoints import Checkpoints
 from target_hubspot_tickets.creates import CreateWriter
 from target_hubspot_tickets.input import InputError, TicketsReader
@@ -233,6 +234,12 @@ class TargetHubSpotTickets(Target):
         self.checkpoints = Checkpoints(self._emit_state)
         self.summary: dict[str, int] | None = None
         super().__init__(*args, **kwargs)
+        # In place of the SDK's handler, which drains from wherever the signal lands and exits
+        # 0: the input ends between two lines, what was read settles, and the run exits 143/130.
+        self.stop_signals = StopSignals(STOPPED_OUTCOME).install()
+        self.stop_signals.deferred = True
+        if isinstance(self.message_reader, TicketsReader):
+            self.message_reader.stop = self.stop_signals
 
     @override
     def get_sink_class(self, stream_name: str) -> type[Sink]:
@@ -370,9 +377,16 @@ class TargetHubSpotTickets(Target):
         """
         reader = self.message_reader
         stopped = reader.stopped_by if isinstance(reader, TicketsReader) else None
+        signal = reader.signal if isinstance(reader, TicketsReader) else None
         archives_refused = 0
         try:
-            if stopped is None:
+            if stopped is None and signal is not None:
+                # A signal cut the input: the creates held for the state after them wait for
+                # the run that reads it (their source ids are anchored to it), and archives
+                # held for max_archives cannot be judged on part of the input. Both stay
+                # unwritten and unsettled; the rest settles and its states go out.
+                super().process_endofpipe()
+            elif stopped is None:
                 self._send_held_creates()
                 super().process_endofpipe()
                 archives_refused = self._write_held_archives()
@@ -380,6 +394,8 @@ class TargetHubSpotTickets(Target):
             tally = self._finish()
         if stopped is not None:
             raise stopped
+        if signal is not None:
+            raise signal
         fatal = reader.fatal if isinstance(reader, TicketsReader) else None
         if fatal is not None:
             read = (
@@ -467,6 +483,12 @@ class TargetHubSpotTickets(Target):
                 tally.received,
             )
         return tally
+
+
+STOPPED_OUTCOME = (
+    "the input was read up to a message boundary, every record read was settled and the state "
+    "after it handed back: run again with the input after that state"
+)
 
 
 def main() -> None:

@@ -33,7 +33,6 @@ from tap_hubspot_tickets.streams.base import (
     JSON,
     READ_AHEAD_PAGES,
     HubSpotStream,
-    utc_now,
 )
 
 if TYPE_CHECKING:
@@ -114,7 +113,9 @@ class TicketAssociationsStream(HubSpotStream):
         source = self.runtime.source
         report = self.runtime.report
         emitted = 0
-        walked = self._walked_ids() or self._ids(report.add(ticket_ids_part(utc_now())))
+        walked = self._walked_ids() or self._ids(
+            report.add(ticket_ids_part(self.runtime.hubspot_now()))
+        )
         batches = chunked(walked, ASSOCIATION_BATCH_LIMIT)
         with self._pool() as pool:
             try:

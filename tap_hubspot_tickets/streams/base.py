@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Stream, metrics
+from singer_sdk.exceptions import AbortedSyncExceptionBase
 from singer_sdk.singerlib.catalog import Metadata, MetadataMapping
 from typing_extensions import override
 
@@ -63,6 +66,34 @@ class ProgressCounter(metrics.Counter):
         self.progress.add(value)
 
 
+class SdkLineFilter(logging.Filter):
+    """Drop two lines the SDK logs for every stream that are untrue of these.
+
+    - "Starting incremental sync of 'tickets' with bookmark value: None": the tickets stream
+      reads by its own checkpoint, not that value, and says which part it reads and its bounds
+      (`RunReport.add`).
+    - "An unhandled error occurred while syncing ...", when the sync was stopped on purpose
+      (`--test` stops each stream after its first record): nothing failed.
+    """
+
+    BOOKMARK_LINE = "Starting incremental sync of '%s' with bookmark value: %s"
+    UNHANDLED_LINE = "An unhandled error occurred while syncing '%s'"
+
+    @override
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == self.BOOKMARK_LINE:
+            return False
+        # The SDK logs that line inside its `except`, so the exception is the one in flight.
+        stopped = isinstance(sys.exc_info()[1], AbortedSyncExceptionBase)
+        return not (record.msg == self.UNHANDLED_LINE and stopped)
+
+    @classmethod
+    def install(cls, logger: logging.Logger) -> None:
+        """Add the filter to `logger` once (stream loggers live as long as the process)."""
+        if not any(isinstance(existing, cls) for existing in logger.filters):
+            logger.addFilter(cls())
+
+
 class HubSpotStream(Stream):
     """Base of every stream: access to the run's shared HubSpot connection."""
 
@@ -80,6 +111,7 @@ class HubSpotStream(Stream):
         self.progress = StreamProgress(
             self.name, runtime.options.progress_interval, self.logger.info
         )
+        SdkLineFilter.install(self.logger)
 
     @override
     def get_record_counter(

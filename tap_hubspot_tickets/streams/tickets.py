@@ -38,6 +38,7 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.encoding.simple import RecordMessage
 from typing_extensions import override
 
+from hubspot_api.instants import to_iso
 from hubspot_api.paging import BATCH_LIMIT, chunked
 from hubspot_api.properties import PropertyDefinition
 from hubspot_api.records import ID, TICKET_BASE_COLUMNS, TICKETS_STREAM, UPDATED_AT
@@ -67,6 +68,7 @@ class TicketsStream(HubSpotStream):
         """Build the schema from the portal's property definitions."""
         super().__init__(tap, runtime, ticket_schema(runtime.definitions.values()))
         self._plain = False
+        self._batching = False
 
     # State is kept by `TicketsCheckpoint`, per page. The SDK's own per-record bookmark would
     # be the largest `updated_at` seen, which can lie past the window's upper bound (search
@@ -154,6 +156,7 @@ class TicketsStream(HubSpotStream):
         checkpoint = TicketsCheckpoint(self.stream_state)
         builder = TicketRecordBuilder(self._selected_definitions(), self.value_problems)
         self.TYPE_CONFORMANCE_LEVEL = self._conformance_level(builder)
+        self._batching = bool(self.get_batch_config(self.config))
         self._plain = self._plain_output()
         with self._pool() as pool, ExitStack() as companions:
             for companion in self._companions():
@@ -184,18 +187,34 @@ class TicketsStream(HubSpotStream):
             yield from self._emit(first, builder, checkpoint, part, more=tuple(more), ids=ids)
             self.runtime.walked_ids = ids
             walked = True
-        # One "now" for the run: windows planned against a moving clock would never end.
-        now = utc_now()
+        # One "now" for the run: windows planned against a moving clock would never end. It is
+        # HubSpot's, known to within its uncertainty: a window reads to the latest it can be,
+        # and leaves a bookmark no later than the earliest, so never past what HubSpot has.
+        now, settle_by = self.runtime.hubspot_clock()
         resumed = checkpoint.window
         if resumed is not None:  # a killed run's window: finish it first
             part = report.add(window_part(resumed))
             yield from self._emit(walk.window_pages(resumed), builder, checkpoint, part)
         bookmark = checkpoint.bookmark
+        if bookmark is None and self.ABORT_AT_RECORD_COUNT is not None:
+            return  # `--test` read part of the walk: it was not checkpointed (`_emit`)
         assert bookmark is not None  # set by the full walk
+        if bookmark > now:
+            # Left by a run on a machine whose clock ran ahead: no window can start there.
+            self.logger.warning(
+                "the state's bookmark %s lies past HubSpot's clock (%s): changes HubSpot stamps "
+                "before it are not read; run again from a full refresh to read them",
+                to_iso(bookmark),
+                to_iso(now),
+            )
         # Up to now, once: its bookmark settles a margin before now (`windows.py`). A run that
         # just walked every ticket has read up to now already: the window from its bookmark (a
         # margin before the walk began) waits for the next run.
-        window = None if walked else plan_window(bookmark, now, options.search_lag_margin)
+        window = (
+            None
+            if walked
+            else plan_window(bookmark, now, options.search_lag_margin, settle_by=settle_by)
+        )
         if window is not None:
             checkpoint.set_window(window)
             part = report.add(window_part(window))
@@ -227,11 +246,15 @@ class TicketsStream(HubSpotStream):
         # HubSpot counts a part read by search on its first page; the list reads uncounted.
         before = self.progress.count
         self.progress.expect(None)
+        # `--test` reads a record or so of each stream: the SDK stops a stream past this many.
+        limit = self.ABORT_AT_RECORD_COUNT
         ahead = ReadAhead(pages, READ_AHEAD_PAGES, name=f"{self.name}-pages", more=more)
         for page in ahead:
             if page.counted is not None:
                 self.progress.expect(before + page.counted)
             tickets = page.tickets if page.fill is None else page.fill.result()
+            if limit is not None:
+                tickets = tickets[:limit]
             part.listed += len(page.tickets)
             if ids is not None:
                 ids.extend(int(ticket["id"]) for ticket in page.tickets)
@@ -243,10 +266,17 @@ class TicketsStream(HubSpotStream):
                 token = page.batches.get(companion.name)
                 if token is not None:
                     companion.emit(token)
+            if limit is not None and tickets:
+                # The companions' records of the tickets emitted are out; the page was not
+                # read whole, so it is not checkpointed. The SDK stops at the next ticket.
+                continue
             # Kept before the mark: the mark that ends the part clears them.
             checkpoint.set_counts(part.name, part.emitted, part.listed)
             page.mark(checkpoint)
-            self._flush_state()
+            # With `batch_config`, the page's tickets are in a batch file not yet handed over:
+            # the SDK writes the state after each BATCH message, never before it.
+            if not self._batching:
+                self._flush_state()
 
 
 class TicketCompanionStream(HubSpotStream):
@@ -308,7 +338,10 @@ class TicketCompanionStream(HubSpotStream):
         """Write the records of one prefetched batch (inside `emitting`)."""
         if self._counter is None:
             raise RuntimeError(f"{self.name}: emit() outside emitting()")
+        limit = self.ABORT_AT_RECORD_COUNT  # `--test`: a record or so of each stream
         for record in self.get_records({"batch": token}):
+            if limit is not None and self.emitted >= limit:
+                break
             processed = self.post_process(record, None)
             if processed is not None and self.selected:
                 self._write_record_message(processed)

@@ -16,7 +16,7 @@ from hubspot_api.frontier import Claim, Frontier, claim_down, claim_up
 from hubspot_api.instants import parse_instant
 from hubspot_api.paging import BATCH_LIMIT, chunked
 from tap_hubspot_tickets.source import fits_in_query
-from tap_hubspot_tickets.streams.base import ID_ONLY, JSON, utc_now
+from tap_hubspot_tickets.streams.base import ID_ONLY, JSON
 from tap_hubspot_tickets.windows import (
     SearchWindow,
     TicketsCheckpoint,
@@ -108,7 +108,7 @@ class TicketWalk:
         keeps the bound it began with.
         """
         saved = checkpoint.full_sync or {}
-        started = parse_instant(saved["started_at"]) if saved else utc_now()
+        started = parse_instant(saved["started_at"]) if saved else self.stream.runtime.hubspot_now()
         bookmark = started - self.options.search_lag_margin
         if not saved:
             checkpoint.set_full_sync(None, started, since)
@@ -191,7 +191,7 @@ class TicketWalk:
     def archived_pages(self, checkpoint: TicketsCheckpoint) -> Iterator[TicketPage]:
         """Walk the archived list; emit tickets archived since the archived bookmark."""
         saved = checkpoint.archived_pass or {}
-        started = parse_instant(saved["started_at"]) if saved else utc_now()
+        started = parse_instant(saved["started_at"]) if saved else self.stream.runtime.hubspot_now()
         since = checkpoint.archived_since or self.options.start_date
         margin = self.options.search_lag_margin
         if not saved:

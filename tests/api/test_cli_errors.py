@@ -61,6 +61,13 @@ def test_wrong_token_is_one_line_and_never_shows_the_token(
     [
         pytest.param("http://example.com", "plain http://", id="http-non-loopback"),
         pytest.param("ftp://127.0.0.1", "must start with https://", id="bad-scheme"),
+        # Without a scheme: the emulator's loopback address takes http://, HubSpot https://.
+        pytest.param(
+            "localhost:8080", "has no scheme: write 'http://localhost:8080'", id="no-scheme-local"
+        ),
+        pytest.param(
+            "api.hubapi.com", "has no scheme: write 'https://api.hubapi.com'", id="no-scheme"
+        ),
         pytest.param("http://127.0.0.1:1", "cannot reach", id="unreachable"),
     ],
 )
@@ -232,6 +239,25 @@ def test_a_mistyped_optional_setting_is_a_warning_and_the_run_goes_on(
     assert warnings == [
         f"{command}: warning: unknown setting 'max_concurency' in {config} is ignored; "
         "did you mean 'max_concurrency'?"
+    ]
+
+
+def test_a_singer_sdk_setting_is_never_taken_for_a_typo(emulator, tmp_path):
+    # The target has no BATCH capability: its batch_config is ignored, and said so, but it is
+    # no misspelt faker_config.
+    server = emulator()
+    config = tmp_path / "config.json"
+    batch = {"encoding": {"format": "jsonl"}, "storage": {"root": tmp_path.as_uri()}}
+    config.write_text(
+        json.dumps({"api_url": server.url, "access_token": DEFAULT_TOKEN, "batch_config": batch})
+    )
+    command, stdin = "target-hubspot-tickets", COMMANDS[1].values[1]
+    code, _, stderr = _invoke(command, ["--config", str(config)], stdin, tmp_path)
+    assert code == 0, stderr
+    warnings = [line for line in stderr.splitlines() if line.startswith(f"{command}: warning:")]
+    assert warnings == [
+        f"{command}: warning: setting 'batch_config' in {config} is ignored: a singer-sdk "
+        "setting of a capability this connector does not have"
     ]
 
 

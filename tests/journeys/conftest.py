@@ -483,10 +483,12 @@ def journey_meltano() -> Iterator[JourneyMeltano]:
 # - `tap_cli(server, **settings)`: runs `tap-hubspot-tickets` in a subprocess against `server`
 #   (a config with the emulator's token, a zero search-lag margin and generous budgets;
 #   `settings` override it). `state=`, `catalog=` (dicts) and `discover=True` pass the options of
-#   the same names. Returns a `TapCLIRun`: exit status, stdout parsed as strict JSON messages,
-#   stderr, and readings (`records(stream)`, `schema(stream)`, `state`, `warnings`).
+#   the same names; `options` adds more (`["--test"]`). Returns a `TapCLIRun`: exit status,
+#   stdout parsed as strict JSON messages, stderr, and readings (`records(stream)`,
+#   `schema(stream)`, `state`, `warnings`).
 # - `warehouse_meltano`: a Meltano installation of tap-hubspot-tickets, target-postgres and
-#   target-duckdb, with a `.meltano` directory of the session's own (a `JourneyMeltano`).
+#   target-duckdb, with a `.meltano` directory of the session's own (a `JourneyMeltano`);
+#   `tap_meltano` the same with the tap alone.
 TAP_NAME = "tap-hubspot-tickets"
 WAREHOUSE_PLUGINS = ("tap-hubspot-tickets", "target-postgres", "target-duckdb")
 
@@ -551,6 +553,7 @@ class TapCLI:
         state: Mapping[str, Any] | None = None,
         catalog: Mapping[str, Any] | None = None,
         discover: bool = False,
+        options: Sequence[str] = (),
         timeout: float = CLI_TIMEOUT_S,
         **settings: Any,
     ) -> TapCLIRun:
@@ -572,6 +575,7 @@ class TapCLI:
                 args += [option, str(path)]
         if discover:
             args.append("--discover")
+        args += options
         try:
             done = subprocess.run(
                 args, capture_output=True, timeout=timeout, check=False, cwd=where
@@ -586,6 +590,20 @@ class TapCLI:
 def tap_cli(tmp_path_factory: pytest.TempPathFactory) -> TapCLI:
     """Return a runner of the tap's command line (see `TapCLI`)."""
     return TapCLI(tmp_path_factory.mktemp("tap-cli"))
+
+
+@pytest.fixture(scope="session")
+def tap_meltano() -> Iterator[JourneyMeltano]:
+    """Install the tap alone, once, into a `.meltano` directory of the session's own."""
+    sys_dir = Path(tempfile.mkdtemp(prefix="hubspot-tickets-tap-"))
+    project = JourneyMeltano(sys_dir)
+    try:
+        installed = project.run({}, "install", TAP_NAME)
+        if installed.returncode != 0:
+            pytest.fail(f"meltano install failed:\n{installed.tail()}")
+        yield project
+    finally:
+        shutil.rmtree(sys_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

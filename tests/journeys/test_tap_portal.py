@@ -172,7 +172,7 @@ def test_a_start_date_of_digits_alone_is_refused(emulator, tmp_path, start_date)
 
     assert done.returncode == 1
     (line,) = [ln for ln in done.stderr.splitlines() if ln.startswith("tap-hubspot-tickets: error")]
-    assert f"start_date {start_date!r} is not an ISO 8601 date-time" in line
+    assert f"start_date {start_date!r} is not an ISO 8601 date or date-time" in line
 
 
 def test_a_first_full_sync_emits_each_ticket_once(emulator, tmp_path):

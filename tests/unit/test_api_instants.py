@@ -11,6 +11,7 @@ from hubspot_api.instants import (
     from_epoch_ms,
     parse_instant,
     parse_iso,
+    parse_setting_instant,
     to_iso,
     truncate_ms,
 )
@@ -56,3 +57,37 @@ def test_parse_iso_keeps_the_offset_and_reads_naive_as_utc():
     assert parse_iso("2024-12-10T08:30:00").tzinfo is UTC
     with pytest.raises(ValueError, match="day is out of range"):
         parse_iso("2024-02-30T00:00:00Z")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-12-10", "2024-12-10T00:00:00.000Z"),
+        ("2024-12-10T08:30:00Z", "2024-12-10T08:30:00.000Z"),
+        ("2024-12-10t08:30z", "2024-12-10T08:30:00.000Z"),
+        ("2024-12-10T09:30:00.123+01:00", "2024-12-10T08:30:00.123Z"),
+        (" 2024-12-10T08:30:00-05:30 ", "2024-12-10T14:00:00.000Z"),
+    ],
+    ids=["date", "utc", "lower-case", "offset-ms", "negative-offset"],
+)
+def test_a_setting_instant_in_iso_8601_is_read_as_utc(text: str, expected: str) -> None:
+    assert to_iso(parse_setting_instant(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("01/02/2024", "is not an ISO 8601"),
+        ("20241210", "is not an ISO 8601"),
+        ("2024-W50-2", "is not an ISO 8601"),
+        ("2024-12-10 08:30:00Z", "is not an ISO 8601"),
+        ("1733788800000", "is not an ISO 8601"),
+        ("2024-12-10T08:30:00", "has no time zone"),
+        ("2024-02-30", "that exists"),
+        ("2024-12-10T24:30Z", "that exists"),
+    ],
+    ids=["us-date", "basic", "week", "space", "epoch-ms", "naive", "no-such-day", "no-such-hour"],
+)
+def test_a_setting_instant_is_refused_unless_strict_iso_8601(text: str, says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        parse_setting_instant(text)

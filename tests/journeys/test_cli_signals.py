@@ -1,0 +1,273 @@
+"""SIGTERM and SIGINT stop both command lines with a non-zero status and their state written.
+
+An orchestrator stops a run with a signal; exit 0 would record a partial sync as a success. The
+tap stops before its next message, writes the STATE covering what it wrote, and exits
+128 + the signal's number (143, 130); run again from that state, it reads the rest. The target
+stops reading between two lines, settles what it read, hands back the state after it, and exits
+the same way; fed the input after that state, it writes the rest, each record once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+from hubspot_emulator.config import DEFAULT_TOKEN
+
+pytestmark = pytest.mark.journeys
+
+BIN = Path(sys.executable).parent
+RUN_TIMEOUT_S = 120
+SIGNALS = [
+    pytest.param(signal.SIGTERM, id="SIGTERM"),
+    pytest.param(signal.SIGINT, id="SIGINT"),
+]
+
+
+def _lines(stdout: IO[bytes], into: queue.Queue[bytes | None]) -> None:
+    for line in stdout:
+        into.put(line)
+    into.put(None)
+
+
+def _stopped_line(command: str, stderr: str, signum: int) -> str:
+    assert "Traceback" not in stderr, stderr[-3000:]
+    assert "Gracefully shutting down" not in stderr
+    (line,) = [ln for ln in stderr.splitlines() if ln.startswith(f"{command}: stopped: ")]
+    assert f"{signal.Signals(signum).name} stopped the run" in line
+    return line
+
+
+def _run_until(
+    args: list[str],
+    cwd: Path,
+    signum: int,
+    ready: Callable[[bytes], bool],
+    stdin: bytes | None = None,
+) -> tuple[int, list[bytes], str]:
+    """Run a command; at the first stdout line `ready` accepts, send `signum`.
+
+    Return the exit status, every stdout line and stderr.
+    """
+    stderr_path = cwd / f"stderr-{time.monotonic_ns()}.log"
+    with stderr_path.open("wb") as stderr:
+        proc = subprocess.Popen(
+            args,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            cwd=cwd,
+        )
+    assert proc.stdout is not None
+    feeder = None
+    if stdin is not None:
+        assert proc.stdin is not None
+
+        def feed(pipe: IO[bytes] = proc.stdin) -> None:
+            with contextlib.suppress(BrokenPipeError, OSError):
+                pipe.write(stdin)
+                pipe.close()
+
+        feeder = threading.Thread(target=feed, daemon=True)
+        feeder.start()
+    lines: queue.Queue[bytes | None] = queue.Queue()
+    reader = threading.Thread(target=_lines, args=(proc.stdout, lines), daemon=True)
+    reader.start()
+    seen: list[bytes] = []
+    signalled = False
+    try:
+        while True:
+            line = lines.get(timeout=RUN_TIMEOUT_S)
+            if line is None:
+                break
+            seen.append(line)
+            if not signalled and ready(line):
+                proc.send_signal(signum)
+                signalled = True
+    except queue.Empty:
+        proc.kill()
+        raise AssertionError(f"stalled:\n{stderr_path.read_text()[-2000:]}") from None
+    finally:
+        proc.wait(timeout=RUN_TIMEOUT_S)
+        reader.join(timeout=RUN_TIMEOUT_S)
+        if feeder is not None:
+            feeder.join(timeout=RUN_TIMEOUT_S)
+        proc.stdout.close()
+    assert signalled, "the run ended before any state: nothing to stop"
+    return proc.returncode, seen, stderr_path.read_text()
+
+
+# -- the tap ---------------------------------------------------------------------------------------
+def _tap_config(server: Any, where: Path) -> Path:
+    path = where / "tap-config.json"
+    path.write_text(
+        json.dumps(
+            {
+                "api_url": server.url,
+                "access_token": DEFAULT_TOKEN,
+                "associations": [],
+                "history_properties": [],
+                "full_sync_search_assist": False,
+                "search_lag_margin_seconds": 0,
+                "requests_per_10_seconds": 10_000,
+                "search_requests_per_second": 100,
+            }
+        )
+    )
+    return path
+
+
+@pytest.mark.parametrize("signum", SIGNALS)
+def test_a_signalled_tap_exits_non_zero_with_its_state_and_resumes_from_it(
+    emulator, tmp_path, signum
+):
+    # A latency per call, as HubSpot has, so that the signal lands while pages remain.
+    server = emulator(tickets=1_000, seed=91, latency_ms=100)
+    config = _tap_config(server, tmp_path)
+    tap = [str(BIN / "tap-hubspot-tickets"), "--config", str(config)]
+
+    # Signalled once a page of the walk is checkpointed.
+    status, lines, stderr = _run_until(
+        tap, tmp_path, signum, lambda line: b'"STATE"' in line and b'"full_sync"' in line
+    )
+
+    assert status == 128 + signum, stderr[-2000:]
+    _stopped_line("tap-hubspot-tickets", stderr, signum)
+    messages = [json.loads(line) for line in lines if line.strip()]
+    states = [i for i, m in enumerate(messages) if m["type"] == "STATE"]
+    last = states[-1]
+    state = messages[last]["value"]
+    assert "full_sync" in state["bookmarks"]["tickets"], "the run was not stopped mid-walk"
+    covered = {
+        m["record"]["id"]
+        for m in messages[:last]
+        if m["type"] == "RECORD" and m["stream"] == "tickets"
+    }
+    first_run = {
+        m["record"]["id"] for m in messages if m["type"] == "RECORD" and m["stream"] == "tickets"
+    }
+
+    state_path = tmp_path / "state.json"
+    state_path.write_text(json.dumps(state))
+    resumed = subprocess.run(
+        [*tap, "--state", str(state_path)],
+        capture_output=True,
+        timeout=RUN_TIMEOUT_S,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert resumed.returncode == 0, resumed.stderr.decode()[-2000:]
+    again = [json.loads(line) for line in resumed.stdout.splitlines() if line.strip()]
+    second_run = [
+        m["record"]["id"] for m in again if m["type"] == "RECORD" and m["stream"] == "tickets"
+    ]
+    # Exactly: what the state covers is not read again, and nothing is missing.
+    assert not covered & set(second_run), "the resumed run read again what the state covered"
+    assert max(Counter(second_run).values()) == 1
+    assert first_run | set(second_run) == {t["id"] for t in server.portal.snapshot()}
+    final = [m["value"] for m in again if m["type"] == "STATE"][-1]
+    assert "full_sync" not in final["bookmarks"]["tickets"]
+
+
+# -- the target ------------------------------------------------------------------------------------
+RECORDS = 600
+STATE_EVERY = 50
+PREFIX = "signal journey"
+NEW_STAGE = "1034562871"
+
+
+def _subject(n: int) -> str:
+    return f"{PREFIX} {n:04d}"
+
+
+def _input(singer: Any, start: int) -> bytes:
+    lines = [singer.schema()]
+    for n in range(start, RECORDS):
+        lines.append(singer.record({"subject": _subject(n), "hs_pipeline_stage": NEW_STAGE}))
+        if (n + 1) % STATE_EVERY == 0:
+            lines.append(singer.state({"records": n + 1}))
+    data: bytes = singer.text(lines)
+    return data
+
+
+@pytest.mark.parametrize("signum", SIGNALS)
+def test_a_signalled_target_settles_what_it_read_and_exits_non_zero(
+    emulator, singer_input, target_cli, signum
+):
+    server = emulator(tickets=5, seed=92, latency_ms=60)
+    singer = singer_input(server)
+    config_path, _ = target_cli.config_file(
+        server, source_id_property="external_ticket_id", batch_size_rows=STATE_EVERY
+    )
+    command = target_cli.command(config_path)
+
+    # Signalled at the first state handed back.
+    status, lines, stderr = _run_until(
+        command, config_path.parent, signum, lambda line: bool(line.strip()), _input(singer, 0)
+    )
+
+    assert status == 128 + signum, stderr[-2000:]
+    _stopped_line("target-hubspot-tickets", stderr, signum)
+    states = [json.loads(line)["records"] for line in lines if line.strip()]
+    assert states, "no state handed back"
+    start = states[-1]
+    assert start < RECORDS, "the whole input was written before the signal took effect"
+    written = {t["properties"].get("subject") for t in server.portal.snapshot()} & {
+        _subject(n) for n in range(RECORDS)
+    }
+    # What the last state covers was written; the state says no more than what settled.
+    assert {_subject(n) for n in range(start)} <= written
+
+    done = target_cli.run_with(config_path, {}, _input(singer, start))
+    assert done.returncode == 0, done.describe()
+    subjects = Counter(
+        t["properties"].get("subject")
+        for t in server.portal.snapshot()
+        if str(t["properties"].get("subject", "")).startswith(PREFIX)
+    )
+    assert sorted(subjects) == [_subject(n) for n in range(RECORDS)]
+    assert max(subjects.values()) == 1
+
+
+def test_a_signalled_tap_writing_batch_files_states_only_what_it_handed_over(emulator, tmp_path):
+    server = emulator(tickets=1_000, seed=93, latency_ms=100)
+    config = _tap_config(server, tmp_path)
+    settings = json.loads(config.read_text())
+    settings["batch_config"] = {
+        "encoding": {"format": "jsonl", "compression": "gzip"},
+        "storage": {"root": (tmp_path / "batches").as_uri()},
+        "batch_size": 150,  # not a whole number of pages
+    }
+    config.write_text(json.dumps(settings))
+    tap = [str(BIN / "tap-hubspot-tickets"), "--config", str(config)]
+
+    # Signalled at the first BATCH of tickets: their pages after it are in a file not handed over.
+    status, lines, stderr = _run_until(
+        tap, tmp_path, signal.SIGTERM, lambda line: b'"BATCH"' in line and b'"tickets"' in line
+    )
+
+    assert status == 128 + signal.SIGTERM, stderr[-2000:]
+    messages = [json.loads(line) for line in lines if line.strip()]
+    handed: set[str] = set()
+    for message in messages:
+        if message["type"] == "BATCH" and message["stream"] == "tickets":
+            for url in message["manifest"]:
+                with gzip.open(Path(url.removeprefix("file://")), "rt") as rows:
+                    handed |= {json.loads(row)["id"] for row in rows}
+    state = [m["value"] for m in messages if m["type"] == "STATE"][-1]
+    walked = state["bookmarks"]["tickets"].get("full_sync", {}).get("list_high") or 0
+    # The state claims no ticket beyond those in files a BATCH message handed over.
+    assert walked <= max(map(int, handed)), "the state claims tickets never handed over"
