@@ -211,6 +211,21 @@ class SingerInput:
     def text(lines: Sequence[str]) -> bytes:
         return "".join(line + "\n" for line in lines).encode("utf-8")
 
+    def numbered_creates(
+        self, subject: Callable[[int], str], start: int, end: int, stage: str, state_every: int
+    ) -> bytes:
+        """Return creates `subject(start)` .. `subject(end - 1)`, a STATE after every few.
+
+        The input a restarted run is fed from its last state on: the STATE after record n
+        holds `{"records": n + 1}`.
+        """
+        lines = [self.schema()]
+        for n in range(start, end):
+            lines.append(self.record({"subject": subject(n), "hs_pipeline_stage": stage}))
+            if (n + 1) % state_every == 0:
+                lines.append(self.state({"records": n + 1}))
+        return self.text(lines)
+
 
 @pytest.fixture(scope="module")
 def singer_input() -> Callable[[EmulatorServer], SingerInput]:

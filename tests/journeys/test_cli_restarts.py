@@ -38,14 +38,7 @@ def _subject(n: int) -> str:
 
 
 def _input(singer: Any, start: int) -> bytes:
-    """Return the input from record `start` on: the schema, records, a state every 50."""
-    lines = [singer.schema()]
-    for n in range(start, RECORDS):
-        lines.append(singer.record({"subject": _subject(n), "hs_pipeline_stage": NEW_STAGE}))
-        if (n + 1) % STATE_EVERY == 0:
-            lines.append(singer.state({"records": n + 1}))
-    data: bytes = singer.text(lines)
-    return data
+    return bytes(singer.numbered_creates(_subject, start, RECORDS, NEW_STAGE, STATE_EVERY))
 
 
 def _feed(stdin: IO[bytes], data: bytes) -> None:

@@ -194,13 +194,7 @@ def _subject(n: int) -> str:
 
 
 def _input(singer: Any, start: int) -> bytes:
-    lines = [singer.schema()]
-    for n in range(start, RECORDS):
-        lines.append(singer.record({"subject": _subject(n), "hs_pipeline_stage": NEW_STAGE}))
-        if (n + 1) % STATE_EVERY == 0:
-            lines.append(singer.state({"records": n + 1}))
-    data: bytes = singer.text(lines)
-    return data
+    return bytes(singer.numbered_creates(_subject, start, RECORDS, NEW_STAGE, STATE_EVERY))
 
 
 @pytest.mark.parametrize("signum", SIGNALS)
