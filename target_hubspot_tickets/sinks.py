@@ -42,13 +42,14 @@ from hubspot_api.records import DELETED_AT, ID, SDC_PREFIX, is_metadata_column
 from target_hubspot_tickets.archives import ArchiveWriter, refuse_over_limit
 from target_hubspot_tickets.associations import AssociationWriter
 from target_hubspot_tickets.current import CurrentValues
+from target_hubspot_tickets.input import InputError
 from target_hubspot_tickets.pins import PinWriter
 from target_hubspot_tickets.plan import NO_WRITE
 from target_hubspot_tickets.rejects import Reject
 from target_hubspot_tickets.results import ACTIONS, UNCHANGED, action_of
 from target_hubspot_tickets.schema_check import SchemaErrorCollector, short
 from target_hubspot_tickets.updates import UpdateWriter, UpsertWriter
-from target_hubspot_tickets.validation import UNKEYED_CREATE
+from target_hubspot_tickets.validation import UNKEYED_CREATE_FIX
 from target_hubspot_tickets.writes import Operation, RecordInvalid, TicketWrite, describe_record
 from target_hubspot_tickets.writing import Pending, RunContext, RunOwner
 
@@ -161,13 +162,19 @@ class TicketsSink(BatchSink):
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         """Validate the record now; a valid one waits in the batch, an invalid one is rejected."""
         run = self.run
+        clean = {k: v for k, v in record.items() if not is_metadata_column(k)}
+        if clean.get(DELETED_AT) is None:
+            clean.pop(DELETED_AT, None)
+        if run.validator.refuses_unkeyed_create(clean):
+            raise InputError(
+                f"line {run.line_number()}: this {self.stream_name} record has no id, so it "
+                "would be created, but no source_id_property is set and the same input sent "
+                f"again would create it again; {UNKEYED_CREATE_FIX}"
+            )
         position = run.next_position()
         line = run.line_number()
         run.tally.add_received()
         trace_id = f"{run.run_id}-{self.stream_name}-{position}"
-        clean = {k: v for k, v in record.items() if not is_metadata_column(k)}
-        if clean.get(DELETED_AT) is None:
-            clean.pop(DELETED_AT, None)
         collector = self._validator
         schema_error = collector.last_error if isinstance(collector, SchemaErrorCollector) else None
         try:
@@ -199,8 +206,7 @@ class TicketsSink(BatchSink):
             category=exc.category,
             problems=tuple({"field": p.field, "reason": p.reason} for p in exc.problems),
         )
-        # Refused creates were named in one line at the first (`validation`), not each.
-        self._reject(record, reject, quiet=exc.category == UNKEYED_CREATE)
+        self._reject(record, reject)
         if self.run.results is not None:
             self.run.results.invalid(record, position, line, reject)
         # Flushed already; durable with the next batch. Nothing is pending before it.

@@ -79,8 +79,7 @@ SKIP = "skip"
 CLEAR = "clear"
 NULL_MODES = (SKIP, CLEAR)
 EMPTY_MODES = NULL_MODES
-# The reject category of a create refused for want of a source id (`allow_unkeyed_creates`).
-UNKEYED_CREATE = "UNKEYED_CREATE"
+# How to let a create through when no source_id_property is set (`refuses_unkeyed_create`).
 UNKEYED_CREATE_FIX = (
     "set source_id_property to a unique ticket property (create_source_id_property: true "
     "lets the target create it), or allow_unkeyed_creates: true to create without one"
@@ -168,6 +167,22 @@ class RecordValidator:
         """Say that column `name` is no ticket property, with the closest property name."""
         return f"column {name!r} is not a ticket property" + did_you_mean(name, self.definitions)
 
+    def refuses_unkeyed_create(self, record: Mapping[str, Any]) -> bool:
+        """Return whether `record` is a create this run must not send for want of a source id.
+
+        Without `source_id_property` nothing ties a created ticket to its input row, so the
+        same input sent again would create it again. That is the run's configuration, not the
+        record's fault: the run stops at the first such create (its input after it unread and
+        its state not handed back) rather than rejecting every create and moving on.
+        """
+        if self.settings.source_id_property is not None or self.settings.allow_unkeyed_creates:
+            return False
+        try:
+            operation, _, _ = self._route(record)
+        except RecordInvalid:
+            return False  # rejected for its keys, as any record
+        return operation is Operation.CREATE
+
     def prepare(
         self, record: Mapping[str, Any], position: int, trace_id: str, line: int = 0
     ) -> TicketWrite:
@@ -201,8 +216,7 @@ class RecordValidator:
         self._set_properties(given, write, problems)
         self._finish(write, problems)
         if problems:
-            only_unkeyed = all(p.field is None and p.reason == _UNKEYED for p in problems)
-            raise RecordInvalid.of(problems, UNKEYED_CREATE if only_unkeyed else VALIDATION)
+            raise RecordInvalid.of(problems, VALIDATION)
         return write
 
     def _given(
@@ -271,15 +285,6 @@ class RecordValidator:
                 if not write.properties.get(n) and n not in named
             )
             source = self.settings.source_id_property
-            if source is None and not self.settings.allow_unkeyed_creates:
-                self._warn_first(
-                    _UNKEYED,
-                    "creates are refused: no source_id_property is set, so running the same "
-                    f"input again would create its new tickets again; {UNKEYED_CREATE_FIX} "
-                    "(re-runs may then duplicate). Each create is rejected; updates, upserts "
-                    "and archives are written",
-                )
-                problems.append(Problem(None, _UNKEYED))
             if source is not None and write.properties.get(source):
                 write.source_key = write.properties[source]
             # Otherwise `source_ids.SourceIds` gives it one when its input segment ends.
@@ -363,13 +368,6 @@ class RecordValidator:
                 name,
             )
         return text
-
-
-# The reason of a create refused for want of a source id (see `UNKEYED_CREATE`).
-_UNKEYED = (
-    "not created: without source_id_property a re-run would create this ticket again; "
-    + UNKEYED_CREATE_FIX
-)
 
 
 def upsert_key_name(settings: ValidatorSettings) -> str | None:

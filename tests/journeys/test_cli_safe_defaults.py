@@ -85,34 +85,38 @@ COLUMNS = ["id", "subject", "hs_pipeline_stage", "hs_ticket_priority", "content"
 
 
 # -- 1: the same file twice never makes a second ticket -----------------------------------------
-def test_creates_without_a_source_id_are_refused_in_one_line_and_the_rest_is_written(
+def test_a_create_without_a_source_id_stops_the_run_before_it_and_hands_back_no_state_past_it(
     emulator, target_cli
 ):
     server = emulator(tickets=6, seed=18)
-    ticket = _with_priority(server, 1)[0]
-    rows = [*NEW_ROWS, {"id": ticket["id"], "content": "updated from the sheet"}]
-    lines = csv_lines(COLUMNS, rows)
+    first_ticket, last_ticket = _with_priority(server, 2)
+    rows = [
+        {"id": first_ticket["id"], "content": "updated from the sheet"},
+        *NEW_ROWS,
+        {"id": last_ticket["id"], "content": "after the creates"},
+    ]
+    lines = csv_lines(COLUMNS, rows, state_every=1)
     before = len(_live(server))
 
-    first = target_cli(server, lines, **DEFAULTS)
-    second = target_cli(server, lines, **DEFAULTS)
-
-    for run in (first, second):
-        line = run.assert_one_line_error("3 record(s) rejected", "max_rejects=0")
-        assert "everything else was written" in line
+    for _ in range(2):  # the same file twice: never a ticket made
+        run = target_cli(server, lines, **DEFAULTS)
+        line = run.assert_one_line_error(
+            "line 4",  # the schema, the update, its state, then the first create
+            "no source_id_property is set",
+            "set source_id_property to a unique ticket property",
+            "create_source_id_property: true",
+            "allow_unkeyed_creates: true",
+            "1 record(s) before it processed and checkpointed",
+        )
+        assert line.count("error:") == 1
+        # Only the state after the update goes back: the creates are read again next time.
+        assert run.states == [{"bookmarks": {"tickets.csv": {"row": 1}}}], run.describe()
         assert run.summary is not None
-        assert (run.summary["created"], run.summary["rejected"]) == (0, 3), run.summary
-        refused = _warnings(run, "creates are refused")
-        assert len(refused) == 1, run.describe()  # once, at the first create
-        assert "set source_id_property to a unique ticket property" in refused[0]
-        assert "create_source_id_property: true" in refused[0]
-        assert "allow_unkeyed_creates: true" in refused[0]
-        assert not _warnings(run, "Rejected tickets record"), run.describe()
-        reasons = [r["reason"] for r in run.rejects]
-        assert all("not created: without source_id_property" in r for r in reasons), reasons
-        assert {r["category"] for r in run.rejects} == {"UNKEYED_CREATE"}
+        assert (run.summary["received"], run.summary["created"]) == (1, 0), run.summary
+        assert not run.rejects
     assert len(_live(server)) == before
-    assert _ticket(server, ticket["id"])["properties"]["content"] == "updated from the sheet"
+    assert _ticket(server, first_ticket["id"])["properties"]["content"] == "updated from the sheet"
+    assert _ticket(server, last_ticket["id"])["properties"].get("content") != "after the creates"
 
 
 @pytest.mark.parametrize("state_every", [0, 2], ids=["no-state", "state-lines"])
