@@ -90,7 +90,8 @@ class TicketAssociationsStream(HubSpotStream):
         ids = self.runtime.walked_ids
         if ids is None:
             return None
-        self.logger.info("Reading the associations of the %d tickets walked in this run", len(ids))
+        count = f"{len(ids):,}"
+        self.logger.info("Reading the associations of the %s tickets walked in this run", count)
         return (str(ticket_id) for ticket_id in sorted(ids))
 
     def _ids(self, part: Part) -> Generator[str, None, None]:
