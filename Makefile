@@ -39,7 +39,7 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(BIN)/python -m benchmarks --quick
 
-# The fault table of the README's "Faults" section: each fault alone and all together.
+# The fault table of docs/faults.md: each fault alone and all together.
 faults: $(STAMP)
 	$(BIN)/python -m benchmarks.faults $(if $(QUICK),--quick)
 

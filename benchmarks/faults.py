@@ -417,7 +417,7 @@ def target_row(catalogs: Catalogs, fault: Fault, tickets: int, records: int) -> 
 
 
 def fault_table(rows: list[FaultRow]) -> str:
-    """The README's table."""
+    """The table of docs/faults.md."""
     headers = ["fault", "run", "requests served", "faults injected", "expected", "delivered",
                "lost", "duplicated", "outcome"]  # fmt: skip
     body = [

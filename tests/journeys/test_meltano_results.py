@@ -1,4 +1,4 @@
-"""The README's recipe for the results file: tap-jsonl reads it into target-postgres.
+"""The recipe for the results file (docs/meltano.md): tap-jsonl reads it into target-postgres.
 
 The target writes its results file; `meltano invoke tap-jsonl` (the project's plugin, pointed
 at that file) is piped into `meltano invoke target-postgres`, and the created ids join back to

@@ -140,7 +140,7 @@ def test_the_same_file_written_back_twice_makes_each_ticket_once(
     server = emulator(tickets=10, seed=65)
     export = tmp_path / "tickets.jsonl"
     # Each row carries its own key: tap-jsonl's STATE holds the file's modification time, so a
-    # file written again is new input to source ids derived from the state (README).
+    # file written again is new input to source ids derived from the state (docs/target.md).
     rows = [
         {"source_row_id": "row-1", "subject": "twice: printer", "hs_pipeline_stage": "New"},
         {"source_row_id": "row-2", "subject": "twice: vpn", "hs_pipeline_stage": "New"},

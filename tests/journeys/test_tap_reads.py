@@ -314,7 +314,7 @@ def test_a_narrow_select_still_lands_keys_and_deletions(
     env = {
         **warehouse_meltano.database(tmp_path),
         **_tap_env(server),
-        # README's own narrow example: one property of one stream.
+        # A narrow select (docs/tap.md, "Streams"): one property of one stream.
         "TAP_HUBSPOT_TICKETS__SELECT": '["tickets.subject"]',
         "TARGET_POSTGRES_SQLALCHEMY_URL": _pg_url(postgres),
         "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": "narrow_pg",
