@@ -110,7 +110,12 @@ class TicketsReader(SimpleSingerReader):
         """Parse one line; refuse it with its line number unless it is a JSON object."""
         try:
             value = parse_line(line)
-        except ValueError as exc:  # JSONDecodeError, and ints too long to parse
+        except json.JSONDecodeError as exc:
+            # Where in the line, not the decoder's own "line 2" (the line's newline counts there).
+            raise InputError(
+                f"line {self.line_number}: not valid JSON ({exc.msg} at character {exc.pos + 1})"
+            ) from None
+        except ValueError as exc:  # ints too long to parse
             raise InputError(f"line {self.line_number}: not valid JSON ({exc})") from None
         if not isinstance(value, dict):
             raise InputError(

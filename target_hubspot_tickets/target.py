@@ -28,7 +28,7 @@ from hubspot_api.properties import (
     fetch_property_definitions,
 )
 from hubspot_api.records import TICKETS_STREAM
-from hubspot_api.stopping import StopSignals
+from hubspot_api.stopping import Stopped, StopSignals
 from target_hubspot_tickets.checkpoints import Checkpoints
 from target_hubspot_tickets.creates import CreateWriter
 from target_hubspot_tickets.input import InputError, TicketsReader
@@ -390,19 +390,23 @@ class TargetHubSpotTickets(Target):
                 self._send_held_creates()
                 super().process_endofpipe()
                 archives_refused = self._write_held_archives()
-        finally:
-            tally = self._finish()
-        if stopped is not None:
-            raise stopped
-        if signal is not None:
-            raise signal
+        except BaseException as exc:
+            self._write_summary(self._finish(), exc)
+            raise
+        tally = self._finish()
+        error = stopped or signal or self._end_error(reader, tally, archives_refused)
+        self._write_summary(tally, error)
+        if error is not None:
+            raise error
+
+    def _end_error(self, reader: object, tally: Tally, archives_refused: int) -> Exception | None:
+        """Return the error a run that read its input to the end fails with, if any."""
         fatal = reader.fatal if isinstance(reader, TicketsReader) else None
         if fatal is not None:
             read = (
                 f"{tally.received} record(s) before it" if tally.received else "nothing before it"
             )
-            message = f"{fatal}; input stopped there ({read} processed and checkpointed)"
-            raise InputError(message)
+            return InputError(f"{fatal}; input stopped there ({read} processed and checkpointed)")
         if archives_refused:
             limit = self.options.write.max_archives
             message = (
@@ -411,7 +415,7 @@ class TargetHubSpotTickets(Target):
                 f"{self._written_or_planned}; raise max_archives (-1: no limit) to archive them"
             )
             self.logger.log(logging.ERROR, message)
-            raise TooManyArchivesError(message)
+            return TooManyArchivesError(message)
         max_rejects = self.options.max_rejects
         if tally.rejected > max_rejects:
             run = self._run
@@ -421,7 +425,8 @@ class TargetHubSpotTickets(Target):
                 f"{where}; everything else {self._written_or_planned}"
             )
             self.logger.log(logging.ERROR, message)
-            raise TooManyRejectsError(message)
+            return TooManyRejectsError(message)
+        return None
 
     @property
     def _written_or_planned(self) -> str:
@@ -469,11 +474,6 @@ class TargetHubSpotTickets(Target):
                     f", record by record in {plan}" if plan else "",
                 )
         self.summary = tally.as_dict()
-        summary_path = self.options.summary_path
-        if summary_path:
-            path = Path(summary_path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(self.summary, indent=2) + "\n", encoding="utf-8")
         self.logger.info("Run summary: %s", json.dumps(self.summary, sort_keys=False))
         if tally.accounted != tally.received:
             self.logger.error(
@@ -483,6 +483,33 @@ class TargetHubSpotTickets(Target):
                 tally.received,
             )
         return tally
+
+    def _write_summary(self, tally: Tally, error: BaseException | None) -> None:
+        """Write the summary file: how the run ended, then its counts.
+
+        `status` says whether the counts are a finished run's (`succeeded`), a run that ended
+        in error (`failed`, with its one-line `error`) or one a signal stopped (`stopped`);
+        `dry_run` whether they count writes or a plan. A monitor reads these first.
+        """
+        summary_path = self.options.summary_path
+        if not summary_path:
+            return
+        status = "succeeded" if error is None else "failed"
+        text = str(error) if error is not None else None
+        if isinstance(error, Stopped):
+            status, text = "stopped", f"{error.name} stopped the run; {error.outcome}"
+        run = self._run
+        if text is not None and run is not None:
+            text = run.client.redact(text)
+        document = {
+            "status": status,
+            "error": text,
+            "dry_run": self.options.write.dry_run,
+            **tally.as_dict(),
+        }
+        path = Path(summary_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
 STOPPED_OUTCOME = (

@@ -203,7 +203,7 @@ def test_a_signalled_target_settles_what_it_read_and_exits_non_zero(
 ):
     server = emulator(tickets=5, seed=92, latency_ms=60)
     singer = singer_input(server)
-    config_path, _ = target_cli.config_file(
+    config_path, config = target_cli.config_file(
         server, source_id_property="external_ticket_id", batch_size_rows=STATE_EVERY
     )
     command = target_cli.command(config_path)
@@ -224,6 +224,10 @@ def test_a_signalled_target_settles_what_it_read_and_exits_non_zero(
     }
     # What the last state covers was written; the state says no more than what settled.
     assert {_subject(n) for n in range(start)} <= written
+    # The summary file tells a monitor the run was stopped, not finished.
+    summary = json.loads(Path(config["summary_path"]).read_text(encoding="utf-8"))
+    assert summary["status"] == "stopped", summary
+    assert summary["error"].startswith(signal.Signals(signum).name), summary
 
     done = target_cli.run_with(config_path, {}, _input(singer, start))
     assert done.returncode == 0, done.describe()

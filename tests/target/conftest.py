@@ -29,6 +29,8 @@ from hubspot_emulator.server import EmulatorServer
 from target_hubspot_tickets.target import TargetHubSpotTickets
 
 STREAM = "tickets"
+# The summary file's fields that say how the run ended, beside its counts.
+ENDED_KEYS = ("status", "error", "dry_run")
 
 
 @dataclass
@@ -41,6 +43,8 @@ class TargetRun:
     log: str
     error: BaseException | None = None
     target: TargetHubSpotTickets | None = field(default=None, repr=False)
+    # How the summary file says the run ended: its `status`, `error` and `dry_run`.
+    ended: dict[str, Any] = field(default_factory=dict)
 
     def reject_reasons(self) -> list[str]:
         return [r["reason"] for r in self.rejects]
@@ -177,6 +181,7 @@ def run_target(
         if error is not None and not expect_error:
             # A test that does not look for an error must not pass over one.
             raise error
-        return TargetRun(summary, rejects, states, caplog.text, error, target)
+        ended = {key: summary.pop(key) for key in ENDED_KEYS if key in summary}
+        return TargetRun(summary, rejects, states, caplog.text, error, target, ended)
 
     return run

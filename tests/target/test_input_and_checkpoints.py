@@ -90,6 +90,9 @@ def test_bad_line_drains_what_came_before_then_fails_naming_the_line(
 
     assert isinstance(run.error, InputError)
     assert str(run.error).startswith("line 7: not valid JSON")
+    # The place within line 7, never the decoder's "line 2" that its newline makes.
+    assert "(Expecting ',' delimiter at character 72)" in str(run.error), run.error
+    assert "line 2" not in str(run.error)
     assert "3 record(s) before it processed" in str(run.error)
     assert set(_subjects(server)) == {f"before {i:04d}" for i in range(3)}
     assert run.states[-1] == {"bookmark": 3}

@@ -299,6 +299,8 @@ def test_rejects_file_summary_and_max_rejects(emulator, singer, target_config, r
         assert set(line) >= {"stream", "record", "reason", "field", "category", "at"}
     assert run.summary["received"] == 4
     assert run.summary["created"] + run.summary["rejected"] == 4
+    # A monitor reading only the summary file sees the run failed, and why.
+    assert run.ended == {"status": "failed", "error": str(run.error), "dry_run": False}
 
 
 def test_within_max_rejects_the_run_succeeds(emulator, singer, target_config, run_target):
@@ -307,6 +309,25 @@ def test_within_max_rejects_the_run_succeeds(emulator, singer, target_config, ru
     run = run_target(target_config(server, max_rejects=1), singer(server).lines(records))
     assert run.error is None
     assert run.summary["rejected"] == 1
+    assert run.ended == {"status": "succeeded", "error": None, "dry_run": False}
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["run", "dry-run"])
+def test_a_run_that_hubspot_refuses_says_so_in_its_summary_file(
+    emulator, singer, target_config, run_target, dry_run
+):
+    server = emulator()
+    records = [{"subject": "never sent", "hs_pipeline_stage": "New"}]
+    config = target_config(server, access_token="pat-na1-wrong-token", dry_run=dry_run)
+
+    run = run_target(config, singer(server).lines(records), expect_error=True)
+
+    assert run.error is not None
+    # Not a run of zeros that reads as "nothing to do": failed, with HubSpot's refusal.
+    assert run.ended["status"] == "failed"
+    assert run.ended["dry_run"] is dry_run
+    assert "401" in run.ended["error"]
+    assert "pat-na1-wrong-token" not in json.dumps(run.ended)
 
 
 def test_secret_canary_never_reaches_rejects_or_logs(
