@@ -300,3 +300,74 @@ def test_a_reject_lists_every_problem_of_its_record_with_the_closest_names(emula
     )
     assert reasons["subject"] == "missing required field 'subject' for a new ticket"
     assert len(_live(server)) == 2
+
+
+# -- a blank cell in a typed column is no value, never a reject ----------------------------------
+def typed_lines(schema: Mapping[str, Any], rows: Sequence[Mapping[str, str]]) -> list[str]:
+    """Return Singer lines typed as an upstream inferred them (tap-jsonl), every cell text."""
+    message = {
+        "type": "SCHEMA",
+        "stream": STREAM,
+        "schema": {"type": "object", "properties": dict(schema)},
+        "key_properties": [],
+    }
+    records = [{"type": "RECORD", "stream": STREAM, "record": dict(row)} for row in rows]
+    return [json.dumps(m) for m in (message, *records)]
+
+
+# Types tap-jsonl infers for a CSV export; `_sdc_deleted_at` gets `format: date-time` from the SDK.
+NULLABLE_TEXT = {"type": ["string", "null"]}
+INFERRED = {
+    "id": NULLABLE_TEXT,
+    "subject": NULLABLE_TEXT,
+    "archived": NULLABLE_TEXT,
+    "_sdc_deleted_at": NULLABLE_TEXT,
+    "sla_due_date": {"type": ["string", "null"], "format": "date"},
+    "last_customer_reply_at": {"type": ["string", "null"], "format": "date-time"},
+    "callback_time": {"type": ["string", "null"], "format": "time"},
+    "estimated_effort_hours": {"type": ["number", "null"]},
+    "is_escalated": {"type": ["boolean", "null"]},
+}
+
+
+def test_blank_cells_in_typed_columns_are_no_value_and_real_format_errors_still_reject(
+    emulator, target_cli
+):
+    server = emulator(tickets=8, seed=25)
+    dated = [t for t in _live(server) if t["properties"].get("sla_due_date")]
+    assert len(dated) >= 3, "the seeded portal has too few tickets with an SLA due date"
+    float_id, blank_dates, bad_date = dated[:3]
+    rows = [
+        {
+            "id": f"{float_id['id']}.0",
+            "subject": "float id",
+            "archived": "",
+            "_sdc_deleted_at": "",
+        },
+        {
+            "id": blank_dates["id"],
+            "subject": "blank date test B",
+            "sla_due_date": "",
+            "last_customer_reply_at": "",
+            "callback_time": "",
+            "estimated_effort_hours": "",
+            "is_escalated": "",
+        },
+        {"id": bad_date["id"], "subject": "bad date", "last_customer_reply_at": "2024-13-45"},
+    ]
+
+    run = target_cli(server, typed_lines(INFERRED, rows), **DEFAULTS | {"max_rejects": 1})
+
+    summary = run.assert_clean_success()
+    assert (summary["updated"], summary["rejected"]) == (2, 1), run.describe()
+    written = _ticket(server, float_id["id"])
+    assert (written["properties"]["subject"], written["archived"]) == ("float id", False)
+    kept = _ticket(server, blank_dates["id"])["properties"]
+    assert kept["subject"] == "blank date test B"
+    assert kept["sla_due_date"] == blank_dates["properties"]["sla_due_date"]  # "" clears nothing
+    (reject,) = run.rejects
+    assert reject["field"] == "last_customer_reply_at"
+    assert reject["reason"].endswith(
+        "field 'last_customer_reply_at': '2024-13-45' is not a valid date-time (stream schema)"
+    )
+    assert _ticket(server, bad_date["id"])["properties"]["subject"] != "bad date"
