@@ -14,16 +14,13 @@ never rejects a record for it; the target's own rules then say what it means
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
 from typing_extensions import override
 
 from hubspot_api.instants import parse_iso, parse_iso_date
 from target_hubspot_tickets.writes import RecordInvalid
-
-if TYPE_CHECKING:  # singer-sdk's validator is jsonschema's; its errors are only read here
-    from jsonschema import ValidationError
 
 _DATE_PARSERS: dict[str, Callable[[str], Any]] = {
     "date-time": parse_iso,
@@ -82,8 +79,8 @@ class SchemaErrorCollector(BaseJSONSchemaValidator):
         return None
 
 
-def _is_blank_cell(error: ValidationError) -> bool:
-    """Tell whether `error` is about a column holding "", which is no value (module docstring)."""
+def _is_blank_cell(error: Any) -> bool:
+    """Tell whether a jsonschema `ValidationError` is about a column holding "" (no value)."""
     return len(error.absolute_path) == 1 and isinstance(error.instance, str) and not error.instance
 
 
