@@ -371,3 +371,56 @@ def test_blank_cells_in_typed_columns_are_no_value_and_real_format_errors_still_
         "field 'last_customer_reply_at': '2024-13-45' is not a valid date-time (stream schema)"
     )
     assert _ticket(server, bad_date["id"])["properties"]["subject"] != "bad date"
+
+
+# -- options named as HubSpot's UI shows them --------------------------------------------------
+def _with_option(server: Any, name: str, wanted: str, *, holds: bool) -> list[dict[str, Any]]:
+    return [t for t in _live(server) if (t["properties"].get(name) == wanted) is holds]
+
+
+def test_options_named_by_label_or_in_any_case_are_written_as_their_values(
+    emulator, target_cli, tmp_path
+):
+    server = emulator(tickets=12, seed=26)
+    already_high = _with_option(server, "hs_ticket_priority", "HIGH", holds=True)[0]
+    to_high, misspelt, planned = _with_option(server, "hs_ticket_priority", "HIGH", holds=False)[:3]
+    columns = ["id", "hs_ticket_priority", "hs_ticket_category", "content"]
+    rows = [
+        {"id": already_high["id"], "hs_ticket_priority": "High"},  # the label: HIGH, held
+        {
+            "id": to_high["id"],
+            "hs_ticket_priority": "high",
+            "hs_ticket_category": "billing issue;PRODUCT_ISSUE;Feature request",
+        },
+        {"id": misspelt["id"], "hs_ticket_priority": "Hihg", "content": "never written"},
+        {"id": misspelt["id"], "hs_ticket_category": "Biling issue", "content": "never written"},
+    ]
+    plan = tmp_path / "plan.jsonl"
+
+    run = target_cli(server, csv_lines(columns, rows), **DEFAULTS | {"max_rejects": 2})
+    dry = target_cli(
+        server,
+        csv_lines(columns, [{"id": planned["id"], "hs_ticket_priority": "High"}]),
+        dry_run=True,
+        plan_path=str(plan),
+    )
+
+    summary = run.assert_clean_success()
+    assert (summary["updated"], summary["unchanged"], summary["rejected"]) == (1, 1, 2), summary
+    assert _ticket(server, already_high["id"])["updatedAt"] == already_high["updatedAt"]
+    written = _ticket(server, to_high["id"])["properties"]
+    assert written["hs_ticket_priority"] == "HIGH"
+    assert written["hs_ticket_category"] == "BILLING_ISSUE;PRODUCT_ISSUE;FEATURE_REQUEST"
+    reasons = sorted(r["reason"].split(": ", 1)[1] for r in run.rejects)
+    assert reasons == [
+        "'Biling issue' is not an option of 'hs_ticket_category' (did you mean 'BILLING_ISSUE' "
+        "(Billing issue)?) (options: PRODUCT_ISSUE, BILLING_ISSUE, FEATURE_REQUEST, "
+        "GENERAL_INQUIRY)",
+        "'Hihg' is not an option of 'hs_ticket_priority' (did you mean 'HIGH'?) "
+        "(options: LOW, MEDIUM, HIGH, URGENT)",
+    ]
+    assert _ticket(server, misspelt["id"])["properties"].get("content") != "never written"
+    dry.assert_clean_success()
+    (planned_line,) = [json.loads(x) for x in plan.read_text().splitlines()]
+    assert planned_line["action"] == "update", planned_line
+    assert planned_line["changes"]["hs_ticket_priority"]["new"] == "HIGH"
