@@ -97,10 +97,16 @@ def closest(value: str, known: Iterable[str]) -> str | None:
     """Return the name in `known` closest to a misspelt `value`, or None when none is close.
 
     The one spelling hint of every message that names an unknown setting, property, pipeline,
-    stage or option ("did you mean ...?").
+    stage or option ("did you mean ...?"). Letter case does not count (`hgih` is close to
+    `HIGH`), and the answer is never `value` itself: a hint that repeats what was typed helps
+    no one. Of names equal but for case, the first in `known` is the one given.
     """
-    found = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
-    return found[0] if found else None
+    spelled: dict[str, str] = {}
+    for name in known:
+        if name != value:
+            spelled.setdefault(name.casefold(), name)
+    found = difflib.get_close_matches(value.casefold(), list(spelled), n=1, cutoff=0.6)
+    return spelled[found[0]] if found else None
 
 
 def did_you_mean(value: str, known: Iterable[str]) -> str:

@@ -2,17 +2,18 @@
 
 `read_pipelines` is the one reader of the pipelines API (docs/endpoints.md); the tap emits its
 answer as records, the target indexes it in `Pipelines` to resolve what a record names. Users
-name pipelines and stages by label as often as by id, so a lookup tries the id, then the exact
-label, then the label in any case; a label that is not unique names nothing.
+name pipelines and stages by label as often as by id; `hubspot_api.names.find_named` is the one
+lookup (id, exact label, then either in any case; a name that fits several items names none).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from hubspot_api.errors import did_you_mean
+from hubspot_api.names import find_named
 from hubspot_api.paths import Call
 from hubspot_api.properties import PIPELINE
 
@@ -53,29 +54,6 @@ class Pipeline:
     label: str
     display_order: int
     stages: tuple[Stage, ...]
-
-
-class _Named(Protocol):
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def label(self) -> str: ...
-
-
-_N = TypeVar("_N", bound=_Named)
-
-
-def find_named(items: Sequence[_N], value: str) -> _N | None:
-    """Return the item with id `value`, else the one labelled `value` (exactly, then any case)."""
-    for item in items:
-        if item.id == value:
-            return item
-    exact = [item for item in items if item.label == value]
-    if len(exact) == 1:
-        return exact[0]
-    folded = [item for item in items if item.label.casefold() == value.casefold()]
-    return folded[0] if len(folded) == 1 else None
 
 
 class Pipelines:

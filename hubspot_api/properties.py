@@ -33,11 +33,12 @@ declared here too (`OBJECT_ID`, `PIPELINE`, ...), spelled exactly as HubSpot spe
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hubspot_api.errors import ConflictError, HubSpotError
+from hubspot_api.errors import ConflictError, HubSpotError, closest
+from hubspot_api.names import matching
 from hubspot_api.paths import Call
 
 if TYPE_CHECKING:
@@ -89,6 +90,17 @@ class PropertyOption:
     label: str
     value: str
     hidden: bool = False
+
+    @property
+    def id(self) -> str:
+        """Return the option's value: what HubSpot stores, as it stores a stage's id."""
+        return self.value
+
+    def shown(self) -> str:
+        """Name the option in a message: its value, with its label when that differs."""
+        if not self.label or self.label.casefold() == self.value.casefold():
+            return repr(self.value)
+        return f"{self.value!r} ({self.label})"
 
 
 @dataclass(frozen=True)
@@ -152,17 +164,46 @@ class PropertyDefinition:
         return self.type == ENUMERATION and self.field_type == MULTI_SELECT_FIELD_TYPE
 
 
-def unknown_option(defn: PropertyDefinition, wire: str) -> str | None:
-    """Return the first option a wire value names that the enumeration does not have, if any.
+class UnknownOptionError(ValueError):
+    """A value names no option of an enumeration, or several; the message says which is meant."""
 
-    A multi-select value names several options, joined by ";". Properties without options
-    (any other type, or options kept outside HubSpot) have no unknown option.
+
+def option_values(defn: PropertyDefinition, wire: str) -> str:
+    """Return `wire` with each option it names written as that option's value.
+
+    Users type what HubSpot's UI shows: an option is named by its value (`HIGH`), else its
+    exact label (`High`), else either in any case when that fits one option only (`high`),
+    as pipelines and stages are (`hubspot_api.names`). A multi-select value names several
+    options, joined by ";". Properties without options (any other type, or options kept
+    outside HubSpot) take any value. Raises `UnknownOptionError` naming the first part that
+    names no single option, with the closest option.
     """
     if defn.type != ENUMERATION or not defn.options:
-        return None
-    allowed = {option.value for option in defn.options}
+        return wire
     parts = wire.split(MULTI_SELECT_SEPARATOR) if defn.is_multi_select else [wire]
-    return next((part for part in parts if part not in allowed), None)
+    values: list[str] = []
+    for part in parts:
+        found = matching(defn.options, part)
+        if len(found) != 1:
+            raise UnknownOptionError(_unknown_option(defn, part, found))
+        values.append(found[0].value)
+    return MULTI_SELECT_SEPARATOR.join(values)
+
+
+def _unknown_option(defn: PropertyDefinition, part: str, found: Sequence[PropertyOption]) -> str:
+    if found:
+        return (
+            f"{part!r} names several options of {defn.name!r} "
+            f"({', '.join(o.shown() for o in found)}); give the option's value"
+        )
+    # Values first: of a value and a label equal but for case, the value is the hint.
+    by_name = {option.value: option for option in defn.options}
+    for option in defn.options:
+        by_name.setdefault(option.label, option)
+    near = closest(part, by_name)
+    hint = f" (did you mean {by_name[near].shown()}?)" if near is not None else ""
+    values = ", ".join(option.value for option in defn.options)
+    return f"{part!r} is not an option of {defn.name!r}{hint} (options: {values})"
 
 
 def holds_whole_numbers(defn: PropertyDefinition) -> bool:

@@ -41,6 +41,7 @@ from hubspot_api.properties import (
     MULTI_SELECT_SEPARATOR,
     NUMBER,
     PropertyDefinition,
+    option_values,
     reading_type,
 )
 
@@ -327,7 +328,9 @@ def to_hubspot(defn: PropertyDefinition, value: Any) -> str:
 
     None becomes "" (which clears the value). Date-times are written as ISO 8601 UTC with
     milliseconds; dates as YYYY-MM-DD; booleans as "true"/"false"; numbers as plain decimals
-    without exponent; multi-select lists ";"-joined. Raises `ValueConversionError`.
+    without exponent; multi-select lists ";"-joined; an enumeration's options, named by value
+    or label, as their values (`option_values`). Raises `ValueConversionError`, or
+    `UnknownOptionError` for a value that names no single option.
     """
     if value is None:
         return ""
@@ -336,8 +339,10 @@ def to_hubspot(defn: PropertyDefinition, value: Any) -> str:
         # An empty string clears a typed property as it clears a text one.
         return "" if isinstance(value, str) and value == "" else typed(defn.name, value)
     if defn.is_multi_select:
-        return _multi_select_to_wire(defn.name, value)
-    return _text_to_wire(defn.name, value, defn.type)
+        wire = _multi_select_to_wire(defn.name, value)
+    else:
+        wire = _text_to_wire(defn.name, value, defn.type)
+    return option_values(defn, wire) if wire else wire
 
 
 # -- comparing: is a value to write the one HubSpot holds already? -------------------------------

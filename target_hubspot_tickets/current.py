@@ -4,7 +4,9 @@ Before a batch of updates or upserts is sent, its tickets are read with batch re
 request, by id or by `id_property` with `idProperty`), asking for exactly the properties the
 batch writes. Each value is compared the way HubSpot stores it
 (`hubspot_api.property_values.same_stored_value`: numbers by value, booleans without case,
-instants and days, multi-select options as a set, "" as no value):
+instants and days, multi-select options as a set, "" as no value). Options named by their
+label come here as their values (`hubspot_api.properties.option_values`), so `High` over a
+ticket holding `HIGH` changes nothing:
 
 - a property that already holds its value is left out of the write, so HubSpot records no
   history entry and no audit trace for it, and `hs_lastmodifieddate` does not move;

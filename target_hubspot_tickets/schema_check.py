@@ -3,6 +3,12 @@
 The SDK's validator raises on the first bad record, which would stop the run; here the error
 is kept (`SchemaErrorCollector.last_error`) and the sink rejects that one record, like every
 other check.
+
+An empty string in a column is no value given, as null is: a CSV sends every blank cell as
+`""`, whatever type or format the upstream schema gives the column (`format: date` inferred by
+tap-jsonl, `format: date-time` the SDK adds to `_sdc_deleted_at`, `[number, null]`). The schema
+never rejects a record for it; the target's own rules then say what it means
+(`empty_string_values`, "" in `_sdc_deleted_at` is not archived).
 """
 
 from __future__ import annotations
@@ -10,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
 from typing_extensions import override
 
@@ -47,23 +52,22 @@ class SchemaErrorCollector(BaseJSONSchemaValidator):
     def validate(self, record: dict[str, Any]) -> None:
         """Check one record; keep its violation, if any, in `last_error`."""
         try:
-            self._inner.validate(record)
-        except InvalidRecord as exc:
-            cause = exc.__cause__
-            steps = getattr(cause, "absolute_path", None) or ()
-            path = ".".join(str(p) for p in steps) or None
-            where = f"field {path!r}: " if path else ""
-            message = getattr(cause, "message", None) or str(exc)
-            self.last_error = RecordInvalid(f"{where}{short(message)} (stream schema)", path)
+            errors = self._inner.validator.iter_errors(record)
+            error = next((e for e in errors if not _is_blank_cell(e)), None)
         except Exception as exc:  # a value jsonschema itself cannot handle (a huge number)
             self.last_error = RecordInvalid(f"cannot be checked against the stream schema ({exc})")
-        else:
+            return
+        if error is None:
             self.last_error = self._check_dates(record)
+            return
+        path = ".".join(str(p) for p in error.absolute_path) or None
+        where = f"field {path!r}: " if path else ""
+        self.last_error = RecordInvalid(f"{where}{short(error.message)} (stream schema)", path)
 
     def _check_dates(self, record: Mapping[str, Any]) -> RecordInvalid | None:
         for name, fmt in self._datelike.items():
             value = record.get(name)
-            if not isinstance(value, str):
+            if not isinstance(value, str) or value == "":
                 continue
             try:
                 _DATE_PARSERS[fmt](value)
@@ -73,6 +77,11 @@ class SchemaErrorCollector(BaseJSONSchemaValidator):
                     name,
                 )
         return None
+
+
+def _is_blank_cell(error: Any) -> bool:
+    """Tell whether a jsonschema `ValidationError` is about a column holding "" (no value)."""
+    return len(error.absolute_path) == 1 and isinstance(error.instance, str) and not error.instance
 
 
 def short(text: str, limit: int = 200) -> str:

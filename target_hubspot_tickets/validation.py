@@ -31,8 +31,8 @@ from hubspot_api.properties import (
     REQUIRED_ON_CREATE,
     SUBJECT,
     PropertyDefinition,
+    UnknownOptionError,
     is_writable,
-    unknown_option,
 )
 from hubspot_api.property_values import MAX_TEXT_VALUE_CHARS, ValueConversionError, to_hubspot
 from hubspot_api.records import (
@@ -346,8 +346,8 @@ class RecordValidator:
             return None
         check_storable(value, name)
         try:
-            text = to_hubspot(defn, value)
-        except ValueConversionError as exc:
+            text = to_hubspot(defn, value)  # an option named by its label becomes its value
+        except (ValueConversionError, UnknownOptionError) as exc:
             raise RecordInvalid(str(exc), name) from None
         except (ValueError, ArithmeticError, OverflowError, TypeError) as exc:
             raise RecordInvalid(f"property {name!r}: cannot be written ({exc})", name) from None
@@ -359,14 +359,6 @@ class RecordValidator:
             )
         if text == "":
             return None
-        part = unknown_option(defn, text)
-        if part is not None:
-            values = [option.value for option in defn.options]
-            hint = did_you_mean(part, [*values, *(option.label for option in defn.options)])
-            raise RecordInvalid(
-                f"{part!r} is not an option of {name!r}{hint} (options: {', '.join(values)})",
-                name,
-            )
         return text
 
 

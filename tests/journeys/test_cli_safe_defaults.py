@@ -300,3 +300,127 @@ def test_a_reject_lists_every_problem_of_its_record_with_the_closest_names(emula
     )
     assert reasons["subject"] == "missing required field 'subject' for a new ticket"
     assert len(_live(server)) == 2
+
+
+# -- a blank cell in a typed column is no value, never a reject ----------------------------------
+def typed_lines(schema: Mapping[str, Any], rows: Sequence[Mapping[str, str]]) -> list[str]:
+    """Return Singer lines typed as an upstream inferred them (tap-jsonl), every cell text."""
+    message = {
+        "type": "SCHEMA",
+        "stream": STREAM,
+        "schema": {"type": "object", "properties": dict(schema)},
+        "key_properties": [],
+    }
+    records = [{"type": "RECORD", "stream": STREAM, "record": dict(row)} for row in rows]
+    return [json.dumps(m) for m in (message, *records)]
+
+
+# Types tap-jsonl infers for a CSV export; `_sdc_deleted_at` gets `format: date-time` from the SDK.
+NULLABLE_TEXT = {"type": ["string", "null"]}
+INFERRED = {
+    "id": NULLABLE_TEXT,
+    "subject": NULLABLE_TEXT,
+    "archived": NULLABLE_TEXT,
+    "_sdc_deleted_at": NULLABLE_TEXT,
+    "sla_due_date": {"type": ["string", "null"], "format": "date"},
+    "last_customer_reply_at": {"type": ["string", "null"], "format": "date-time"},
+    "callback_time": {"type": ["string", "null"], "format": "time"},
+    "estimated_effort_hours": {"type": ["number", "null"]},
+    "is_escalated": {"type": ["boolean", "null"]},
+}
+
+
+def test_blank_cells_in_typed_columns_are_no_value_and_real_format_errors_still_reject(
+    emulator, target_cli
+):
+    server = emulator(tickets=8, seed=25)
+    dated = [t for t in _live(server) if t["properties"].get("sla_due_date")]
+    assert len(dated) >= 3, "the seeded portal has too few tickets with an SLA due date"
+    float_id, blank_dates, bad_date = dated[:3]
+    rows = [
+        {
+            "id": f"{float_id['id']}.0",
+            "subject": "float id",
+            "archived": "",
+            "_sdc_deleted_at": "",
+        },
+        {
+            "id": blank_dates["id"],
+            "subject": "blank date test B",
+            "sla_due_date": "",
+            "last_customer_reply_at": "",
+            "callback_time": "",
+            "estimated_effort_hours": "",
+            "is_escalated": "",
+        },
+        {"id": bad_date["id"], "subject": "bad date", "last_customer_reply_at": "2024-13-45"},
+    ]
+
+    run = target_cli(server, typed_lines(INFERRED, rows), **DEFAULTS | {"max_rejects": 1})
+
+    summary = run.assert_clean_success()
+    assert (summary["updated"], summary["rejected"]) == (2, 1), run.describe()
+    written = _ticket(server, float_id["id"])
+    assert (written["properties"]["subject"], written["archived"]) == ("float id", False)
+    kept = _ticket(server, blank_dates["id"])["properties"]
+    assert kept["subject"] == "blank date test B"
+    assert kept["sla_due_date"] == blank_dates["properties"]["sla_due_date"]  # "" clears nothing
+    (reject,) = run.rejects
+    assert reject["field"] == "last_customer_reply_at"
+    assert reject["reason"].endswith(
+        "field 'last_customer_reply_at': '2024-13-45' is not a valid date-time (stream schema)"
+    )
+    assert _ticket(server, bad_date["id"])["properties"]["subject"] != "bad date"
+
+
+# -- options named as HubSpot's UI shows them --------------------------------------------------
+def _with_option(server: Any, name: str, wanted: str, *, holds: bool) -> list[dict[str, Any]]:
+    return [t for t in _live(server) if (t["properties"].get(name) == wanted) is holds]
+
+
+def test_options_named_by_label_or_in_any_case_are_written_as_their_values(
+    emulator, target_cli, tmp_path
+):
+    server = emulator(tickets=12, seed=26)
+    already_high = _with_option(server, "hs_ticket_priority", "HIGH", holds=True)[0]
+    to_high, misspelt, planned = _with_option(server, "hs_ticket_priority", "HIGH", holds=False)[:3]
+    columns = ["id", "hs_ticket_priority", "hs_ticket_category", "content"]
+    rows = [
+        {"id": already_high["id"], "hs_ticket_priority": "High"},  # the label: HIGH, held
+        {
+            "id": to_high["id"],
+            "hs_ticket_priority": "high",
+            "hs_ticket_category": "billing issue;PRODUCT_ISSUE;Feature request",
+        },
+        {"id": misspelt["id"], "hs_ticket_priority": "Hihg", "content": "never written"},
+        {"id": misspelt["id"], "hs_ticket_category": "Biling issue", "content": "never written"},
+    ]
+    plan = tmp_path / "plan.jsonl"
+
+    run = target_cli(server, csv_lines(columns, rows), **DEFAULTS | {"max_rejects": 2})
+    dry = target_cli(
+        server,
+        csv_lines(columns, [{"id": planned["id"], "hs_ticket_priority": "High"}]),
+        dry_run=True,
+        plan_path=str(plan),
+    )
+
+    summary = run.assert_clean_success()
+    assert (summary["updated"], summary["unchanged"], summary["rejected"]) == (1, 1, 2), summary
+    assert _ticket(server, already_high["id"])["updatedAt"] == already_high["updatedAt"]
+    written = _ticket(server, to_high["id"])["properties"]
+    assert written["hs_ticket_priority"] == "HIGH"
+    assert written["hs_ticket_category"] == "BILLING_ISSUE;PRODUCT_ISSUE;FEATURE_REQUEST"
+    reasons = sorted(r["reason"].split(": ", 1)[1] for r in run.rejects)
+    assert reasons == [
+        "'Biling issue' is not an option of 'hs_ticket_category' (did you mean 'BILLING_ISSUE' "
+        "(Billing issue)?) (options: PRODUCT_ISSUE, BILLING_ISSUE, FEATURE_REQUEST, "
+        "GENERAL_INQUIRY)",
+        "'Hihg' is not an option of 'hs_ticket_priority' (did you mean 'HIGH'?) "
+        "(options: LOW, MEDIUM, HIGH, URGENT)",
+    ]
+    assert _ticket(server, misspelt["id"])["properties"].get("content") != "never written"
+    dry.assert_clean_success()
+    (planned_line,) = [json.loads(x) for x in plan.read_text().splitlines()]
+    assert planned_line["action"] == "update", planned_line
+    assert planned_line["changes"]["hs_ticket_priority"]["new"] == "HIGH"

@@ -22,6 +22,7 @@ from hubspot_api.errors import (
     ServerError,
     UriTooLongError,
     ValidationError,
+    closest,
     error_class_for,
     error_for_response,
     parse_retry_after,
@@ -245,3 +246,17 @@ def test_spellings_are_longest_first_and_include_the_raw_secret():
 )
 def test_parse_retry_after(value, expected):
     assert parse_retry_after(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "known", "hint"),
+    [
+        ("hgih", ["LOW", "HIGH", "High"], "HIGH"),
+        ("High", ["High", "HIGH"], "HIGH"),
+        ("dry_runn", ["dry_run", "max_rejects"], "dry_run"),
+        ("teal", ["High"], None),
+    ],
+    ids=["any-case-first-spelling", "never-the-typed-text", "misspelt", "nothing-close"],
+)
+def test_the_closest_name_ignores_case_and_is_never_what_was_typed(value, known, hint):
+    assert closest(value, known) == hint

@@ -7,7 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from hubspot_api.properties import PropertyDefinition, is_writable, json_schema_for
+from hubspot_api.properties import (
+    PropertyDefinition,
+    PropertyOption,
+    UnknownOptionError,
+    is_writable,
+    json_schema_for,
+)
 from hubspot_api.property_values import (
     ValueConversionError,
     parse_value,
@@ -247,3 +253,87 @@ def test_value_parser_is_reusable():
     parse = value_parser(DATETIME)
     assert parse("1704164645678") == "2024-01-02T03:04:05.678Z"
     assert parse(None) is None
+
+
+PRIORITY = PropertyDefinition(
+    name="hs_ticket_priority",
+    type="enumeration",
+    field_type="select",
+    options=tuple(
+        PropertyOption(label, value)
+        for value, label in [("LOW", "Low"), ("MEDIUM", "Medium"), ("HIGH", "High")]
+    ),
+)
+CATEGORY = PropertyDefinition(
+    name="hs_ticket_category",
+    type="enumeration",
+    field_type="checkbox",
+    options=(
+        PropertyOption("Billing issue", "BILLING_ISSUE"),
+        PropertyOption("Product issue", "PRODUCT_ISSUE"),
+        PropertyOption("Same", "opt_a"),
+        PropertyOption("same", "opt_b"),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("defn", "value", "wire"),
+    [
+        (PRIORITY, "HIGH", "HIGH"),
+        (PRIORITY, "High", "HIGH"),
+        (PRIORITY, "high", "HIGH"),
+        (PRIORITY, "hIgH", "HIGH"),
+        (
+            CATEGORY,
+            "billing issue;Product issue;BILLING_ISSUE",
+            "BILLING_ISSUE;PRODUCT_ISSUE;BILLING_ISSUE",
+        ),
+        (CATEGORY, ["product_issue", "Same"], "PRODUCT_ISSUE;opt_a"),
+        (CATEGORY, "OPT_B", "opt_b"),
+    ],
+    ids=["value", "label", "label-any-case", "mixed-case", "multi", "multi-list", "value-any-case"],
+)
+def test_an_option_named_by_value_or_label_in_any_case_is_written_as_its_value(defn, value, wire):
+    assert to_hubspot(defn, value) == wire
+
+
+@pytest.mark.parametrize(
+    ("defn", "value", "says"),
+    [
+        (
+            PRIORITY,
+            "Hihg",
+            "'Hihg' is not an option of 'hs_ticket_priority' (did you mean 'HIGH'?) "
+            "(options: LOW, MEDIUM, HIGH)",
+        ),
+        (
+            CATEGORY,
+            "BILLING_ISSUE;biling issue",
+            "'biling issue' is not an option of 'hs_ticket_category' (did you mean "
+            "'BILLING_ISSUE' (Billing issue)?) (options: BILLING_ISSUE, PRODUCT_ISSUE, opt_a, "
+            "opt_b)",
+        ),
+        (
+            CATEGORY,
+            "SAME",
+            "'SAME' names several options of 'hs_ticket_category' ('opt_a' (Same), 'opt_b' "
+            "(same)); give the option's value",
+        ),
+        (PRIORITY, "Nothing like it", "(options: LOW, MEDIUM, HIGH)"),
+    ],
+    ids=["misspelt-label", "multi-part", "ambiguous-case", "no-hint"],
+)
+def test_a_value_naming_no_single_option_says_which_option_is_meant(defn, value, says):
+    with pytest.raises(UnknownOptionError) as raised:
+        to_hubspot(defn, value)
+    message = str(raised.value)
+    assert message.endswith(says)
+    hint = message.partition("did you mean ")[2]
+    assert not hint.startswith(repr(value)), "the hint repeats what was typed"
+
+
+def test_options_of_an_enumeration_without_options_or_of_text_are_not_checked():
+    assert to_hubspot(SELECT, "anything") == "anything"
+    assert to_hubspot(STRING, "high") == "high"
+    assert to_hubspot(PRIORITY, "") == ""

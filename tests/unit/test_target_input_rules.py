@@ -13,6 +13,7 @@ from target_hubspot_tickets.checkpoints import Checkpoints
 from target_hubspot_tickets.fields import check_storable, control_flag, id_text
 from target_hubspot_tickets.input import InputError, TicketsReader, parse_line
 from target_hubspot_tickets.rejects import to_json_value
+from target_hubspot_tickets.schema_check import SchemaErrorCollector
 from target_hubspot_tickets.source_ids import SEGMENT_LIMIT, SourceIds, source_id_for
 from target_hubspot_tickets.writes import Operation, RecordInvalid, TicketWrite
 
@@ -236,3 +237,43 @@ def test_lines_that_are_not_messages_are_named_by_number(line, says):
         reader.deserialize_json(line)
     assert str(caught.value).startswith("line 7: ")
     assert says in str(caught.value)
+
+
+TYPED_COLUMNS = {
+    "when": {"type": ["string", "null"], "format": "date-time"},
+    "day": {"type": ["string", "null"], "format": "date"},
+    "at": {"type": ["string", "null"], "format": "time"},
+    "hours": {"type": ["number", "null"]},
+    "count": {"type": ["integer", "null"]},
+    "flag": {"type": ["boolean", "null"]},
+    "label": {"type": "string", "enum": ["a", "b"]},
+}
+
+
+def _schema_error(record: dict[str, object]) -> RecordInvalid | None:
+    collector = SchemaErrorCollector({"type": "object", "properties": TYPED_COLUMNS})
+    collector.validate(record)
+    return collector.last_error
+
+
+@pytest.mark.parametrize("column", sorted(TYPED_COLUMNS))
+def test_an_empty_string_is_no_value_for_the_stream_schema_whatever_the_column_type(column):
+    assert _schema_error({column: ""}) is None
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "says"),
+    [
+        ("when", "2024-13-45", "field 'when': '2024-13-45' is not a valid date-time"),
+        ("day", "2024-02-30", "field 'day': '2024-02-30' is not a 'date'"),
+        ("hours", "two", "field 'hours': 'two' is not of type 'number', 'null'"),
+        ("flag", "yes", "field 'flag': 'yes' is not of type 'boolean', 'null'"),
+        ("when", " ", "field 'when': ' ' is not a valid date-time"),
+    ],
+    ids=["bad-date-time", "bad-date", "word-in-number", "word-in-boolean", "blank-is-not-empty"],
+)
+def test_a_value_the_stream_schema_refuses_still_rejects_beside_empty_cells(column, value, says):
+    others = {name: "" for name in TYPED_COLUMNS if name != column}
+    error = _schema_error({**others, column: value})
+    assert error is not None
+    assert (str(error.reason), error.field) == (f"{says} (stream schema)", column)
