@@ -14,6 +14,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from singer_sdk import typing as th
+
 from hubspot_api.config_files import refuse_guard_near_misses
 from hubspot_api.errors import ConfigError
 from hubspot_api.objects import object_type_name
@@ -129,16 +131,34 @@ GUARD_SETTINGS: Mapping[str, str] = {
 
 # singer-sdk settings every target advertises that mean nothing to a writer of HubSpot records:
 # each with its default (the only value that applies) and why another does not.
-SDK_DEFAULTS_ONLY: Mapping[str, tuple[object, str]] = {
+# The target declares them itself (`sdk_defaults_only_settings`), so that their descriptions
+# say so; singer-sdk adds only the settings a target has not declared.
+SDK_DEFAULTS_ONLY: Mapping[str, tuple[str | bool, str]] = {
     "load_method": (
         "append-only",
-        "this target writes each record to HubSpot (create, update, upsert, archive)",
+        "this target writes each record to HubSpot as a create, update, upsert or archive",
     ),
     "add_record_metadata": (
         False,
         "HubSpot tickets have no columns for singer-sdk's _sdc_ metadata",
     ),
 }
+
+
+def sdk_defaults_only_settings() -> list[th.Property[Any]]:
+    """Declare the `SDK_DEFAULTS_ONLY` settings with their default and why no other applies."""
+    return [
+        th.Property(
+            name,
+            th.BooleanType if isinstance(default, bool) else th.StringType,
+            default=default,
+            description=(
+                f"singer-sdk's setting; only {json.dumps(default)} applies: {why}. Another "
+                "value stops the run."
+            ),
+        )
+        for name, (default, why) in SDK_DEFAULTS_ONLY.items()
+    ]
 
 
 def _refuse_near_misses(config: Mapping[str, Any]) -> None:

@@ -39,6 +39,7 @@ from target_hubspot_tickets.options import (
     DEFAULT_UNKNOWN_OUTCOME_WAIT_S,
     GUARD_SETTINGS,
     TargetOptions,
+    sdk_defaults_only_settings,
 )
 from target_hubspot_tickets.rejects import RejectsFile, Tally
 from target_hubspot_tickets.results import ResultsFile
@@ -54,7 +55,7 @@ from target_hubspot_tickets.validation import (
 )
 from target_hubspot_tickets.writing import RunContext
 
-TARGET_SETTINGS = (
+TARGET_SETTINGS: tuple[th.Property[Any], ...] = (
     th.Property(
         "id_property",
         th.StringType,
@@ -200,6 +201,7 @@ TARGET_SETTINGS = (
         ),
     ),
     PROGRESS_SETTING,
+    *sdk_defaults_only_settings(),
 )
 
 

@@ -361,7 +361,7 @@ def test_a_misspelt_guard_setting_stops_the_target_in_one_line(  # noqa: PLR0917
             "load_method",
             "overwrite",
             "load_method 'overwrite' does not apply: this target writes each record to HubSpot "
-            "(create, update, upsert, archive); remove the setting",
+            "as a create, update, upsert or archive; remove the setting",
             id="load_method",
         ),
         pytest.param(

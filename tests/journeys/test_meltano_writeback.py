@@ -283,6 +283,32 @@ def test_a_misspelt_dry_run_variable_stops_the_writeback_before_any_write(
     assert not (tmp_path / "summary.json").exists()
 
 
+def test_a_load_method_that_does_not_apply_stops_the_writeback_before_any_write(
+    emulator: Any, journey_meltano: Any, tmp_path: Path
+) -> None:
+    # A known setting: Meltano writes it into the target's config file.
+    server = emulator(tickets=5, seed=67)
+    (ticket,) = _support_tickets(server)[:1]
+    env = _env(server, tmp_path, journey_meltano, TARGET_HUBSPOT_TICKETS_LOAD_METHOD="overwrite")
+    _write_file(tmp_path / "tickets.jsonl", [{"id": ticket, "subject": "never written"}])
+    before = server.portal.snapshot()
+
+    run = journey_meltano.run(env, "run", "writeback-duckdb")
+
+    assert run.returncode != 0, run.tail()
+    assert "Traceback" not in run.output, run.tail()
+    errors = {
+        line[line.index("target-hubspot-tickets: error:") :]
+        for line in run.output.splitlines()
+        if "target-hubspot-tickets: error:" in line
+    }
+    assert errors == {
+        "target-hubspot-tickets: error: load_method 'overwrite' does not apply: this target "
+        "writes each record to HubSpot as a create, update, upsert or archive; remove the setting"
+    }, run.tail()
+    assert server.portal.snapshot() == before
+
+
 # -- J with PostgreSQL: a table that gains columns between two write-back runs -------------------
 def test_postgres_writeback_carries_columns_added_to_the_table(
     emulator: Any, journey_meltano: Any, postgres: Any, tmp_path: Path
