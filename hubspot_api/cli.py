@@ -15,6 +15,11 @@ wrong type with a message that quotes the value, secrets included. It names:
 - each unknown setting, with the closest known name (`acess_token`: did you mean
   `access_token`?). That alone is a warning (`<command>: warning: ...`, and the run goes on);
   when the config is then unusable (no credentials), the hint joins the error line instead;
+- each environment variable under the command's prefix (`TARGET_HUBSPOT_TICKETS_`) that names
+  no setting, likewise: Meltano passes only known settings into the config file, but the
+  process inherits every variable, so a misspelt one would otherwise vanish without a word;
+- a misspelling of one of the plugin's `guard_settings` (the target's `dry_run`), in the config
+  or as a variable: that one stops the run in one line before any input is read;
 - settings that cannot work together or are missing (`HubSpotSettings.from_config`).
 
 `--state` and `--catalog` files (the tap's) are checked the same way: a file that does not exist,
@@ -39,7 +44,7 @@ import copy
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from singer_sdk.plugin_base import PluginBase
@@ -49,8 +54,12 @@ from hubspot_api.config_files import (
     check_settings,
     read_config_file,
     read_json_object_file,
+    refuse_guard_near_misses,
     secret_setting_names,
     unknown_settings,
+    unknown_variable_names,
+    unknown_variables,
+    variable_prefix,
 )
 from hubspot_api.errors import ConfigError, HubSpotError
 from hubspot_api.stopping import Stopped
@@ -120,14 +129,23 @@ def check_config(
     if not paths or _NO_CHECKS.intersection(argv):
         return
     schema = config_schema(plugin)
+    # Settings whose misspelling stops the run: {setting: what the misspelling would let happen}.
+    guards: Mapping[str, str] = getattr(plugin, "guard_settings", {})
     merged: dict[str, Any] = {}
     notes: list[str] = []
     for path in paths:
         if path == ENV_CONFIG:
             continue
         config = read_config_file(path)
+        refuse_guard_near_misses(config, guards)
         notes += unknown_settings(config, schema, source=path)
         merged.update(config)  # later files win, as in the SDK
+    if not _NO_SETTINGS_CHECKS.intersection(argv):
+        prefix = variable_prefix(plugin.name)
+        refuse_guard_near_misses(
+            unknown_variable_names(os.environ, schema, prefix).values(), guards, prefix
+        )
+        notes += unknown_variables(os.environ, schema, prefix)
     if ENV_CONFIG in paths:
         check_environment(plugin, schema)
     elif not _NO_SETTINGS_CHECKS.intersection(argv):
@@ -144,7 +162,7 @@ def check_config(
 
 def check_environment(plugin: type[PluginBase], schema: dict[str, Any]) -> None:
     """Refuse, in one line, an integer setting from the environment that is not a number."""
-    prefix = f"{plugin.name.upper().replace('-', '_')}_"  # the SDK's naming of the variables
+    prefix = variable_prefix(plugin.name)
     secret = secret_setting_names(schema)
     for name, spec in (schema.get("properties") or {}).items():
         variable = prefix + name.upper().replace("-", "_")

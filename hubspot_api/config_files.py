@@ -3,14 +3,19 @@
 `read_config_file` names the file that is missing or not a JSON object, `settings_problems`
 names each setting whose value has the wrong type without ever showing a secret's value (the
 SDK's own message quotes the value), and `unknown_settings` names each setting the connector
-does not know, with the closest known name. The settings themselves are declared in `config`.
+does not know, with the closest known name. `unknown_variables` does the same for environment
+variables under the connector's prefix (the plugin process inherits the whole environment, and
+the SDK reads only the variables of known settings), and `refuse_guard_near_misses` stops on a
+misspelling of a setting that holds a run back (the target's `dry_run`). The settings themselves
+are declared in `config`.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +110,110 @@ def unknown_settings(
         hint = f"; did you mean {close!r}?" if close else ""
         found.append(f"unknown setting {name!r}{where} is ignored{hint}")
     return found
+
+
+# singer-sdk reads `<PLUGIN>_LOGLEVEL` beside the settings (plugin_base._plugin_log_level).
+SDK_VARIABLES = frozenset({"LOGLEVEL"})
+# How close a name must be to a guard setting to count as its misspelling.
+GUARD_NEAR_MISS_RATIO = 0.8
+
+
+def variable_prefix(plugin_name: str) -> str:
+    """Return the prefix of a connector's variables, as the SDK spells it (`TAP_HUBSPOT_...`)."""
+    return f"{plugin_name.upper().replace('-', '_')}_"
+
+
+def unknown_variable_names(
+    environ: Mapping[str, str], schema: Mapping[str, Any], prefix: str
+) -> dict[str, str]:
+    """Return `{variable: setting name it spells}` for each variable under `prefix` naming none.
+
+    Left alone, as Meltano and the SDK set them: Meltano's extras (`<PREFIX>_SELECT` with a
+    double underscore, `__LOAD_SCHEMA`...) and the variables of a plugin named after this one
+    (`tap-hubspot-tickets--changes`: `TAP_HUBSPOT_TICKETS__CHANGES_API_URL`; an own name
+    such as `tap-hubspot-tickets-eu`: `..._EU_API_URL`), the nested keys Meltano flattens out
+    of an object setting (`..._BATCH_CONFIG_ENCODING_FORMAT`), and the SDK's `LOGLEVEL`.
+    """
+    properties = schema.get("properties") or {}
+    known = {name.upper().replace("-", "_") for name in properties}
+    objects = {
+        name.upper().replace("-", "_")
+        for name, spec in properties.items()
+        if isinstance(spec, Mapping) and "object" in _types(spec)
+    }
+    found: dict[str, str] = {}
+    for variable in sorted(environ):
+        if not variable.startswith(prefix):
+            continue
+        suffix = variable[len(prefix) :]
+        if (
+            not suffix
+            or "__" in variable[len(prefix) - 1 :]
+            or suffix in known
+            or suffix in SDK_VARIABLES
+            or any(suffix.startswith(name + "_") for name in objects)
+            or any(suffix.endswith("_" + name) for name in known | SDK_VARIABLES)
+        ):
+            continue
+        found[variable] = suffix.lower()
+    return found
+
+
+def unknown_variables(
+    environ: Mapping[str, str], schema: Mapping[str, Any], prefix: str
+) -> list[str]:
+    """Describe each variable under `prefix` that names no setting, with the closest setting."""
+    known = list(schema.get("properties") or {})
+    found: list[str] = []
+    for variable, name in unknown_variable_names(environ, schema, prefix).items():
+        if name in sdk_setting_names():
+            found.append(
+                f"environment variable {variable} is ignored: {name!r} is a singer-sdk setting "
+                "of a capability this connector does not have"
+            )
+            continue
+        close = closest(name, known)
+        hint = f"; did you mean {prefix}{close.upper()} ({close})?" if close else ""
+        found.append(f"environment variable {variable} names no setting and is ignored{hint}")
+    return found
+
+
+def refuse_guard_near_misses(
+    names: Iterable[str], guards: Mapping[str, str], prefix: str | None = None
+) -> None:
+    """Raise `ConfigError` for a name that misspells a guard setting (`dry_runn`).
+
+    `guards` maps each guard setting to what its misspelling would let the run do ("write to
+    HubSpot"). The names are settings of a config, or with `prefix` the setting names of
+    environment variables (`dry_runn` for `TARGET_HUBSPOT_TICKETS_DRY_RUNN`).
+    """
+    for name in names:
+        guard = guard_misspelt(str(name), guards)
+        if guard is None:
+            continue
+        if prefix is None:
+            said, meant = f"setting {name!r}", repr(guard)
+        else:
+            said = f"environment variable {prefix}{str(name).upper()}"
+            meant = f"{prefix}{guard.upper()}"
+        raise ConfigError(
+            f"{said} is not a setting; did you mean {meant}? A misspelt {guard} would let this "
+            f"run {guards[guard]}, so it stops before reading any input"
+        )
+
+
+def guard_misspelt(name: str, guards: Iterable[str]) -> str | None:
+    """Return the guard setting `name` is a near miss of (not the setting itself), or None."""
+    for guard in guards:
+        ratio = difflib.SequenceMatcher(None, name.lower(), guard).ratio()
+        if name != guard and ratio >= GUARD_NEAR_MISS_RATIO:
+            return guard
+    return None
+
+
+def _types(spec: Mapping[str, Any]) -> list[Any]:
+    kinds = spec.get("type")
+    return kinds if isinstance(kinds, list) else [kinds]
 
 
 def _config_source(path: str) -> str:

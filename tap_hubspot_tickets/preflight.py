@@ -26,22 +26,26 @@ portal through the function it is given.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from hubspot_api.errors import AuthError, ConfigError, NotFoundError, ValidationError
+from hubspot_api.errors import (
+    AuthError,
+    ConfigError,
+    NotFoundError,
+    ValidationError,
+    closest,
+    did_you_mean,
+)
 from hubspot_api.objects import known_object_type_names, object_type_name
 from hubspot_api.records import TICKETS_STREAM
 from tap_hubspot_tickets.schemas import ASSOCIATIONS_STREAM, HISTORY_STREAM
 
-_CLOSE_CUTOFF = 0.6
-
 
 def closest_hint(name: str, known: Iterable[str]) -> str:
     """Return `; did you mean 'x'?` for the known name closest to `name`, or ""."""
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=_CLOSE_CUTOFF)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    close = closest(name, known)
+    return f"; did you mean {close!r}?" if close else ""
 
 
 @dataclass
@@ -74,17 +78,30 @@ def check_history_properties(
         )
     findings.history_properties = tuple(kept)
     if selected:
-        _require_some(kept, names, "history_properties", "a ticket property", HISTORY_STREAM)
+        _require_some(
+            kept, names, "history_properties", "a ticket property", HISTORY_STREAM, known=known
+        )
 
 
 def _require_some(
-    kept: Sequence[str], names: Sequence[str], setting: str, what: str, stream: str
+    kept: Sequence[str],
+    names: Sequence[str],
+    setting: str,
+    what: str,
+    stream: str,
+    *,
+    known: Iterable[str],
 ) -> None:
-    """Refuse a selected stream whose setting named things, none of which the portal has."""
+    """Refuse a selected stream whose setting named things, none of which the portal has.
+
+    Each name carries the closest known one, as the warning for a single wrong name does.
+    """
     if names and not kept:
+        known = list(known)
+        named = ", ".join(repr(n) + did_you_mean(n, known) for n in names)
         raise ConfigError(
-            f"none of {setting} ({', '.join(repr(n) for n in names)}) is {what} of this "
-            f"portal, so {stream} would be empty; fix the setting or deselect the stream"
+            f"none of {setting} is {what} of this portal, so {stream} would be empty: "
+            f"{named}; fix the setting or deselect the stream"
         )
 
 
@@ -144,7 +161,14 @@ def check_associations(
         kept.append(name)
     findings.associations = tuple(kept)
     if selected:
-        _require_some(kept, names, "associations", "an object type", ASSOCIATIONS_STREAM)
+        _require_some(
+            kept,
+            names,
+            "associations",
+            "an object type",
+            ASSOCIATIONS_STREAM,
+            known=known_object_type_names(),
+        )
 
 
 def probe_with(labels: Callable[[str], object]) -> TypeProbe:

@@ -7,13 +7,16 @@ A bad value is a `ConfigError` of one line naming the setting, raised before any
 
 from __future__ import annotations
 
-import difflib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from singer_sdk import typing as th
+
+from hubspot_api.config_files import refuse_guard_near_misses
 from hubspot_api.errors import ConfigError
 from hubspot_api.objects import object_type_name
 from hubspot_api.progress import DEFAULT_PROGRESS_INTERVAL_S, progress_interval
@@ -53,6 +56,7 @@ class TargetOptions:
     def from_config(cls, config: Mapping[str, Any]) -> TargetOptions:
         """Validate the target settings; raise `ConfigError` with one clear line."""
         _refuse_near_misses(config)
+        _refuse_sdk_settings(config)
         dry_run = bool(config.get("dry_run", False))
         if _optional_text(config, "plan_path") and not dry_run:
             raise ConfigError(
@@ -118,20 +122,57 @@ def _numbers(config: Mapping[str, Any]) -> tuple[float, int, int]:
     return float(wait), max_rejects, max_archives
 
 
-# Settings whose misspelling must not pass as a mere warning: without them the run writes, or
-# archives, what the user meant to hold back.
-GUARD_SETTINGS = ("dry_run", "max_archives")
+# Settings whose misspelling must not pass as a mere warning, each with what the run would do
+# without it: write, or archive, what the user meant to hold back.
+GUARD_SETTINGS: Mapping[str, str] = {
+    "dry_run": "write to HubSpot",
+    "max_archives": f"archive up to {DEFAULT_MAX_ARCHIVES} tickets whatever limit was meant",
+}
+
+# singer-sdk settings every target advertises that mean nothing to a writer of HubSpot records:
+# each with its default (the only value that applies) and why another does not.
+# The target declares them itself (`sdk_defaults_only_settings`), so that their descriptions
+# say so; singer-sdk adds only the settings a target has not declared.
+SDK_DEFAULTS_ONLY: Mapping[str, tuple[str | bool, str]] = {
+    "load_method": (
+        "append-only",
+        "this target writes each record to HubSpot as a create, update, upsert or archive",
+    ),
+    "add_record_metadata": (
+        False,
+        "HubSpot tickets have no columns for singer-sdk's _sdc_ metadata",
+    ),
+}
+
+
+def sdk_defaults_only_settings() -> list[th.Property[Any]]:
+    """Declare the `SDK_DEFAULTS_ONLY` settings with their default and why no other applies."""
+    return [
+        th.Property(
+            name,
+            th.BooleanType if isinstance(default, bool) else th.StringType,
+            default=default,
+            description=(
+                f"singer-sdk's setting; only {json.dumps(default)} applies: {why}. Another "
+                "value stops the run."
+            ),
+        )
+        for name, (default, why) in SDK_DEFAULTS_ONLY.items()
+    ]
 
 
 def _refuse_near_misses(config: Mapping[str, Any]) -> None:
     """Stop on a setting that is a misspelling of a guard setting (`dry_runn`, `max_archive`)."""
-    for key in config:
-        for guard in GUARD_SETTINGS:
-            if key != guard and difflib.SequenceMatcher(None, key.lower(), guard).ratio() >= 0.8:
-                raise ConfigError(
-                    f"unknown setting {key!r}: did you mean {guard!r}? Without it the run would "
-                    "write what that setting holds back, so it stops here"
-                )
+    refuse_guard_near_misses(config, GUARD_SETTINGS)
+
+
+def _refuse_sdk_settings(config: Mapping[str, Any]) -> None:
+    """Stop on a singer-sdk setting that does not apply here, given a value but its default."""
+    for name, (default, why) in SDK_DEFAULTS_ONLY.items():
+        value = config.get(name)
+        if value is not None and value != default:
+            shown = json.dumps(value) if isinstance(value, bool) else repr(value)
+            raise ConfigError(f"{name} {shown} does not apply: {why}; remove the setting")
 
 
 def _output_path(config: Mapping[str, Any], name: str) -> str | None:

@@ -7,6 +7,7 @@ import logging
 import sys
 import threading
 import uuid
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
@@ -36,7 +37,9 @@ from target_hubspot_tickets.options import (
     DEFAULT_ASSOCIATION_TYPES,
     DEFAULT_MAX_ARCHIVES,
     DEFAULT_UNKNOWN_OUTCOME_WAIT_S,
+    GUARD_SETTINGS,
     TargetOptions,
+    sdk_defaults_only_settings,
 )
 from target_hubspot_tickets.rejects import RejectsFile, Tally
 from target_hubspot_tickets.results import ResultsFile
@@ -52,7 +55,7 @@ from target_hubspot_tickets.validation import (
 )
 from target_hubspot_tickets.writing import RunContext
 
-TARGET_SETTINGS = (
+TARGET_SETTINGS: tuple[th.Property[Any], ...] = (
     th.Property(
         "id_property",
         th.StringType,
@@ -198,6 +201,7 @@ TARGET_SETTINGS = (
         ),
     ),
     PROGRESS_SETTING,
+    *sdk_defaults_only_settings(),
 )
 
 
@@ -225,6 +229,8 @@ class TargetHubSpotTickets(Target):
     config_jsonschema: ClassVar[dict[str, Any]] = settings_schema(*TARGET_SETTINGS)
     default_sink_class = TicketsSink
     message_reader_class = TicketsReader
+    # Read by the command line, which stops on a misspelling of one before any input is read.
+    guard_settings: ClassVar[Mapping[str, str]] = GUARD_SETTINGS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Set up the target; HubSpot is not contacted until the first SCHEMA message."""

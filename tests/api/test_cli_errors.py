@@ -274,6 +274,122 @@ def test_an_integer_setting_from_the_environment_is_checked(tmp_path):
     assert "must be a whole number" in line
 
 
+PREFIXES = {
+    "tap-hubspot-tickets": "TAP_HUBSPOT_TICKETS_",
+    "target-hubspot-tickets": "TARGET_HUBSPOT_TICKETS_",
+}
+
+
+@pytest.mark.parametrize(("command", "stdin"), COMMANDS)
+def test_a_misspelt_setting_variable_is_a_warning_and_meltanos_own_are_not(
+    command, stdin, emulator, tmp_path
+):
+    server = emulator()
+    prefix = PREFIXES[command]
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"api_url": server.url, "access_token": DEFAULT_TOKEN}))
+    env = {
+        f"{prefix}MAX_CONCURENCY": "2",
+        # What Meltano and singer-sdk set beside it: a known setting, the extras, the
+        # variables of a plugin inheriting from this one, a nested key, the SDK's log level.
+        f"{prefix}MAX_CONCURRENCY": "2",
+        f"{prefix}_SELECT": '["tickets.*"]',
+        f"{prefix}_LOAD_SCHEMA": "tickets",
+        f"{prefix}_CHANGES_API_URL": server.url,
+        f"{prefix}EU_API_URL": server.url,
+        f"{prefix}STREAM_MAPS_TICKETS": "{}",
+        f"{prefix}LOGLEVEL": "INFO",
+    }
+    code, _, stderr = _invoke(command, ["--config", str(config)], stdin, tmp_path, env=env)
+    assert code == 0, stderr
+    warnings = [line for line in stderr.splitlines() if line.startswith(f"{command}: warning:")]
+    assert warnings == [
+        f"{command}: warning: environment variable {prefix}MAX_CONCURENCY names no setting and "
+        f"is ignored; did you mean {prefix}MAX_CONCURRENCY (max_concurrency)?"
+    ]
+
+
+TARGET = "target-hubspot-tickets"
+TARGET_INPUT = COMMANDS[1].values[1] + (
+    '{"type":"RECORD","stream":"tickets","record":{"id":"1","subject":"kept back"}}\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("setting", "guard", "what"),
+    [
+        pytest.param("dry_runn", "dry_run", "write to HubSpot", id="dry_run"),
+        pytest.param(
+            "max_archive",
+            "max_archives",
+            "archive up to 100 tickets whatever limit was meant",
+            id="max_archives",
+        ),
+    ],
+)
+@pytest.mark.parametrize("where", ["config", "environment"])
+def test_a_misspelt_guard_setting_stops_the_target_in_one_line(  # noqa: PLR0917 - params
+    setting, guard, what, where, emulator, tmp_path
+):
+    server = emulator()
+    settings: dict[str, object] = {"api_url": server.url, "access_token": DEFAULT_TOKEN}
+    env = {}
+    if where == "config":
+        settings[setting] = 0 if guard == "max_archives" else True
+        said, meant = f"setting {setting!r}", repr(guard)
+    else:
+        variable = f"TARGET_HUBSPOT_TICKETS_{setting.upper()}"
+        env[variable] = "0" if guard == "max_archives" else "true"
+        said, meant = f"environment variable {variable}", f"TARGET_HUBSPOT_TICKETS_{guard.upper()}"
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(settings))
+    before = server.portal.snapshot()
+    code, stdout, stderr = _invoke(TARGET, ["--config", str(config)], TARGET_INPUT, tmp_path, env)
+    line = _only_line(TARGET, code, stderr)
+    assert line == (
+        f"{TARGET}: error: {said} is not a setting; did you mean {meant}? A misspelt {guard} "
+        f"would let this run {what}, so it stops before reading any input"
+    )
+    assert stdout == ""
+    assert server.portal.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        pytest.param(
+            "load_method",
+            "overwrite",
+            "load_method 'overwrite' does not apply: this target writes each record to HubSpot "
+            "as a create, update, upsert or archive; remove the setting",
+            id="load_method",
+        ),
+        pytest.param(
+            "add_record_metadata",
+            True,
+            "add_record_metadata true does not apply: HubSpot tickets have no columns for "
+            "singer-sdk's _sdc_ metadata; remove the setting",
+            id="add_record_metadata",
+        ),
+    ],
+)
+def test_a_singer_sdk_setting_that_does_not_apply_stops_the_target(
+    setting, value, message, emulator, tmp_path
+):
+    server = emulator()
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps({"api_url": server.url, "access_token": DEFAULT_TOKEN, setting: value})
+    )
+    before = server.portal.snapshot()
+    code, _, stderr = _invoke(TARGET, ["--config", str(config)], TARGET_INPUT, tmp_path)
+    assert code == EXIT_HUBSPOT_ERROR, stderr
+    assert "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if line.startswith(f"{TARGET}: error:")]
+    assert errors == [f"{TARGET}: error: {message}"]
+    assert server.portal.snapshot() == before
+
+
 # -- TLS ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("command", "stdin"), COMMANDS)
 def test_https_to_a_plain_http_server_is_one_tls_line_without_retries(

@@ -258,6 +258,57 @@ def test_writeback_with_a_wrong_token_names_the_401_and_hides_the_token(
         assert not path.exists() or token not in path.read_text(encoding="utf-8"), name
 
 
+def test_a_misspelt_dry_run_variable_stops_the_writeback_before_any_write(
+    emulator: Any, journey_meltano: Any, tmp_path: Path
+) -> None:
+    # Meltano passes only known settings into the config file; the variable reaches the target
+    # through the environment it inherits, beside every variable Meltano sets itself.
+    server = emulator(tickets=5, seed=66)
+    (ticket,) = _support_tickets(server)[:1]
+    env = _env(server, tmp_path, journey_meltano, TARGET_HUBSPOT_TICKETS_DRY_RUNN="true")
+    _write_file(tmp_path / "tickets.jsonl", [{"id": ticket, "subject": "meant as a dry run"}])
+    before = server.portal.snapshot()
+
+    run = journey_meltano.run(env, "run", "writeback-duckdb")
+
+    assert run.returncode != 0, run.tail()
+    assert "Traceback" not in run.output, run.tail()
+    said = [line for line in run.output.splitlines() if "target-hubspot-tickets: " in line]
+    assert [line.split("target-hubspot-tickets: ", 1)[1] for line in said] == [
+        "error: environment variable TARGET_HUBSPOT_TICKETS_DRY_RUNN is not a setting; did you "
+        "mean TARGET_HUBSPOT_TICKETS_DRY_RUN? A misspelt dry_run would let this run write to "
+        "HubSpot, so it stops before reading any input"
+    ], run.tail()
+    assert server.portal.snapshot() == before
+    assert not (tmp_path / "summary.json").exists()
+
+
+def test_a_load_method_that_does_not_apply_stops_the_writeback_before_any_write(
+    emulator: Any, journey_meltano: Any, tmp_path: Path
+) -> None:
+    # A known setting: Meltano writes it into the target's config file.
+    server = emulator(tickets=5, seed=67)
+    (ticket,) = _support_tickets(server)[:1]
+    env = _env(server, tmp_path, journey_meltano, TARGET_HUBSPOT_TICKETS_LOAD_METHOD="overwrite")
+    _write_file(tmp_path / "tickets.jsonl", [{"id": ticket, "subject": "never written"}])
+    before = server.portal.snapshot()
+
+    run = journey_meltano.run(env, "run", "writeback-duckdb")
+
+    assert run.returncode != 0, run.tail()
+    assert "Traceback" not in run.output, run.tail()
+    errors = {
+        line[line.index("target-hubspot-tickets: error:") :]
+        for line in run.output.splitlines()
+        if "target-hubspot-tickets: error:" in line
+    }
+    assert errors == {
+        "target-hubspot-tickets: error: load_method 'overwrite' does not apply: this target "
+        "writes each record to HubSpot as a create, update, upsert or archive; remove the setting"
+    }, run.tail()
+    assert server.portal.snapshot() == before
+
+
 # -- J with PostgreSQL: a table that gains columns between two write-back runs -------------------
 def test_postgres_writeback_carries_columns_added_to_the_table(
     emulator: Any, journey_meltano: Any, postgres: Any, tmp_path: Path

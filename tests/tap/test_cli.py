@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -72,3 +73,30 @@ def test_discover_reads_custom_properties(emulator, tmp_path):
     assert tickets["is_escalated"]["type"] == ["boolean", "null"]
     assert streams["tickets"]["key_properties"] == ["id"]
     assert streams["ticket_pipeline_stages"]["key_properties"] == ["pipeline_id", "stage_id"]
+
+
+def test_history_properties_none_of_which_exist_name_the_closest_each(emulator, tmp_path):
+    server = emulator(tickets=2, seed=1)
+    env = {
+        **os.environ,
+        "TAP_HUBSPOT_TICKETS_API_URL": server.url,
+        "TAP_HUBSPOT_TICKETS_ACCESS_TOKEN": DEFAULT_TOKEN,
+        "TAP_HUBSPOT_TICKETS_HISTORY_PROPERTIES": '["hs_pipeline_stagee", "zzz"]',
+    }
+    done = subprocess.run(
+        [_command(), "--config", "ENV"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    errors = [ln for ln in done.stderr.splitlines() if ln.startswith("tap-hubspot-tickets: error:")]
+    assert errors == [
+        "tap-hubspot-tickets: error: none of history_properties is a ticket property of this "
+        "portal, so ticket_property_history would be empty: 'hs_pipeline_stagee' (did you mean "
+        "'hs_pipeline_stage'?), 'zzz'; fix the setting or deselect the stream"
+    ]

@@ -162,17 +162,19 @@ def test_history_of_nothing_known_is_an_error_only_for_a_selected_stream(selecte
     [
         (
             lambda: check_history_properties(
-                ["a", "b"], KNOWN_NAMES, selected=True, findings=Findings()
+                ["a", "hs_ticket_priorty"], KNOWN_NAMES, selected=True, findings=Findings()
             ),
-            "none of history_properties ('a', 'b') is a ticket property of this portal, so "
-            "ticket_property_history would be empty; fix the setting or deselect the stream",
+            "none of history_properties is a ticket property of this portal, so "
+            "ticket_property_history would be empty: 'a', 'hs_ticket_priorty' (did you mean "
+            "'hs_ticket_priority'?); fix the setting or deselect the stream",
         ),
         (
             lambda: check_associations(
-                ["p1_x"], lambda _: UNKNOWN, selected=True, findings=Findings()
+                ["p1_x", "contact"], lambda _: UNKNOWN, selected=True, findings=Findings()
             ),
-            "none of associations ('p1_x') is an object type of this portal, so "
-            "ticket_associations would be empty; fix the setting or deselect the stream",
+            "none of associations is an object type of this portal, so ticket_associations "
+            "would be empty: 'p1_x', 'contact' (did you mean 'contacts'?); fix the setting or "
+            "deselect the stream",
         ),
     ],
     ids=["history", "associations"],

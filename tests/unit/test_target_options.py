@@ -111,7 +111,7 @@ def test_a_dry_run_keeps_its_plan_and_a_real_run_its_results_path() -> None:
 @pytest.mark.parametrize(
     ("config", "fragment"),
     [
-        ({"dry_runn": True}, "unknown setting 'dry_runn': did you mean 'dry_run'?"),
+        ({"dry_runn": True}, "setting 'dry_runn' is not a setting; did you mean 'dry_run'?"),
         ({"dryrun": True}, "did you mean 'dry_run'?"),
         ({"max_archive": 5}, "did you mean 'max_archives'?"),
         ({"plan_path": "plan.jsonl"}, "plan_path is set but dry_run is not true"),
