@@ -190,8 +190,16 @@ def _say(name: str, level: str, message: str) -> None:
     sys.stderr.flush()
 
 
-def run_cli(command: Callable[[], object], name: str) -> None:
-    """Run `command` (a plugin's click entry point); report config and HubSpot errors in a line."""
+def run_cli(
+    command: Callable[[], object],
+    name: str,
+    on_error: Callable[[str], None] | None = None,
+) -> None:
+    """Run `command` (a plugin's click entry point); report config and HubSpot errors in a line.
+
+    `on_error` receives that line's reason first (the target records a refused run in its
+    summary file with it).
+    """
     try:
         plugin = _plugin_of(command)
         if plugin is not None:
@@ -199,6 +207,8 @@ def run_cli(command: Callable[[], object], name: str) -> None:
             check_input_files(sys.argv[1:])
         command()
     except HubSpotError as exc:
+        if on_error is not None:
+            on_error(str(exc))
         _say(name, "error", str(exc))
         raise SystemExit(EXIT_HUBSPOT_ERROR) from None
     except Stopped as stop:

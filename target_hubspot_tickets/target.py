@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import sys
 import threading
 import uuid
@@ -17,9 +19,10 @@ from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
 from typing_extensions import override
 
-from hubspot_api.cli import run_cli
+from hubspot_api.cli import ENV_CONFIG, config_paths, run_cli
 from hubspot_api.client import HubSpotClient
 from hubspot_api.config import SECRET_SETTINGS, HubSpotSettings, settings_schema
+from hubspot_api.config_files import read_config_file, variable_prefix
 from hubspot_api.errors import HubSpotError
 from hubspot_api.pipelines import Pipelines, read_pipelines
 from hubspot_api.progress import PROGRESS_SETTING, SettleProgress
@@ -228,6 +231,8 @@ class TargetHubSpotTickets(Target):
     package_name = "hubspot-tickets-connectors"
     config_jsonschema: ClassVar[dict[str, Any]] = settings_schema(*TARGET_SETTINGS)
     default_sink_class = TicketsSink
+    # Whether this process wrote its summary file (`_record_refusal` writes it otherwise).
+    summary_written: ClassVar[bool] = False
     message_reader_class = TicketsReader
     # Read by the command line, which stops on a misspelling of one before any input is read.
     guard_settings: ClassVar[Mapping[str, str]] = GUARD_SETTINGS
@@ -516,6 +521,7 @@ class TargetHubSpotTickets(Target):
         path = Path(summary_path)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        type(self).summary_written = True
 
 
 STOPPED_OUTCOME = (
@@ -526,7 +532,42 @@ STOPPED_OUTCOME = (
 
 def main() -> None:
     """Run the `target-hubspot-tickets` command line."""
-    run_cli(TargetHubSpotTickets.cli, TargetHubSpotTickets.name)
+    run_cli(TargetHubSpotTickets.cli, TargetHubSpotTickets.name, on_error=_record_refusal)
+
+
+def _record_refusal(reason: str) -> None:
+    """Write the summary file of a run that ended in error before the run wrote it.
+
+    A run refused at start (a setting that does not apply, a misspelt guard, an api_url that
+    cannot be used) reads no input, so the run's own summary is never written; without this
+    the file of an earlier, successful run would stand as this run's outcome.
+    """
+    if TargetHubSpotTickets.summary_written:
+        return
+    config: dict[str, Any] = {}
+    try:
+        for path in config_paths(sys.argv[1:]):
+            if path == ENV_CONFIG:
+                prefix = variable_prefix(TargetHubSpotTickets.name)
+                summary_path = os.environ.get(prefix + "SUMMARY_PATH")
+                config.update({"summary_path": summary_path} if summary_path else {})
+            else:
+                config.update(read_config_file(path))
+    except HubSpotError:
+        return  # the config itself is what failed: no summary path can be trusted
+    summary_path = config.get("summary_path")
+    if not isinstance(summary_path, str) or not summary_path:
+        return
+    document = {
+        "status": "failed",
+        "error": reason,
+        "dry_run": config.get("dry_run") is True,
+        **Tally().as_dict(),
+    }
+    with contextlib.suppress(OSError):
+        target = Path(summary_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -390,6 +390,33 @@ def test_a_singer_sdk_setting_that_does_not_apply_stops_the_target(
     assert server.portal.snapshot() == before
 
 
+@pytest.mark.parametrize(
+    "refusing",
+    [
+        pytest.param({"load_method": "overwrite"}, id="setting-that-does-not-apply"),
+        pytest.param({"dry_runn": True}, id="misspelt-guard"),
+        pytest.param({"api_url": "http://example.com"}, id="unusable-api-url"),
+    ],
+)
+def test_a_run_refused_at_start_replaces_an_earlier_runs_summary(refusing, emulator, tmp_path):
+    server = emulator()
+    summary = tmp_path / "summary.json"
+    summary.write_text(json.dumps({"status": "succeeded", "error": None, "created": 3}))
+    settings = {"api_url": server.url, "access_token": DEFAULT_TOKEN, "summary_path": str(summary)}
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({**settings, **refusing}))
+
+    code, _, stderr = _invoke(TARGET, ["--config", str(config)], TARGET_INPUT, tmp_path)
+
+    assert code == EXIT_HUBSPOT_ERROR, stderr
+    (line,) = [ln for ln in stderr.splitlines() if ln.startswith(f"{TARGET}: error:")]
+    written = json.loads(summary.read_text())
+    # Not the earlier run's "succeeded": this run failed, for the reason its error line gives.
+    assert written["status"] == "failed"
+    assert line == f"{TARGET}: error: {written['error']}"
+    assert (written["received"], written["created"]) == (0, 0)
+
+
 # -- TLS ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("command", "stdin"), COMMANDS)
 def test_https_to_a_plain_http_server_is_one_tls_line_without_retries(
