@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -58,6 +59,7 @@ class StopSignals:
         """
         self.outcome = outcome
         self.signum: int | None = None
+        self.signalled_at = 0.0  # time.monotonic() when the signal came
         self.deferred = False
         self.on_stop: Callable[[], None] | None = None
         self._stopping = False
@@ -72,11 +74,16 @@ class StopSignals:
     def _take(self, signum: int, frame: FrameType | None) -> None:
         # Nothing here logs or writes: the main thread may hold the very lock that would need.
         self.signum = signum
+        self.signalled_at = time.monotonic()
         for each in STOP_SIGNALS:
             signal.signal(each, signal.SIG_DFL)
         if not self.deferred and not self._stopping:
             self._stopping = True
             raise Stopped(signum, self.outcome)
+
+    def waited_s(self) -> float:
+        """Return the seconds since the signal came (0 before one came)."""
+        return time.monotonic() - self.signalled_at if self.signum is not None else 0.0
 
     def check(self) -> None:
         """At a safe point: once a signal came, run `on_stop` and raise `Stopped` (once)."""

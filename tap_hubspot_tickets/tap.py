@@ -140,8 +140,22 @@ class TapHubSpotTickets(Tap):
         super().__init__(*args, **kwargs)
         self.stop_signals = StopSignals(STOPPED_OUTCOME).install()
         self.stop_signals.on_stop = self._write_last_state
+        self._last_message = ""
         if isinstance(self.message_writer, SurrogateSafeWriter):
-            self.message_writer.before_write = self.stop_signals.check
+            self.message_writer.before_write = self._before_message
+
+    def _before_message(self, kind: str) -> None:
+        """Stop, once a signal came, right after a STATE: the output then ends with one.
+
+        Records written after the last STATE would be sent again by the run that resumes from
+        it, twice over in an append-only loader. A stream checkpoints after every page, so
+        the next STATE is a page away; one that writes none for `STOP_GRACE_S` stops anyway,
+        with the state as it stands.
+        """
+        previous, self._last_message = self._last_message, kind
+        stop = self.stop_signals
+        if stop.signum is not None and (previous == "STATE" or stop.waited_s() >= STOP_GRACE_S):
+            stop.check()
 
     def _write_last_state(self) -> None:
         """Write the state as it stands: it covers every record written before it.
@@ -271,6 +285,8 @@ class TapHubSpotTickets(Tap):
 STOPPED_OUTCOME = (
     "the last STATE written covers every record written before it: run again from it to resume"
 )
+# After a signal the run stops right after the next STATE, or after this long without one.
+STOP_GRACE_S = 5.0
 _STATE_WAY_OUT = "; fix the state, or start afresh (`meltano run --full-refresh ...`)"
 
 

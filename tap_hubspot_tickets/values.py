@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import sys
 import threading
 from collections import Counter
@@ -156,8 +157,9 @@ class SurrogateSafeWriter(SingerWriter):
         self._pending_bytes = 0
         # Strings written with U+FFFD in place of lone surrogates, by stream.
         self.replaced: Counter[str] = Counter()
-        # Called before each message: where a stop signal takes effect (`stopping`).
-        self.before_write: Callable[[], None] | None = None
+        # Called with each message's type before it is written: where a stop signal takes
+        # effect (`stopping`).
+        self.before_write: Callable[[str], None] | None = None
 
     def encode(self, message: Message) -> bytes:
         """Return one message as a line of JSON, without its newline."""
@@ -177,7 +179,7 @@ class SurrogateSafeWriter(SingerWriter):
     @override
     def write_message(self, message: Message) -> None:
         if self.before_write is not None:
-            self.before_write()
+            self.before_write(message.type)
         self._pending.append(self.encode(message) + b"\n")
         self._pending_bytes += len(self._pending[-1])
         if message.type != "RECORD" or self._pending_bytes >= WRITE_CHUNK_BYTES:
@@ -203,10 +205,28 @@ class SurrogateSafeWriter(SingerWriter):
                 sys.stdout.flush()  # whatever was printed before goes first
                 out = self._out = sys.stdout.buffer
                 atexit.register(self._flush_at_exit)
-            out.write(data)
-            out.flush()
+            write_all(out, data)
         self._pending.clear()
         self._pending_bytes = 0
+
+
+def write_all(out: IO[bytes], data: bytes) -> None:
+    """Write every byte of `data` to `out`, a signal or not.
+
+    A buffered write of more than the pipe holds, cut short by a signal whose handler returns
+    (SIGTERM, which `stopping` defers to a safe point), can lose the rest of its data, leaving
+    the reader half a line. So a file's bytes go through `os.write` until all are taken.
+    """
+    try:
+        fd = out.fileno()
+    except (AttributeError, OSError, ValueError):
+        out.write(data)  # not a file (an in-memory buffer in tests)
+        out.flush()
+        return
+    out.flush()  # whatever the buffer holds goes first
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def surrogate_warning(stream: str, replaced: int) -> str:

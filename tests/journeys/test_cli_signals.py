@@ -139,10 +139,17 @@ def test_a_signalled_tap_exits_non_zero_with_its_state_and_resumes_from_it(
     config = _tap_config(server, tmp_path)
     tap = [str(BIN / "tap-hubspot-tickets"), "--config", str(config)]
 
-    # Signalled once a page of the walk is checkpointed.
-    status, lines, stderr = _run_until(
-        tap, tmp_path, signum, lambda line: b'"STATE"' in line and b'"full_sync"' in line
-    )
+    # Signalled amid the records of a page, once a page of the walk is checkpointed.
+    seen = {"checkpointed": False, "records": 0}
+
+    def mid_page(line: bytes) -> bool:
+        if b'"STATE"' in line and b'"full_sync"' in line:
+            seen["checkpointed"] = True
+        elif seen["checkpointed"] and b'"RECORD"' in line:
+            seen["records"] += 1
+        return seen["records"] >= 30
+
+    status, lines, stderr = _run_until(tap, tmp_path, signum, mid_page)
 
     assert status == 128 + signum, stderr[-2000:]
     _stopped_line("tap-hubspot-tickets", stderr, signum)
@@ -151,6 +158,9 @@ def test_a_signalled_tap_exits_non_zero_with_its_state_and_resumes_from_it(
     last = states[-1]
     state = messages[last]["value"]
     assert "full_sync" in state["bookmarks"]["tickets"], "the run was not stopped mid-walk"
+    # It stopped at a checkpoint: no record after its last STATE, for a loader that appends
+    # to receive twice when the run resumes.
+    assert last == len(messages) - 1, f"{len(messages) - 1 - last} message(s) after the last STATE"
     covered = {
         m["record"]["id"]
         for m in messages[:last]
