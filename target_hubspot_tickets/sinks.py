@@ -166,10 +166,10 @@ class TicketsSink(BatchSink):
         if clean.get(DELETED_AT) is None:
             clean.pop(DELETED_AT, None)
         if run.validator.refuses_unkeyed_create(clean):
+            name = describe_record(self.stream_name, run.last_position + 1, run.line_number())
             raise InputError(
-                f"line {run.line_number()}: this {self.stream_name} record has no id, so it "
-                "would be created, but no source_id_property is set and the same input sent "
-                f"again would create it again; {UNKEYED_CREATE_FIX}"
+                f"{name} has no id, so it would be created, but no source_id_property is set "
+                f"and the same input sent again would create it again; {UNKEYED_CREATE_FIX}"
             )
         position = run.next_position()
         line = run.line_number()

@@ -101,7 +101,8 @@ def test_a_create_without_a_source_id_stops_the_run_before_it_and_hands_back_no_
     for _ in range(2):  # the same file twice: never a ticket made
         run = target_cli(server, lines, **DEFAULTS)
         line = run.assert_one_line_error(
-            "line 4",  # the schema, the update, its state, then the first create
+            # The 2nd record, on line 4: the schema, the update, its state, the first create.
+            "tickets record #2 (line 4)",
             "no source_id_property is set",
             "set source_id_property to a unique ticket property",
             "create_source_id_property: true",
