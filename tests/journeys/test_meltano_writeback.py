@@ -280,7 +280,9 @@ def test_a_misspelt_dry_run_variable_stops_the_writeback_before_any_write(
         "HubSpot, so it stops before reading any input"
     ], run.tail()
     assert server.portal.snapshot() == before
-    assert not (tmp_path / "summary.json").exists()
+    # The summary file says the run failed and read nothing, whatever an earlier run left.
+    summary = _summary(tmp_path)
+    assert (summary["status"], summary["received"]) == ("failed", 0), summary
 
 
 def test_a_load_method_that_does_not_apply_stops_the_writeback_before_any_write(
