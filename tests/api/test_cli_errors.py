@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from hubspot_api.cli import EXIT_HUBSPOT_ERROR
+from hubspot_api.config import DEFAULT_API_URL
 from hubspot_api.errors import spellings
 from hubspot_emulator.config import DEFAULT_TOKEN
 
@@ -25,6 +26,9 @@ COMMANDS = [
         id="target",
     ),
 ]
+
+# The host of the default api_url, written without its scheme.
+HUBSPOT_HOST = DEFAULT_API_URL.removeprefix("https://")
 
 
 def _run(command: str, config: dict[str, object], stdin: str, tmp_path: Path) -> tuple[int, str]:
@@ -65,9 +69,7 @@ def test_wrong_token_is_one_line_and_never_shows_the_token(
         pytest.param(
             "localhost:8080", "has no scheme: write 'http://localhost:8080'", id="no-scheme-local"
         ),
-        pytest.param(
-            "api.hubapi.com", "has no scheme: write 'https://api.hubapi.com'", id="no-scheme"
-        ),
+        pytest.param(HUBSPOT_HOST, f"has no scheme: write '{DEFAULT_API_URL}'", id="no-scheme"),
         pytest.param("http://127.0.0.1:1", "cannot reach", id="unreachable"),
     ],
 )
