@@ -22,6 +22,7 @@ import pytest
 import requests
 import yaml
 
+from hubspot_api.config import DEFAULT_API_URL
 from hubspot_emulator.config import DEFAULT_TOKEN
 from tap_hubspot_tickets.runtime import DEFAULT_HISTORY_PROPERTIES
 from tests.install.conftest import uv_env
@@ -201,7 +202,7 @@ def test_own_project_syncs_incrementally_and_writes_back(
 ) -> None:
     server = emulator(tickets=TICKETS, seed=21)
     for plugin in ("tap-hubspot-tickets", "target-hubspot-tickets"):
-        command = _documented(f"meltano config set {plugin} api_url https://api.hubapi.com")
+        command = _documented(f"meltano config set {plugin} api_url {DEFAULT_API_URL}")
         own_project.meltano(*command.split()[1:-1], server.url)
     sync = _documented("meltano run tap-hubspot-tickets target-postgres").split()[1:]
 
