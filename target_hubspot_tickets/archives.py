@@ -158,8 +158,8 @@ def archived_earlier(run: RunContext, write: TicketWrite) -> RecordInvalid | Non
         field = ID if kind == "id" else run.options.id_property
         what = f"ticket {value}" if kind == "id" else f"the ticket with {field} {value!r}"
         return RecordInvalid(
-            f"{what} is archived by record #{earlier} earlier in this input; a later record of "
-            "it is not written (send a ticket's changes before its archive)",
+            f"record #{earlier} earlier in this input archives {what}; a later record of it is "
+            "not written (send a ticket's changes before its archive)",
             field,
             category=ARCHIVED_CATEGORY,
         )

@@ -81,10 +81,37 @@ def test_an_archive_and_an_update_of_one_ticket_follow_the_input_order_in_any_ba
         if order == "archive, update":
             [reject] = run.rejects
             assert reject["category"] == "ARCHIVED"
-            assert f"ticket {ticket['id']} is archived by record #1 earlier" in reject["reason"]
+            assert (
+                f"record #1 earlier in this input archives ticket {ticket['id']}"
+                in (reject["reason"])
+            )
 
     if order == "archive, update":
         expected = (True, False, ["archive", "rejected"])
     else:
         expected = (True, True, ["update", "archive"])
     assert outcomes == dict.fromkeys(LAYOUTS, expected)
+
+
+def test_an_update_before_a_refused_archive_still_lands(
+    emulator, singer_input, target_cli, tmp_path
+):
+    server = emulator(tickets=3, seed=37)
+    ticket = next(t for t in server.portal.snapshot() if not t["archived"])
+    messages = singer_input(server)
+    records = [{"id": ticket["id"], "subject": NEW_SUBJECT}, {"id": ticket["id"], "archived": True}]
+
+    run = target_cli(
+        server,
+        [messages.schema(), *(messages.record(r) for r in records)],
+        max_archives=0,
+        results_path=str(tmp_path / "results.jsonl"),
+    )
+
+    run.assert_one_line_error("max_archives=0")
+    after = next(t for t in server.portal.snapshot() if t["id"] == ticket["id"])
+    # The archive superseded nothing: refusing it leaves the update written, as in two batches.
+    assert (after["archived"], after["properties"]["subject"]) == (False, NEW_SUBJECT)
+    lines = (tmp_path / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    actions = [json.loads(line)["action"] for line in lines]
+    assert sorted(actions) == ["rejected", "update"]
