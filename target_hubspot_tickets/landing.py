@@ -14,7 +14,8 @@ ticket, or an update over a ticket holding another value, is rejected (`KEY_CONF
 both; an archive whose value names no ticket is rejected too, since an archive is not undone.
 
 HubSpot offers no conditional write: a merge made between the read and the write (milliseconds)
-still lands on the survivor, and the results file then names the ticket actually written.
+still lands on the survivor; for an update, whose answer names the ticket written, the results
+file then says which.
 """
 
 from __future__ import annotations
