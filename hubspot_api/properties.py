@@ -77,6 +77,8 @@ CONTENT = "content"
 PIPELINE = "hs_pipeline"
 PIPELINE_STAGE = "hs_pipeline_stage"
 PINNED_ENGAGEMENT = "hs_pinned_engagement_id"
+# The ids merged into a ticket, `;`-joined (read-only; HubSpot's knowledge base on merging).
+MERGED_IDS = "hs_merged_object_ids"
 # HubSpot keeps these itself: a write of one is refused or ignored.
 HUBSPOT_MAINTAINED = frozenset({OBJECT_ID, LAST_MODIFIED, CREATE_DATE})
 # HubSpot's ticket create needs these (https://developers.hubspot.com/docs/api/crm/tickets).

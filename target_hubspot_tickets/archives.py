@@ -6,7 +6,10 @@ stale mapping) behind a success, so every archive batch first asks HubSpot which
 exist, with batch reads (consistent, unlike search):
 
 1. Records with an `id` are read by id; records with only a value in `id_property` are read by
-   that property (`idProperty`), which gives their ticket id.
+   that property (`idProperty`), which gives their ticket id. An id HubSpot answers with the
+   ticket it was merged into is rejected (`MERGED`): archiving it would archive that ticket. A
+   record with both, whose value belongs to another ticket (or to none), is rejected
+   (`KEY_CONFLICT`; see `landing`).
 2. What is not found among live tickets is looked for among archived ones (`archived=true`).
    A ticket already archived is the state the record asks for: it counts as archived and is
    not sent again, so replaying a run is harmless.
@@ -27,11 +30,15 @@ import logging
 from hubspot_api.batch_reads import read_tickets
 from hubspot_api.paths import Call
 from hubspot_api.records import ARCHIVED, ID
+from target_hubspot_tickets.landing import reject_disagreeing_keys, reject_merged
 from target_hubspot_tickets.rejects import Reject
 from target_hubspot_tickets.splitting import isolate_refusals, split_logger
+from target_hubspot_tickets.writes import Operation, RecordInvalid, TicketWrite
 from target_hubspot_tickets.writing import Pending, RunContext, reject_from
 
 NOT_FOUND = "OBJECT_NOT_FOUND"
+# The reject category of a write of an archived ticket (or one the input archives earlier).
+ARCHIVED_CATEGORY = "ARCHIVED"
 # The category of archives refused because the input asks for more than `max_archives`.
 TOO_MANY_ARCHIVES = "MAX_ARCHIVES"
 
@@ -69,14 +76,21 @@ class ArchiveWriter:
         for group, prop in ((by_id, None), (by_key, key_property)):
             if not group:
                 continue
-            found = self._read([_key_of(i) for i in group], prop, archived=False)
+            found = read_tickets(self.run.client, [_key_of(i) for i in group], id_property=prop)
+            reject_merged(group, found, self.stream_name, "archived")
             for item in group:
-                ticket_id = found.get(_key_of(item))
-                if ticket_id is None:
+                ticket = found.get(_key_of(item))
+                if item.failure is not None:
+                    continue
+                if ticket is None:
                     missing.append(item)
                     continue
-                item.write.result_id = ticket_id
+                item.write.result_id = ticket.id
                 live.add(id(item))
+        # Only what is sent needs both keys to agree: an archived ticket stays as it is.
+        reject_disagreeing_keys(
+            self.run, [i for i in items if id(i) in live], self.stream_name, "archived"
+        )
         already = 0
         for group, prop in (
             ([i for i in missing if i.write.ticket_id is not None], None),
@@ -84,17 +98,21 @@ class ArchiveWriter:
         ):
             if not group:
                 continue
-            found = self._read([_key_of(i) for i in group], prop, archived=True)
+            archived = read_tickets(
+                self.run.client, [_key_of(i) for i in group], id_property=prop, archived=True
+            )
             for item in group:
-                ticket_id = found.get(_key_of(item))
-                if ticket_id is not None:
-                    item.write.result_id = ticket_id
+                if item.failure is not None:
+                    continue
+                ticket = archived.get(_key_of(item))
+                if ticket is not None:
+                    item.write.result_id = ticket.id
                     already += 1
                 else:
                     item.failure = self._not_found(item, prop)
         if already:
             self.logger.info("%d ticket(s) to archive were archived already", already)
-        return [item for item in items if id(item) in live]
+        return [item for item in items if id(item) in live and item.failure is None]
 
     def _not_found(self, item: Pending, prop: str | None) -> Reject:
         name = prop or ID
@@ -106,11 +124,6 @@ class ArchiveWriter:
             category=NOT_FOUND,
         )
 
-    def _read(self, keys: list[str], id_property: str | None, *, archived: bool) -> dict[str, str]:
-        """Return the ticket id of each of `keys` HubSpot finds (ids, or `id_property` values)."""
-        found = read_tickets(self.run.client, keys, id_property=id_property, archived=archived)
-        return {key: ticket.id for key, ticket in found.items()}
-
 
 def archived_among(run: RunContext, ids: list[str]) -> set[str]:
     """Return which of these ticket ids are archived (in HubSpot's recycle bin)."""
@@ -121,6 +134,36 @@ def _key_of(item: Pending) -> str:
     key = item.write.ticket_id or item.write.upsert_key
     assert key is not None  # routing gives every archive an id or a key
     return key
+
+
+def archived_earlier(run: RunContext, write: TicketWrite) -> RecordInvalid | None:
+    """Refuse a write of a ticket that an earlier record of the input archives; note archives.
+
+    The input is applied in its order, whatever the batch boundaries: an archive ends its
+    ticket's part of the input. Archives wait for the end of the input (`max_archives`) and
+    batches run at once, so a later write would otherwise land before the archive or after it
+    by chance; it is refused as HubSpot refuses a write of an archived ticket.
+    """
+    archived = run.archived_in_input
+    keys = [("id", write.ticket_id), ("key", write.upsert_key)]
+    named = [(kind, value) for kind, value in keys if value is not None]
+    if write.operation is Operation.ARCHIVE:
+        for key in named:
+            archived.setdefault(key, write.position)
+        return None
+    for kind, value in named:
+        earlier = archived.get((kind, value))
+        if earlier is None:
+            continue
+        field = ID if kind == "id" else run.options.id_property
+        what = f"ticket {value}" if kind == "id" else f"the ticket with {field} {value!r}"
+        return RecordInvalid(
+            f"record #{earlier} earlier in this input archives {what}; a later record of it is "
+            "not written (send a ticket's changes before its archive)",
+            field,
+            category=ARCHIVED_CATEGORY,
+        )
+    return None
 
 
 def refuse_over_limit(items: list[Pending], limit: int | None, stream_name: str) -> bool:

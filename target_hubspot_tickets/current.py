@@ -16,6 +16,10 @@ ticket holding `HIGH` changes nothing:
   record gives are sent, since HubSpot checks a stage against its pipeline and sets the close
   date itself on a move to a closed stage unless it is given.
 
+The same read checks that each id names the ticket it answers with (a merged-away id answers
+with its survivor) and that a record's `id` and `id_property` value agree (`landing`); records
+that only link or pin are read for that alone.
+
 A ticket the read does not find is written as before (HubSpot's answer rejects the update, or
 the upsert creates it). A dry run (`plan`) goes further, since nothing will answer: an update of
 a ticket that does not exist is rejected here with the reason the real run would give, and a
@@ -33,6 +37,7 @@ from hubspot_api.batch_reads import FoundTicket, read_tickets
 from hubspot_api.properties import PIPELINE, PIPELINE_STAGE
 from hubspot_api.property_values import same_stored_value
 from target_hubspot_tickets.archives import NOT_FOUND, archived_among
+from target_hubspot_tickets.landing import reject_disagreeing_keys, reject_merged
 from target_hubspot_tickets.rejects import Reject
 from target_hubspot_tickets.updates import archived_reject
 from target_hubspot_tickets.writes import Operation, TicketWrite
@@ -41,6 +46,8 @@ from target_hubspot_tickets.writing import Pending, RunContext
 CLOSED_DATE = "closed_date"
 # Sent all together when any one of them changes (see the module docstring).
 TOGETHER = frozenset({PIPELINE, PIPELINE_STAGE, CLOSED_DATE})
+# A batch of records that only link or pin (the sink's `LINKS_ONLY` jobs).
+LINKS_ONLY = None
 
 
 class CurrentValues:
@@ -57,11 +64,21 @@ class CurrentValues:
         if key is None:
             return
         key_of, id_property = key
-        names = sorted({name for item in items for name in item.write.properties})
+        names = {name for item in items for name in item.write.properties}
+        if self.run.options.id_property and any(i.write.upsert_key for i in items):
+            names.add(self.run.options.id_property)  # both keys must name one ticket
         wanted = [k for k in (key_of(i.write) for i in items) if k is not None]
-        found = read_tickets(self.run.client, wanted, names, id_property=id_property)
+        found = read_tickets(self.run.client, wanted, sorted(names), id_property=id_property)
+        if id_property is None:  # addressed by id: the id must be the ticket written (`landing`)
+            not_done = "updated" if operation is Operation.UPDATE else "linked or pinned"
+            reject_merged(items, found, self.stream_name, not_done)
+            reject_disagreeing_keys(self.run, items, self.stream_name, not_done, current=found)
+        if operation is LINKS_ONLY:
+            return  # nothing but the id to check: links and pins are not compared
         missing: list[Pending] = []
         for item in items:
+            if item.failure is not None:
+                continue
             ticket_key = key_of(item.write)
             ticket = found.get(ticket_key) if ticket_key is not None else None
             item.exists = ticket is not None
@@ -77,7 +94,7 @@ class CurrentValues:
     ) -> tuple[Callable[[TicketWrite], str | None], str | None] | None:
         """Return how each record names its ticket, and the property it is named by."""
         options = self.run.options
-        if operation is Operation.UPDATE:
+        if operation is Operation.UPDATE or operation is LINKS_ONLY:
             return (lambda w: w.ticket_id), None
         if operation is Operation.UPSERT:
             return (lambda w: w.upsert_key), options.id_property

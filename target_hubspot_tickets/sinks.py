@@ -39,9 +39,9 @@ from typing_extensions import override
 
 from hubspot_api.paging import BATCH_LIMIT, chunked
 from hubspot_api.records import DELETED_AT, ID, SDC_PREFIX, is_metadata_column
-from target_hubspot_tickets.archives import ArchiveWriter, refuse_over_limit
+from target_hubspot_tickets.archives import ArchiveWriter, archived_earlier, refuse_over_limit
 from target_hubspot_tickets.associations import AssociationWriter
-from target_hubspot_tickets.current import CurrentValues
+from target_hubspot_tickets.current import LINKS_ONLY, CurrentValues
 from target_hubspot_tickets.input import InputError
 from target_hubspot_tickets.pins import PinWriter
 from target_hubspot_tickets.plan import NO_WRITE
@@ -59,8 +59,7 @@ if TYPE_CHECKING:
 # Records with an id and nothing to write are named one by one up to this many, then counted.
 UNCHANGED_NAMED = 5
 
-# A job of the links-only kind: updates that carry associations or a pin and no properties.
-LINKS_ONLY = None
+# A job of the links-only kind (`LINKS_ONLY`): updates with associations or a pin, no properties.
 _Job = tuple[Operation | None, list[Pending]]
 
 
@@ -185,6 +184,10 @@ class TicketsSink(BatchSink):
         if schema_error is not None:
             self._reject_now(clean, position, line, schema_error)
             return
+        after_archive = archived_earlier(run, write)
+        if after_archive is not None:
+            self._reject_now(clean, position, line, after_archive)
+            return
         if (
             run.source_ids is not None
             and write.operation is Operation.CREATE
@@ -228,8 +231,12 @@ class TicketsSink(BatchSink):
             writes = sorted([*self.run.source_ids.take_ready(), *writes], key=lambda w: w.position)
         try:
             jobs = self._plan(self._dedupe(writes))
-            if jobs:
-                list(self.run.client.map_concurrent(self._write_job, jobs))
+            # An archive goes out after the batch's other writes: an update of its ticket that
+            # comes before it in the input lands first, as it does in any other batch.
+            for archives in (False, True):
+                wave = [job for job in jobs if (job[0] is Operation.ARCHIVE) is archives]
+                if wave:
+                    list(self.run.client.map_concurrent(self._write_job, wave))
         finally:
             self._sync()
 
@@ -268,15 +275,20 @@ class TicketsSink(BatchSink):
 
     # -- step 1: dedupe and plan ---------------------------------------------------------------
     def _dedupe(self, writes: list[TicketWrite]) -> list[Pending]:
-        latest: dict[tuple[str, str], int] = {}
+        """Keep the latest write per ticket and, apart, its latest archive (sent after it).
+
+        So a ticket ends the same whether its write and archive share a batch or not, and
+        whether the archive is then refused (`max_archives`) or not.
+        """
+        latest: dict[tuple[str, str, bool], int] = {}
         for index, write in enumerate(writes):
-            key = write.dedupe_key
+            key = _dedupe_key(write)
             if key is not None:
                 latest[key] = index
         kept: list[Pending] = []
         superseded: list[int] = []
         for index, write in enumerate(writes):
-            key = write.dedupe_key
+            key = _dedupe_key(write)
             if key is not None and latest[key] != index:
                 superseded.append(write.position)
                 if self.run.results is not None:
@@ -351,6 +363,12 @@ class TicketsSink(BatchSink):
             )
         self._sync()
         self.run.checkpoints.settle(item.write.position for item in pending)
+
+
+def _dedupe_key(write: TicketWrite) -> tuple[str, str, bool] | None:
+    """Return the key that writes superseding each other share: the ticket, and archive or not."""
+    key = write.dedupe_key
+    return None if key is None else (*key, write.operation is Operation.ARCHIVE)
 
 
 def _with_schema_error(schema_error: RecordInvalid | None, exc: RecordInvalid) -> RecordInvalid:

@@ -63,9 +63,9 @@ TARGET_SETTINGS: tuple[th.Property[Any], ...] = (
         "id_property",
         th.StringType,
         description=(
-            "A unique (hasUniqueValue) ticket property: records carrying a value for it are "
-            "upserted by it instead of being created or updated by id, and archived by it "
-            "when they carry no id."
+            "A unique (hasUniqueValue) ticket property: records carrying a value for it and "
+            "no id are upserted (or archived) by it; with an id too, the value must be that "
+            "ticket's (or new, while it holds none), else the record is rejected."
         ),
     ),
     th.Property(

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hubspot_api.paths import Call
-from target_hubspot_tickets.archives import NOT_FOUND, archived_among
+from target_hubspot_tickets.archives import ARCHIVED_CATEGORY, NOT_FOUND, archived_among
 from target_hubspot_tickets.batches import BatchWriter, Match, match_by_id
 from target_hubspot_tickets.rejects import Reject
 from target_hubspot_tickets.writes import TicketWrite
@@ -102,7 +102,7 @@ def archived_reject(write: TicketWrite, stream_name: str) -> Reject:
         f"{write.describe(stream_name)}: ticket {write.ticket_id} is archived (deleted in "
         "HubSpot); restore it there before updating it",
         field="id",
-        category="ARCHIVED",
+        category=ARCHIVED_CATEGORY,
     )
 
 

@@ -300,18 +300,19 @@ class RecordValidator:
         archived = control_flag(record.get(ARCHIVED), ARCHIVED)
         key_name = upsert_key_name(self.settings)
         upsert_key = id_text(record.get(key_name), key_name) if key_name else None
+        # With both an id and a key, the id names the ticket and the key must agree with it
+        # (checked against HubSpot before the write, `landing`): an upsert by the key would
+        # create a second ticket, or write over the one that holds the key.
         if archived is True or record.get(DELETED_AT) not in (None, ""):
-            if ticket_id is not None:
-                return Operation.ARCHIVE, ticket_id, None
-            if upsert_key is not None:
-                # Archived by its unique key: the sink reads the ticket id before archiving.
-                return Operation.ARCHIVE, None, upsert_key
+            if ticket_id is not None or upsert_key is not None:
+                # Archived by its unique key alone: the sink reads the ticket id first.
+                return Operation.ARCHIVE, ticket_id, upsert_key
             needs = f"{ID!r}" + (f" or a value in {key_name!r}" if key_name else "")
             raise RecordInvalid(f"an archived record needs {needs}", ID)
-        if upsert_key is not None:
-            return Operation.UPSERT, ticket_id, upsert_key
         if ticket_id is not None:
-            return Operation.UPDATE, ticket_id, None
+            return Operation.UPDATE, ticket_id, upsert_key
+        if upsert_key is not None:
+            return Operation.UPSERT, None, upsert_key
         return Operation.CREATE, None, None
 
     def _pipeline_and_stage(

@@ -108,11 +108,10 @@ class TicketWrite:
     @property
     def dedupe_key(self) -> tuple[str, str] | None:
         """Return the key two records in a batch share when they target the same ticket."""
-        if self.upsert_key is not None and self.operation in (Operation.UPSERT, Operation.ARCHIVE):
-            # An archive carries a key only when it has no id (see `RecordValidator._route`).
-            return ("upsert", self.upsert_key)
         if self.ticket_id is not None:
-            return ("id", self.ticket_id)
+            return ("id", self.ticket_id)  # a key beside it must name the same ticket
+        if self.upsert_key is not None and self.operation in (Operation.UPSERT, Operation.ARCHIVE):
+            return ("upsert", self.upsert_key)
         if self.source_key is not None:
             # Two creates with one source id are one ticket (and one batch may not hold both).
             return ("source", self.source_key)

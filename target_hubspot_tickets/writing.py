@@ -74,6 +74,8 @@ class RunContext:
     source_property_planned: bool = False
     # Archives wait here for the end of the input when `max_archives` limits them.
     held_archives: list[Pending] = field(default_factory=list)
+    # Each ticket an archive of the input names so far (by id or by key): the archive's position.
+    archived_in_input: dict[tuple[str, str], int] = field(default_factory=dict)
     # The run's progress lines; the tally pokes it, the sink counts its batches in flight.
     progress: SettleProgress = field(default_factory=lambda: SettleProgress.silent(TICKETS_STREAM))
     last_position: int = 0
