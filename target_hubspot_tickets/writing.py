@@ -10,7 +10,8 @@ from __future__ import annotations
 import itertools
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -79,6 +80,21 @@ class RunContext:
     last_position: int = 0
     _positions: Iterator[int] = field(default_factory=lambda: itertools.count(1), repr=False)
     _position_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @contextmanager
+    def room_for(self, records: Sequence[Mapping[str, Any]]) -> Iterator[None]:
+        """Hold room in the rejects and results files for the outcomes of `records`."""
+        with ExitStack() as stack:
+            stack.enter_context(self.rejects.room_for(records))
+            if self.results is not None:
+                stack.enter_context(self.results.room_for(records))
+            yield
+
+    def sync_outputs(self) -> None:
+        """Make every outcome written so far durable (before a state that covers it goes out)."""
+        self.rejects.sync()
+        if self.results is not None:
+            self.results.sync()
 
     def next_position(self) -> int:
         """Number the next record of the input (1, 2, ...), across every sink of the run."""
