@@ -1,4 +1,4 @@
-"""The shared rate budget's folder and file, as another local user could leave them.
+"""The files the tap writes, as another local user could leave them: budget file and report.
 
 Every process of a user that reaches one portal with one app books its calls in one file under
 `$XDG_CACHE_HOME/hubspot-tickets-connectors/rate-limits` (`hubspot_api.sharedbudget`). These
@@ -6,7 +6,8 @@ journeys run the tap's real command line with that folder prepared as an attacke
 accident) would leave it: a link in place of the file, a folder others may write, a pause
 crafted ten minutes ahead. The run must read everything, write nothing through the link, and
 say what it refused in one warning; a crafted pause must not hold it longer than HubSpot's own
-window, and the wait is said.
+window, and the wait is said. A link in place of the run report is refused before anything
+is read.
 """
 
 from __future__ import annotations
@@ -106,3 +107,22 @@ def test_a_pause_crafted_far_ahead_is_cut_to_hubspots_window_and_the_wait_is_sai
     assert len(cut) == 1, run.stderr[-2000:]
     assert "a pause of" in cut[0], cut[0]
     assert any("waiting" in line and "rate limit" in line for line in lines), run.stderr[-2000:]
+
+
+def test_a_run_report_path_that_is_a_link_is_refused_before_anything_is_read(
+    emulator: Any, tap_cli: Any, tmp_path: Path
+) -> None:
+    server = emulator(tickets=5, seed=74)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n", encoding="utf-8")
+    link = tmp_path / "report.json"
+    link.symlink_to(victim)
+    run = tap_cli(server, run_report_path=str(link))
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
+    line = run.stderr.strip().splitlines()[-1]
+    assert line.startswith("tap-hubspot-tickets: error: run_report_path"), line
+    assert str(link) in line
+    assert "symbolic link" in line
+    assert run.stdout == b""
+    assert victim.read_text(encoding="utf-8") == "keep me\n"
