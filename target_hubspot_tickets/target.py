@@ -284,21 +284,7 @@ class TargetHubSpotTickets(Target):
         secrets = [str(config[k]) for k in SECRET_SETTINGS if config.get(k)]
         run_id = uuid.uuid4().hex[:12]
         secrets = [*secrets, *client.secrets()]
-        dry = options.write.dry_run
-        # Every output file is opened (or, for the summary, written) before HubSpot is asked
-        # anything: one that cannot take the run's outcomes stops it before its first write.
-        # A dry run refuses nothing for real: its rejects are lines of the plan only.
-        rejects = RejectsFile(None if dry else options.rejects_path, secrets, run_id)
-        results_setting = "plan_path" if dry else "results_path"
-        results = ResultsFile(
-            options.plan_path if dry else options.results_path,
-            secrets,
-            run_id,
-            options=options.write,
-            planned=dry,
-            setting=results_setting,
-        )
-        self._write_summary_file({"status": "running", "error": None, "dry_run": dry})
+        rejects, results = open_outputs(options, secrets, run_id)
         definitions = fetch_property_definitions(client)
         source_property_planned = self._source_id_property(client, definitions)
         pipelines = Pipelines.from_api(read_pipelines(client))
@@ -388,11 +374,8 @@ class TargetHubSpotTickets(Target):
             # Nothing was written: handing the state back would let the upstream tap skip, in
             # the real run that follows, the records this one only planned.
             return
-        run = self._run
-        if run is not None:
-            # The outcomes the state covers are on disk before it goes out; a sync that fails
-            # raises, and this state is never handed back.
-            run.sync_outputs()
+        if self._run is not None:  # what the state covers is on disk first (or it never goes)
+            self._run.sync_outputs()
         with self._stdout_lock:
             sys.stdout.write(json.dumps(value) + "\n")
             sys.stdout.flush()
@@ -423,12 +406,8 @@ class TargetHubSpotTickets(Target):
             self._write_summary(self._finish(), exc)
             raise
         tally = self._finish()
-        error = (
-            stopped
-            or signal
-            or self.close_error
-            or self._end_error(reader, tally, archives_refused)
-        )
+        ended: BaseException | None = stopped or signal or self.close_error
+        error = ended or self._end_error(reader, tally, archives_refused)
         self._write_summary(tally, error)
         if error is not None:
             raise error
@@ -495,12 +474,7 @@ class TargetHubSpotTickets(Target):
         run = self._run
         tally = run.tally if run is not None else Tally()
         if run is not None:
-            for output in (run.rejects, run.results):
-                try:
-                    if output is not None:
-                        output.close()
-                except OutputFileError as exc:
-                    self.close_error = self.close_error or exc
+            self.close_error = run.close_outputs()
             run.client.close()
             run.progress.finish()
             if run.options.dry_run:
@@ -544,25 +518,8 @@ class TargetHubSpotTickets(Target):
             "dry_run": self.options.write.dry_run,
             **tally.as_dict(),
         }
-        try:
-            self._write_summary_file(document)
-        except OutputFileError as exc:
-            if error is None:
-                raise
-            # The run's own error is the line to end with; this one is said before it.
-            if str(exc) != str(error):
-                self.logger.error("%s", exc)
+        write_summary(self.options.summary_path, document, error, self.logger)
         type(self).summary_written = True
-
-    def _write_summary_file(self, document: dict[str, Any]) -> None:
-        """Replace the summary file with `document` (`outputs.replace_file`), if one is set.
-
-        The first write, at start (`running`), is also the check that the file can be written.
-        """
-        summary_path = self.options.summary_path
-        if summary_path:
-            check_output_path(summary_path, "summary_path")
-            replace_file(summary_path, json.dumps(document, indent=2) + "\n", "summary_path")
 
 
 STOPPED_OUTCOME = (
@@ -606,8 +563,53 @@ def _record_refusal(reason: str) -> None:
         **Tally().as_dict(),
     }
     with contextlib.suppress(HubSpotError):
-        check_output_path(summary_path, "summary_path")
+        write_summary(summary_path, document)
+
+
+def open_outputs(
+    options: TargetOptions, secrets: list[str], run_id: str
+) -> tuple[RejectsFile, ResultsFile]:
+    """Open the rejects and results (or plan) files, and write the summary as `running`.
+
+    Done before HubSpot is asked anything: a file that cannot take the run's outcomes stops it
+    before its first write, in one line. The first write of the summary is its check.
+    """
+    dry = options.write.dry_run
+    # A dry run refuses nothing for real: its rejects are lines of the plan only.
+    rejects = RejectsFile(None if dry else options.rejects_path, secrets, run_id)
+    results = ResultsFile(
+        options.plan_path if dry else options.results_path,
+        secrets,
+        run_id,
+        options=options.write,
+        planned=dry,
+        setting="plan_path" if dry else "results_path",
+    )
+    write_summary(options.summary_path, {"status": "running", "error": None, "dry_run": dry})
+    return rejects, results
+
+
+def write_summary(
+    summary_path: str | None,
+    document: Mapping[str, Any],
+    error: BaseException | None = None,
+    logger: logging.Logger | None = None,
+) -> None:
+    """Replace the summary file with `document` (`outputs.replace_file`), if one is set.
+
+    When the run ends in `error` already, a summary that cannot be written is logged (unless
+    it is that error) and the run's own error stays the line it ends with.
+    """
+    if not summary_path:
+        return
+    check_output_path(summary_path, "summary_path")
+    try:
         replace_file(summary_path, json.dumps(document, indent=2) + "\n", "summary_path")
+    except OutputFileError as exc:
+        if error is None or logger is None:
+            raise
+        if str(exc) != str(error):
+            logger.error("%s", exc)
 
 
 if __name__ == "__main__":

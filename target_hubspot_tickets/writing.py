@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from hubspot_api.client import SERVER_CLOCK_UNCERTAINTY_MS, HubSpotClient
 from hubspot_api.errors import HubSpotAPIError
 from hubspot_api.instants import epoch_ms, parse_iso
+from hubspot_api.outputs import OutputFileError
 from hubspot_api.progress import SettleProgress
 from hubspot_api.records import TICKETS_STREAM
 from target_hubspot_tickets.checkpoints import Checkpoints
@@ -95,6 +96,17 @@ class RunContext:
         self.rejects.sync()
         if self.results is not None:
             self.results.sync()
+
+    def close_outputs(self) -> OutputFileError | None:
+        """Sync and close the rejects and results files; return the first failure, if any."""
+        failure: OutputFileError | None = None
+        for output in (self.rejects, self.results):
+            try:
+                if output is not None:
+                    output.close()
+            except OutputFileError as exc:
+                failure = failure or exc
+        return failure
 
     def next_position(self) -> int:
         """Number the next record of the input (1, 2, ...), across every sink of the run."""
