@@ -114,7 +114,7 @@ class AppendFile:
         self.path = check_output_path(path, setting)
         self.setting = setting
         self.failed: OutputFileError | None = None
-        self._lock = threading.Condition()
+        self._lock = threading.RLock()
         self._dirty = False
         self._reserved = 0
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -176,35 +176,30 @@ class AppendFile:
     def reserve(self, size: int) -> Iterator[None]:
         """Hold room for `size` more bytes while the block runs; raise if there is none.
 
-        Counts what other threads hold, and waits for them when only their holds are in the
-        way. Only regular files are measured (a pipe or a terminal has no size to run out of).
+        Only regular files are measured (a pipe or a terminal has no size to run out of).
         """
         if not self._regular:
             yield
             return
         with self._lock:
-            while True:
-                fd = self._check_open()
-                try:
-                    room = _room(fd)
-                except OSError as exc:
-                    raise self._fail(exc) from None
-                if room is None or room - self._reserved >= size:
-                    break
-                if not self._reserved:
-                    raise self._fail(
-                        OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)),
-                        f"{size:,} bytes are needed to record the next batch's outcomes, "
-                        f"{max(room, 0):,} are left (free disk space or file size limit)",
-                    )
-                self._lock.wait(1.0)
+            fd = self._check_open()
+            try:
+                room = _room(fd)
+            except OSError as exc:
+                raise self._fail(exc) from None
+            if room is not None and room - self._reserved < size:
+                raise self._fail(
+                    OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)),
+                    f"{size:,} bytes are needed to record the next batch's outcomes, "
+                    f"{max(room - self._reserved, 0):,} are left (free disk space or file "
+                    "size limit)",
+                )
             self._reserved += size
         try:
             yield
         finally:
             with self._lock:
                 self._reserved -= size
-                self._lock.notify_all()
 
     def _check_open(self) -> int:
         if self.failed is not None:

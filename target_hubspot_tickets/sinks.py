@@ -22,7 +22,7 @@ steps, many at once, and settles as soon as its last step is done (`_write_job`)
    results file (`results`); then the records count as settled for `checkpoints`, which emits
    the upstream STATE they complete once the rejects and results files are synced. A run
    killed at any point has handed back a state that covers only settled records. Room for a
-   HubSpot batch's outcomes is held in both files before it is sent, and a failure to write
+   drain's outcomes is held in both files before any of it is sent, and a failure to write
    one stops the run before its next call (`hubspot_api.outputs`).
 
 A dry run (`dry_run`) takes the same steps with writers that send nothing (`plan`): the reads
@@ -229,9 +229,12 @@ class TicketsSink(BatchSink):
         writes: list[TicketWrite] = context.get("writes", [])
         if self.run.source_ids is not None:
             writes = sorted([*self.run.source_ids.take_ready(), *writes], key=lambda w: w.position)
-        jobs = self._plan(self._dedupe(writes))
-        if jobs:
-            list(self.run.client.map_concurrent(self._write_job, jobs))
+        # Room for every outcome of the drain is held before any of it is sent: when there is
+        # none, nothing of it goes out, and the states handed back cover every earlier drain.
+        with self.run.room_for([write.record for write in writes]):
+            jobs = self._plan(self._dedupe(writes))
+            if jobs:
+                list(self.run.client.map_concurrent(self._write_job, jobs))
 
     def write_held_archives(self) -> int:
         """Write the archives held for the end of the input; return how many were refused."""
@@ -240,23 +243,23 @@ class TicketsSink(BatchSink):
             return 0
         pending = self._dedupe([item.write for item in held])
         refused = refuse_over_limit(pending, self.run.options.max_archives, self.stream_name)
-        if refused:  # one line for them all, from the target
-            self._settle(pending, quiet=True)
-        else:
-            jobs = [(Operation.ARCHIVE, chunk) for chunk in chunked(pending, BATCH_LIMIT)]
-            list(self.run.client.map_concurrent(self._write_job, jobs))
+        with self.run.room_for([item.write.record for item in pending]):
+            if refused:  # one line for them all, from the target
+                self._settle(pending, quiet=True)
+            else:
+                jobs = [(Operation.ARCHIVE, chunk) for chunk in chunked(pending, BATCH_LIMIT)]
+                list(self.run.client.map_concurrent(self._write_job, jobs))
         return len(pending) if refused else 0
 
     def _write_job(self, job: _Job) -> None:
         """Take one HubSpot batch through steps 2 to 6.
 
-        Room for its outcomes is held in the results and rejects files first: a batch whose
-        outcomes could not be recorded is not sent. An outcome that still fails to be written
+        An outcome that fails to be written (room was held for it, but a disk can still fail)
         stops every later call of the run (`HubSpotClient.halt`).
         """
         op, items = job
         try:
-            with self.run.room_for([i.write.record for i in items]), self.run.progress.batch():
+            with self.run.progress.batch():
                 self._current.compare(op, items)
                 if op is not LINKS_ONLY:
                     todo = [i for i in items if not i.unchanged and i.failure is None]
