@@ -33,6 +33,7 @@ from hubspot_api.errors import (
     RETRIED_CLIENT_STATUSES,
     DailyReserveError,
     HubSpotAPIError,
+    HubSpotError,
     RateLimitError,
     error_for_response,
     redact,
@@ -132,6 +133,8 @@ class HubSpotClient:
         self.server_clock = ServerClock()
         self._rng = rng or random.Random()
         self._sleep = sleep
+        # Set by `halt`: every later call is refused with it.
+        self._halted: HubSpotError | None = None
         self._auth, fingerprint = auth_for(settings, self._post_token_form, on_refresh_token)
         self.limiter = limiter or shared_limiter(
             settings.api_url,
@@ -309,6 +312,14 @@ class HubSpotClient:
         )
         return self._execute(request)
 
+    def halt(self, error: HubSpotError) -> None:
+        """Refuse every later call with `error`'s message (the run must send nothing more).
+
+        A target whose outcomes can no longer be recorded stops its other threads this way
+        before their next write.
+        """
+        self._halted = error
+
     def _check_daily_reserve(self) -> None:
         """Refuse to send once only the daily reserve is left (`daily_request_reserve`)."""
         left = self.limiter.daily_remaining
@@ -330,6 +341,9 @@ class HubSpotClient:
 
     def _execute(self, request: Outgoing) -> requests.Response:
         """Send `request` until it succeeds or `retries.next_wait` gives up."""
+        halted = self._halted
+        if halted is not None:
+            raise type(halted)(str(halted))
         if request.authenticate:
             self._check_daily_reserve()
         token = self._auth.token if request.authenticate else None

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
+import math
 import threading
 import time
 from collections import deque
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from hubspot_api.paths import Budget
-from hubspot_api.sharedbudget import MAX_AHEAD_S, BudgetFile, open_budget_file
+from hubspot_api.sharedbudget import BudgetFile, open_budget_file
 
 TEN_SECOND_WINDOW_S = 10.0
 TEN_SECOND_MARGIN_S = 0.25
@@ -33,6 +35,15 @@ SEARCH_MARGIN_S = 0.1
 # When HubSpot reports no requests left (another app of the account spends the same budget),
 # hold this budget for a moment rather than walk into a 429.
 EXHAUSTED_PAUSE_S = 1.0
+# A 429 holds a budget for at most its window (the daily limit stops a run instead:
+# `DailyLimitError`) plus the jitter added to a retry (`retries`). A longer pause in the shared
+# file is corrupt or crafted, not HubSpot's: it is cut to that (`SlidingWindow.max_hold`).
+HOLD_JITTER_S = 1.0
+# The most callers that may be queued on one budget at once (each holds one booking): one run's
+# threads at the highest max_concurrency. Bookings reaching further ahead are not trusted.
+QUEUED_CALLERS = 64
+
+logger = logging.getLogger("hubspot_api")
 
 HEADER_MAX = "X-HubSpot-RateLimit-Max"
 HEADER_REMAINING = "X-HubSpot-RateLimit-Remaining"
@@ -56,6 +67,9 @@ class SlidingWindow:
             raise ValueError("limit must be at least 1")
         self.limit = limit
         self.span = window + margin
+        # The longest pause a 429 can stand for: on either budget it may be the ten-second
+        # window's (a search call counts there too).
+        self.max_hold = TEN_SECOND_WINDOW_S + HOLD_JITTER_S
         self._starts: deque[float] = deque()
         self._blocked_until = 0.0
 
@@ -76,17 +90,35 @@ class SlidingWindow:
         """Let nothing start before `moment` (after a 429 or an exhausted-budget header)."""
         self._blocked_until = max(self._blocked_until, moment)
 
-    def load(self, state: Any, now: float) -> None:
-        """Take the bookings another process stored (see `sharedbudget`), dropping stale ones."""
+    def load(self, state: Any, now: float) -> str | None:
+        """Take the bookings another process stored (see `sharedbudget`), dropping stale ones.
+
+        Trust them only as far as HubSpot's windows reach: a pause beyond `max_hold` is cut
+        to it, and a start booked further ahead than `reach` is dropped. Return what was cut,
+        if anything, in words.
+        """
         starts = state.get("starts") if isinstance(state, dict) else None
         blocked = state.get("blocked_until") if isinstance(state, dict) else None
-        ahead = now + MAX_AHEAD_S
-        self._starts = deque(
-            t for t in starts or () if isinstance(t, int | float) and now - self.span < t <= ahead
-        )
-        self._blocked_until = (
-            blocked if isinstance(blocked, int | float) and blocked <= ahead else 0.0
-        )
+        numbers = [t for t in starts or () if isinstance(t, int | float) and t > now - self.span]
+        ahead = now + self.reach
+        self._starts = deque(t for t in numbers if t <= ahead)
+        cut: list[str] = []
+        if len(self._starts) < len(numbers):
+            farthest = max(numbers) - now
+            cut.append(f"{len(numbers) - len(self._starts)} start(s) up to {farthest:.0f} s ahead")
+        self._blocked_until = blocked if isinstance(blocked, int | float) else 0.0
+        if self._blocked_until > now + self.max_hold:
+            cut.append(f"a pause of {self._blocked_until - now:.0f} s")
+            self._blocked_until = now + self.max_hold
+        return "; ".join(cut) or None
+
+    @property
+    def reach(self) -> float:
+        """Return how far ahead a booked start may be: a pause, then a queue of callers.
+
+        Each waiting caller holds one booking; `QUEUED_CALLERS` of them fill `limit` a window.
+        """
+        return self.max_hold + self.span * (1 + math.ceil(QUEUED_CALLERS / self.limit))
 
     def dump(self) -> dict[str, Any]:
         """Return the bookings to store for the other processes."""
@@ -119,6 +151,8 @@ class RateLimiter:
         self._clock = clock or (time.time if shared is not None else time.monotonic)
         self._sleep = sleep
         self._shared = shared
+        # What was already said of the shared file (each warning once per run).
+        self._said: set[str] = set()
         self._lock = threading.Lock()
         # The daily limit and what is left of it, as HubSpot last reported (None: not seen).
         self.daily_limit: int | None = None
@@ -169,16 +203,53 @@ class RateLimiter:
     @contextlib.contextmanager
     def _synced(self) -> Iterator[float]:
         """Yield the time now, with the windows holding every process's bookings if shared."""
-        if self._shared is None:
+        shared = self._shared
+        if shared is None:
             yield self._clock()
             return
-        with self._shared.locked() as state:
-            now = self._clock()
-            for budget, window in self._windows.items():
-                window.load(state.get(budget.value), now)
-            yield now
-            for budget, window in self._windows.items():
-                state[budget.value] = window.dump()
+        now: float | None = None
+        body_failed = False
+        try:
+            with shared.locked() as state:
+                now = self._clock()
+                for budget, window in self._windows.items():
+                    cut = window.load(state.get(budget.value), now)
+                    if cut is not None:
+                        self._say_once(
+                            f"cut:{budget.value}",
+                            "shared rate budget %s holds more than HubSpot's windows allow "
+                            "(%s budget: %s): taken as corrupt and cut to them",
+                            shared.path,
+                            budget.value,
+                            cut,
+                        )
+                try:
+                    yield now
+                except BaseException:
+                    body_failed = True
+                    raise
+                for budget, window in self._windows.items():
+                    state[budget.value] = window.dump()
+        except OSError as exc:
+            if body_failed:
+                raise
+            # The bookings made so far stay in this process's windows; it goes on alone.
+            self._shared = None
+            shared.close()
+            self._say_once(
+                "alone",
+                "rate budget no longer shared with other processes (%s: %s); this run "
+                "throttles alone",
+                shared.path,
+                exc.strerror or exc,
+            )
+            if now is None:  # the file failed before the windows were used: use them alone
+                yield self._clock()
+
+    def _say_once(self, key: str, message: str, *args: object) -> None:
+        if key not in self._said:
+            self._said.add(key)
+            logger.warning(message, *args)
 
     def close(self) -> None:
         """Let go of the shared budget file, if any."""

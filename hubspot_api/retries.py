@@ -1,7 +1,8 @@
 """When a failed HubSpot call is sent again, and when it is not: one pure decision.
 
-- 429 `TEN_SECONDLY_ROLLING` (or no policy): wait `Retry-After` if sent, else 1 s doubling to
-  10 s, plus jitter; the whole process holds that budget meanwhile. 429 `SECONDLY`: ~1 s.
+- 429 `TEN_SECONDLY_ROLLING` (or no policy): wait `Retry-After` if sent (10 s at most, the
+  window's length), else 1 s doubling to 10 s, plus jitter; the whole process holds that
+  budget meanwhile. 429 `SECONDLY`: ~1 s.
   429 `DAILY`: `DailyLimitError` at once.
   (https://developers.hubspot.com/docs/guides/apps/api-usage/usage-details)
 - 5xx, 524, connection errors, timeouts: exponential backoff with equal jitter, 0.5 s doubling
@@ -68,7 +69,10 @@ def retry_delay(error: HubSpotAPIError, attempt: int, rng: random.Random) -> flo
         return None
     if isinstance(error, RateLimitError):
         if error.retry_after is not None:
-            return error.retry_after + rng.uniform(0, RETRY_AFTER_JITTER_S)
+            # No window of HubSpot's but the daily one (a stop, above) lasts longer than ten
+            # seconds: a longer Retry-After is waited out only that long.
+            waited = min(error.retry_after, ROLLING_CAP_S)
+            return waited + rng.uniform(0, RETRY_AFTER_JITTER_S)
         if error.policy_name == POLICY_SECONDLY:
             return SECONDLY_WAIT_S + rng.uniform(0, SECONDLY_JITTER_S)
         # A rolling window frees gradually as old calls age out; start near a second.

@@ -18,11 +18,8 @@ changed again while the run read them, or tickets search counts but did not retu
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from hubspot_api.instants import epoch_ms, parse_instant, to_iso
+from hubspot_api.outputs import OutputFileError, replace_file
 from hubspot_api.properties import CREATE_DATE, LAST_MODIFIED
 from hubspot_api.records import CREATED_AT
 from tap_hubspot_tickets.windows import ARCHIVED_PASS, FULL_WALK, WINDOW, SearchWindow
@@ -189,9 +187,10 @@ class RunReport:
             self.logger.warning("%s", line)
         if self.path is not None:
             try:
-                _write_atomically(self.path, json.dumps(self.to_json(), indent=2) + "\n")
-            except OSError as exc:
-                self.logger.warning("cannot write the run report to %s: %s", self.path, exc)
+                text = json.dumps(self.to_json(), indent=2) + "\n"
+                replace_file(self.path, text, "run_report_path")
+            except OutputFileError as exc:
+                self.logger.warning("%s", exc)
 
     def to_json(self) -> JSON:
         """Return the report as JSON."""
@@ -218,16 +217,3 @@ def _signed(value: int | None) -> str:
     if value is None:
         return ""
     return f"{value:+,}" if value else "0"
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise

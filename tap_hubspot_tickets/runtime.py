@@ -23,6 +23,7 @@ from hubspot_api.instants import (
     to_iso,
     truncate_ms,
 )
+from hubspot_api.outputs import refuse_link
 from hubspot_api.paths import Call
 from hubspot_api.progress import DEFAULT_PROGRESS_INTERVAL_S, progress_interval
 from hubspot_api.properties import PropertyDefinition, fetch_property_definitions
@@ -92,9 +93,7 @@ def _report_path(value: Any) -> Path | None:
         return None
     if not isinstance(value, str):
         raise ConfigError("run_report_path must be a string")
-    if Path(value).is_dir():
-        raise ConfigError(f"run_report_path {value!r} is a directory; give the path of a file")
-    return Path(value)
+    return refuse_link(value, "run_report_path")
 
 
 class TapRuntime:

@@ -15,8 +15,9 @@ What upstream taps, exports and hand-edited files send is not always Singer. The
   the input there, so the target still drains what it read, emits the state it reached and writes
   its summary before it fails with that one line (`TargetHubSpotTickets.process_endofpipe`).
 
-HubSpot's own refusals (a wrong token, the daily limit) are not input problems: they end the
-input too (`stopped_by`), and the target raises them unchanged once it has closed its files.
+HubSpot's own refusals (a wrong token, the daily limit), and an outcome the target could not
+record (a full disk), are not input problems: they end the input too (`stopped_by`), and the
+target raises them unchanged once it has closed its files.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from singer_sdk.io_base import SingerMessageType
 from singer_sdk.singerlib.encoding.simple import SimpleSingerReader
 
 from hubspot_api.errors import ConfigError, HubSpotAPIError, HubSpotError, shorten
+from hubspot_api.outputs import OutputFileError
 from hubspot_api.stopping import Stopped, StopSignals
 
 # Integer literals longer than this are parsed as Decimal (Python's int parser refuses more than
@@ -90,7 +92,8 @@ class TicketsReader(SimpleSingerReader):
         self.fatal: InputError | None = None
         # HubSpot stopped the run while a message was handled (a drain hit the daily limit), or
         # the settings proved unusable against the portal (`ConfigError`).
-        self.stopped_by: HubSpotAPIError | ConfigError | None = None
+        # An outcome could not be recorded (`OutputFileError`): nothing more may be sent.
+        self.stopped_by: HubSpotAPIError | ConfigError | OutputFileError | None = None
         # SIGTERM or SIGINT ended the input between two lines (`stopping`); set by the target.
         self.stop: StopSignals | None = None
         self.signal: Stopped | None = None
@@ -179,7 +182,7 @@ class TicketsReader(SimpleSingerReader):
                 message = self.deserialize_json(line)
                 kind = self.check_message(message, handlers)
                 handlers[kind](message)
-            except (HubSpotAPIError, ConfigError) as exc:
+            except (HubSpotAPIError, ConfigError, OutputFileError) as exc:
                 self.stopped_by = exc
                 break
             except InputError as exc:

@@ -2,7 +2,8 @@
 
 A rejected record is written as one JSON line `{stream, record, reason, field?, category?,
 correlation_id?, problems?, at, run_id}` (`problems`: every `{field, reason}` validation found)
-and flushed at once, so the file is complete whenever the target emits a state message or stops.
+and written at once, and the file is synced before the target emits a state message that
+covers the record (a write or a sync that fails stops the run: `hubspot_api.outputs`).
 Every line passes through `redact` with the run's secrets first. Runs append to the same file;
 `run_id` tells their lines apart. `JsonLinesFile` does this for the results file too
 (`results`).
@@ -10,6 +11,7 @@ Every line passes through `redact` with the run's secrets first. Runs append to 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import json
@@ -17,13 +19,14 @@ import math
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Self
+from typing import Any, Self
 
 from hubspot_api.errors import redact
+from hubspot_api.outputs import AppendFile
 
 # Every record ends in exactly one of these; together they add up to the records received.
 OUTCOMES = (
@@ -86,55 +89,63 @@ class Reject:
 
 
 class JsonLinesFile:
-    """Append JSON lines to a file, each flushed at once (or drop them when no path is set)."""
+    """Append JSON lines to a file, each written at once (or drop them when no path is set).
+
+    The file is opened through `outputs.AppendFile`: never through a symbolic link, created
+    0600, and a failed write raises `OutputFileError` in one line.
+    """
+
+    # Room held for one line before its write is sent, besides the record a reject line
+    # carries (`room_for`): a results line takes about 250 bytes, a reason at most a few hundred.
+    LINE_ROOM = 512
 
     def __init__(
         self,
         path: str | os.PathLike[str] | None,
         secrets: Iterable[str],
         run_id: str | None = None,
+        *,
+        setting: str = "rejects_path",
     ) -> None:
         """Open `path` for appending; `secrets` are blanked out of every line written.
 
-        Runs append to the same file; each line carries `run_id` to tell them apart.
+        Runs append to the same file; each line carries `run_id` to tell them apart. A path
+        that is a link, or cannot be opened, is refused here in one line (`ConfigError`).
         """
-        self.path = Path(path) if path else None
         self._secrets = tuple(secrets)
         self._run_id = run_id
-        self._lock = threading.Lock()
-        self._handle: IO[str] | None = None
-        if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = self.path.open("a", encoding="utf-8")
+        self._file = AppendFile(path, setting) if path else None
+        self.path = self._file.path if self._file is not None else None
 
     def append(self, line: dict[str, Any]) -> None:
-        """Append one line (with the run id, as strict JSON, secrets redacted) and flush it."""
-        if self._handle is None:
+        """Append one line (with the run id, as strict JSON, secrets redacted)."""
+        if self._file is None:
             return
         if self._run_id is not None:
             line["run_id"] = self._run_id
         strict = to_json_value(line)
         text = redact(json.dumps(strict, ensure_ascii=False, allow_nan=False), self._secrets)
-        with self._lock:
-            if self._handle is not None:
-                self._handle.write(text + "\n")
-                self._handle.flush()
+        self._file.write((text + "\n").encode("utf-8"))
 
     def sync(self) -> None:
         """Make every line written so far durable (called before state may be emitted)."""
-        with self._lock:
-            if self._handle is not None:
-                self._handle.flush()
-                os.fsync(self._handle.fileno())
+        if self._file is not None:
+            self._file.sync()
+
+    def room_for(self, records: Sequence[Mapping[str, Any]]) -> AbstractContextManager[None]:
+        """Hold room for one line per record while their writes run (`AppendFile.reserve`)."""
+        if self._file is None:
+            return contextlib.nullcontext()
+        return self._file.reserve(sum(self._line_size(r) for r in records))
+
+    def _line_size(self, record: Mapping[str, Any]) -> int:
+        return self.LINE_ROOM
 
     def close(self) -> None:
         """Sync and close the file; later lines are dropped."""
-        with self._lock:
-            if self._handle is not None:
-                self._handle.flush()
-                os.fsync(self._handle.fileno())
-                self._handle.close()
-                self._handle = None
+        if self._file is not None:
+            file, self._file = self._file, None
+            file.close()
 
     def __enter__(self) -> Self:
         """Return self; the file is already open."""
@@ -152,6 +163,10 @@ class JsonLinesFile:
 
 class RejectsFile(JsonLinesFile):
     """Append rejected records to a JSON-lines file (or only count them when no path is set)."""
+
+    def _line_size(self, record: Mapping[str, Any]) -> int:
+        # A reject line carries its record: room for its values as text, whatever they are.
+        return self.LINE_ROOM + sum(len(str(k)) + len(str(v)) + 8 for k, v in record.items())
 
     def write(self, stream: str, record: Mapping[str, Any], reject: Reject) -> None:
         """Append one reject and flush it to the operating system."""

@@ -19,9 +19,11 @@ steps, many at once, and settles as soon as its last step is done (`_write_job`)
    (`associations`).
 5. Pins: `hs_pinned_engagement_id`, which needs its engagement associated first (`pins`).
 6. `_settle`: every record ends in one outcome of `rejects.OUTCOMES` and one line of the
-   results file (`results`); rejects and results are made durable, then the records count as
-   settled for `checkpoints`, which emits the upstream STATE they complete. A run killed at any
-   point has handed back a state that covers only settled records.
+   results file (`results`); then the records count as settled for `checkpoints`, which emits
+   the upstream STATE they complete once the rejects and results files are synced. A run
+   killed at any point has handed back a state that covers only settled records. Room for a
+   drain's outcomes is held in both files before any of it is sent, and a failure to write
+   one stops the run before its next call (`hubspot_api.outputs`).
 
 A dry run (`dry_run`) takes the same steps with writers that send nothing (`plan`): the reads
 of steps 2 and 3 decide each record's action, and the results file becomes the plan.
@@ -37,6 +39,7 @@ from singer_sdk.sinks import BatchSink
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from typing_extensions import override
 
+from hubspot_api.outputs import OutputFileError
 from hubspot_api.paging import BATCH_LIMIT, chunked
 from hubspot_api.records import DELETED_AT, ID, SDC_PREFIX, is_metadata_column
 from target_hubspot_tickets.archives import ArchiveWriter, archived_earlier, refuse_over_limit
@@ -212,7 +215,7 @@ class TicketsSink(BatchSink):
         self._reject(record, reject)
         if self.run.results is not None:
             self.run.results.invalid(record, position, line, reject)
-        # Flushed already; durable with the next batch. Nothing is pending before it.
+        # Written already; synced before the state that covers it goes out (`_emit_state`).
         self.run.checkpoints.settle((position,))
 
     def _reject(self, record: Mapping[str, Any], reject: Reject, *, quiet: bool = False) -> None:
@@ -229,7 +232,9 @@ class TicketsSink(BatchSink):
         writes: list[TicketWrite] = context.get("writes", [])
         if self.run.source_ids is not None:
             writes = sorted([*self.run.source_ids.take_ready(), *writes], key=lambda w: w.position)
-        try:
+        # Room for every outcome of the drain is held before any of it is sent: when there is
+        # none, nothing of it goes out, and the states handed back cover every earlier drain.
+        with self.run.room_for([write.record for write in writes]):
             jobs = self._plan(self._dedupe(writes))
             # An archive goes out after the batch's other writes: an update of its ticket that
             # comes before it in the input lands first, as it does in any other batch.
@@ -237,8 +242,6 @@ class TicketsSink(BatchSink):
                 wave = [job for job in jobs if (job[0] is Operation.ARCHIVE) is archives]
                 if wave:
                     list(self.run.client.map_concurrent(self._write_job, wave))
-        finally:
-            self._sync()
 
     def write_held_archives(self) -> int:
         """Write the archives held for the end of the input; return how many were refused."""
@@ -247,31 +250,33 @@ class TicketsSink(BatchSink):
             return 0
         pending = self._dedupe([item.write for item in held])
         refused = refuse_over_limit(pending, self.run.options.max_archives, self.stream_name)
-        try:
+        with self.run.room_for([item.write.record for item in pending]):
             if refused:  # one line for them all, from the target
                 self._settle(pending, quiet=True)
             else:
                 jobs = [(Operation.ARCHIVE, chunk) for chunk in chunked(pending, BATCH_LIMIT)]
                 list(self.run.client.map_concurrent(self._write_job, jobs))
-        finally:
-            self._sync()
         return len(pending) if refused else 0
 
-    def _sync(self) -> None:
-        self.run.rejects.sync()
-        if self.run.results is not None:
-            self.run.results.sync()
-
     def _write_job(self, job: _Job) -> None:
-        """Take one HubSpot batch through steps 2 to 6."""
+        """Take one HubSpot batch through steps 2 to 6.
+
+        An outcome that fails to be written (room was held for it, but a disk can still fail)
+        stops every later call of the run (`HubSpotClient.halt`).
+        """
         op, items = job
-        with self.run.progress.batch():
-            self._current.compare(op, items)
-            if op is not LINKS_ONLY:
-                self._writers[op].write([i for i in items if not i.unchanged and i.failure is None])
-            self._associations.write(items)
-            self._pins.write(items)
-            self._settle(items)
+        try:
+            with self.run.progress.batch():
+                self._current.compare(op, items)
+                if op is not LINKS_ONLY:
+                    todo = [i for i in items if not i.unchanged and i.failure is None]
+                    self._writers[op].write(todo)
+                self._associations.write(items)
+                self._pins.write(items)
+                self._settle(items)
+        except OutputFileError as exc:
+            self.run.client.halt(exc)
+            raise
 
     # -- step 1: dedupe and plan ---------------------------------------------------------------
     def _dedupe(self, writes: list[TicketWrite]) -> list[Pending]:
@@ -346,23 +351,28 @@ class TicketsSink(BatchSink):
     def _settle(self, pending: list[Pending], *, quiet: bool = False) -> None:
         tally = self.run.tally
         replays = 0
-        for item in pending:
-            action = action_of(item, self.run.options)
-            if item.failure is not None:
-                self._reject(item.write.record, item.failure, quiet=quiet)  # counts it
-            else:
-                tally.count(ACTIONS[action])
-                replays += item.write.operation is Operation.CREATE and item.matched_existing
-            if self.run.results is not None:
-                self.run.results.settled(item, action)
+        # A record settles once its outcome is written; when a write fails, the ones written
+        # before it still settle, and the state that covers them may go out (synced first).
+        recorded: list[int] = []
+        try:
+            for item in pending:
+                action = action_of(item, self.run.options)
+                if item.failure is not None:
+                    self._reject(item.write.record, item.failure, quiet=quiet)  # counts it
+                if self.run.results is not None:
+                    self.run.results.settled(item, action)
+                if item.failure is None:
+                    tally.count(ACTIONS[action])
+                    replays += item.write.operation is Operation.CREATE and item.matched_existing
+                recorded.append(item.write.position)
+        finally:
+            self.run.checkpoints.settle(recorded)
         if replays:
             self.logger.info(
                 "%d create(s) found the ticket that the same input record made before (same "
                 "source id): updated, not created again",
                 replays,
             )
-        self._sync()
-        self.run.checkpoints.settle(item.write.position for item in pending)
 
 
 def _dedupe_key(write: TicketWrite) -> tuple[str, str, bool] | None:

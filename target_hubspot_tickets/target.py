@@ -11,7 +11,6 @@ import threading
 import uuid
 from collections.abc import Mapping
 from functools import cached_property
-from pathlib import Path
 from typing import Any, ClassVar
 
 from singer_sdk import typing as th
@@ -24,6 +23,7 @@ from hubspot_api.client import HubSpotClient
 from hubspot_api.config import SECRET_SETTINGS, HubSpotSettings, settings_schema
 from hubspot_api.config_files import read_config_file, variable_prefix
 from hubspot_api.errors import HubSpotError
+from hubspot_api.outputs import OutputFileError, check_output_path, replace_file
 from hubspot_api.pipelines import Pipelines, read_pipelines
 from hubspot_api.progress import PROGRESS_SETTING, SettleProgress
 from hubspot_api.properties import (
@@ -244,6 +244,8 @@ class TargetHubSpotTickets(Target):
         self._stdout_lock = threading.Lock()
         self.checkpoints = Checkpoints(self._emit_state)
         self.summary: dict[str, int] | None = None
+        # Closing the results or rejects file failed (its last lines may not be durable).
+        self.close_error: OutputFileError | None = None
         super().__init__(*args, **kwargs)
         # In place of the SDK's handler, which drains from wherever the signal lands and exits
         # 0: the input ends between two lines, what was read settles, and the run exits 143/130.
@@ -279,19 +281,16 @@ class TargetHubSpotTickets(Target):
         options = self.options
         settings = HubSpotSettings.from_config(config)
         client = HubSpotClient(settings, logger=self.logger.getChild("api"))
+        secrets = [str(config[k]) for k in SECRET_SETTINGS if config.get(k)]
+        run_id = uuid.uuid4().hex[:12]
+        secrets = [*secrets, *client.secrets()]
+        rejects, results = open_outputs(options, secrets, run_id)
         definitions = fetch_property_definitions(client)
         source_property_planned = self._source_id_property(client, definitions)
         pipelines = Pipelines.from_api(read_pipelines(client))
         validator = RecordValidator(
             definitions, pipelines, options.validator, warn=self.logger.warning
         )
-        secrets = [str(config[k]) for k in SECRET_SETTINGS if config.get(k)]
-        run_id = uuid.uuid4().hex[:12]
-        secrets = [*secrets, *client.secrets()]
-        dry = options.write.dry_run
-        # A dry run refuses nothing for real: its rejects are lines of the plan only.
-        rejects = RejectsFile(None if dry else options.rejects_path, secrets, run_id)
-        results_path = options.plan_path if dry else options.results_path
         tally = Tally()
         progress = SettleProgress(
             TICKETS_STREAM, options.progress_interval, self.logger.info, tally.progress
@@ -310,7 +309,7 @@ class TargetHubSpotTickets(Target):
             progress=progress,
         )
         run.source_property_planned = source_property_planned
-        run.results = ResultsFile(results_path, secrets, run_id, options=options.write, planned=dry)
+        run.results = results
         run.creates = CreateWriter(run, TICKETS_STREAM, self.logger.getChild("creates"))
         if options.write.source_id_property is not None:
             run.source_ids = SourceIds(options.write.source_id_property)
@@ -375,6 +374,8 @@ class TargetHubSpotTickets(Target):
             # Nothing was written: handing the state back would let the upstream tap skip, in
             # the real run that follows, the records this one only planned.
             return
+        if self._run is not None:  # what the state covers is on disk first (or it never goes)
+            self._run.sync_outputs()
         with self._stdout_lock:
             sys.stdout.write(json.dumps(value) + "\n")
             sys.stdout.flush()
@@ -405,7 +406,8 @@ class TargetHubSpotTickets(Target):
             self._write_summary(self._finish(), exc)
             raise
         tally = self._finish()
-        error = stopped or signal or self._end_error(reader, tally, archives_refused)
+        ended: BaseException | None = stopped or signal or self.close_error
+        error = ended or self._end_error(reader, tally, archives_refused)
         self._write_summary(tally, error)
         if error is not None:
             raise error
@@ -472,9 +474,7 @@ class TargetHubSpotTickets(Target):
         run = self._run
         tally = run.tally if run is not None else Tally()
         if run is not None:
-            run.rejects.close()
-            if run.results is not None:
-                run.results.close()
+            self.close_error = run.close_outputs()
             run.client.close()
             run.progress.finish()
             if run.options.dry_run:
@@ -518,9 +518,7 @@ class TargetHubSpotTickets(Target):
             "dry_run": self.options.write.dry_run,
             **tally.as_dict(),
         }
-        path = Path(summary_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        write_summary(self.options.summary_path, document, error, self.logger)
         type(self).summary_written = True
 
 
@@ -564,10 +562,54 @@ def _record_refusal(reason: str) -> None:
         "dry_run": config.get("dry_run") is True,
         **Tally().as_dict(),
     }
-    with contextlib.suppress(OSError):
-        target = Path(summary_path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    with contextlib.suppress(HubSpotError):
+        write_summary(summary_path, document)
+
+
+def open_outputs(
+    options: TargetOptions, secrets: list[str], run_id: str
+) -> tuple[RejectsFile, ResultsFile]:
+    """Open the rejects and results (or plan) files, and write the summary as `running`.
+
+    Done before HubSpot is asked anything: a file that cannot take the run's outcomes stops it
+    before its first write, in one line. The first write of the summary is its check.
+    """
+    dry = options.write.dry_run
+    # A dry run refuses nothing for real: its rejects are lines of the plan only.
+    rejects = RejectsFile(None if dry else options.rejects_path, secrets, run_id)
+    results = ResultsFile(
+        options.plan_path if dry else options.results_path,
+        secrets,
+        run_id,
+        options=options.write,
+        planned=dry,
+        setting="plan_path" if dry else "results_path",
+    )
+    write_summary(options.summary_path, {"status": "running", "error": None, "dry_run": dry})
+    return rejects, results
+
+
+def write_summary(
+    summary_path: str | None,
+    document: Mapping[str, Any],
+    error: BaseException | None = None,
+    logger: logging.Logger | None = None,
+) -> None:
+    """Replace the summary file with `document` (`outputs.replace_file`), if one is set.
+
+    When the run ends in `error` already, a summary that cannot be written is logged (unless
+    it is that error) and the run's own error stays the line it ends with.
+    """
+    if not summary_path:
+        return
+    check_output_path(summary_path, "summary_path")
+    try:
+        replace_file(summary_path, json.dumps(document, indent=2) + "\n", "summary_path")
+    except OutputFileError as exc:
+        if error is None or logger is None:
+            raise
+        if str(exc) != str(error):
+            logger.error("%s", exc)
 
 
 if __name__ == "__main__":

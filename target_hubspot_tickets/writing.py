@@ -10,13 +10,15 @@ from __future__ import annotations
 import itertools
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from hubspot_api.client import SERVER_CLOCK_UNCERTAINTY_MS, HubSpotClient
 from hubspot_api.errors import HubSpotAPIError
 from hubspot_api.instants import epoch_ms, parse_iso
+from hubspot_api.outputs import OutputFileError
 from hubspot_api.progress import SettleProgress
 from hubspot_api.records import TICKETS_STREAM
 from target_hubspot_tickets.checkpoints import Checkpoints
@@ -81,6 +83,32 @@ class RunContext:
     last_position: int = 0
     _positions: Iterator[int] = field(default_factory=lambda: itertools.count(1), repr=False)
     _position_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @contextmanager
+    def room_for(self, records: Sequence[Mapping[str, Any]]) -> Iterator[None]:
+        """Hold room in the rejects and results files for the outcomes of `records`."""
+        with ExitStack() as stack:
+            stack.enter_context(self.rejects.room_for(records))
+            if self.results is not None:
+                stack.enter_context(self.results.room_for(records))
+            yield
+
+    def sync_outputs(self) -> None:
+        """Make every outcome written so far durable (before a state that covers it goes out)."""
+        self.rejects.sync()
+        if self.results is not None:
+            self.results.sync()
+
+    def close_outputs(self) -> OutputFileError | None:
+        """Sync and close the rejects and results files; return the first failure, if any."""
+        failure: OutputFileError | None = None
+        for output in (self.rejects, self.results):
+            try:
+                if output is not None:
+                    output.close()
+            except OutputFileError as exc:
+                failure = failure or exc
+        return failure
 
     def next_position(self) -> int:
         """Number the next record of the input (1, 2, ...), across every sink of the run."""
