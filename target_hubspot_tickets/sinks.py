@@ -285,16 +285,11 @@ class TicketsSink(BatchSink):
         So a ticket ends the same whether its write and archive share a batch or not, and
         whether the archive is then refused (`max_archives`) or not.
         """
-        latest: dict[tuple[str, str, bool], int] = {}
-        for index, write in enumerate(writes):
-            key = _dedupe_key(write)
-            if key is not None:
-                latest[key] = index
+        dropped = _superseded(writes)
         kept: list[Pending] = []
         superseded: list[int] = []
         for index, write in enumerate(writes):
-            key = _dedupe_key(write)
-            if key is not None and latest[key] != index:
+            if index in dropped:
                 superseded.append(write.position)
                 if self.run.results is not None:
                     self.run.results.superseded(write)
@@ -373,6 +368,16 @@ class TicketsSink(BatchSink):
                 "source id): updated, not created again",
                 replays,
             )
+
+
+def _superseded(writes: list[TicketWrite]) -> set[int]:
+    """Return the indexes of the writes a later write of the same key supersedes."""
+    latest: dict[tuple[str, str, bool], int] = {}
+    for index, write in enumerate(writes):
+        key = _dedupe_key(write)
+        if key is not None:
+            latest[key] = index
+    return {i for i, w in enumerate(writes) if (k := _dedupe_key(w)) is not None and latest[k] != i}
 
 
 def _dedupe_key(write: TicketWrite) -> tuple[str, str, bool] | None:
