@@ -256,6 +256,43 @@ class TicketsCheckpoint:
         self._drop_counts(ARCHIVED_PASS)
         self.state["archived_since"] = to_iso(since)
 
+    def forget_future(self, latest: datetime) -> list[tuple[str, str]]:
+        """Drop every entry stamped past `latest` (HubSpot's now); return each as (key, value).
+
+        Such an entry was left by a machine whose clock ran ahead of HubSpot's (or edited): it
+        cannot tell what was read, since HubSpot stamps changes by its own clock, before it.
+        Kept, it would skip every change stamped before it; dropped, the run reads again what
+        it claimed to cover: a bookmark leaves the tickets to a full walk (and the window in
+        progress goes with it), `archived_since` the archived tickets to a whole pass, a walk
+        in progress starts again.
+        """
+        bound = truncate_ms(latest)
+        dropped: list[tuple[str, str]] = []
+
+        def past(key: str, value: Any) -> bool:
+            if value and parse_instant(value) > bound:
+                dropped.append((key, str(value)))
+                return True
+            return False
+
+        if past("replication_key_value", self.state.get("replication_key_value")):
+            self.state.pop("replication_key_value", None)
+            self.state.pop("replication_key", None)
+            self.state.pop("window", None)
+            self._drop_counts(WINDOW)
+        if past("archived_since", self.state.get("archived_since")):
+            self.state.pop("archived_since", None)
+        for section, keys, part in (
+            ("full_sync", ("started_at",), FULL_WALK),
+            ("window", ("lower", "upper", "settled"), WINDOW),
+            ("archived_pass", ("started_at",), ARCHIVED_PASS),
+        ):
+            value = self.state.get(section) or {}
+            if any([past(f"{section}.{key}", value.get(key)) for key in keys]):
+                self.state.pop(section, None)
+                self._drop_counts(part)
+        return dropped
+
 
 def check_tickets_state(state: Any) -> None:
     """Raise `ValueError` naming the first entry of a tickets state `TicketsCheckpoint` cannot read.

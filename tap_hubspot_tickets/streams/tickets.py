@@ -38,7 +38,7 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.encoding.simple import RecordMessage
 from typing_extensions import override
 
-from hubspot_api.instants import to_iso
+from hubspot_api.instants import to_iso, truncate_ms
 from hubspot_api.paging import BATCH_LIMIT, chunked
 from hubspot_api.properties import PropertyDefinition
 from hubspot_api.records import ID, TICKET_BASE_COLUMNS, TICKETS_STREAM, UPDATED_AT
@@ -173,6 +173,7 @@ class TicketsStream(HubSpotStream):
         """Read the parts of this run in order, then report them (`report.py`)."""
         options = self.runtime.options
         report = self.runtime.report
+        self._forget_future(checkpoint)
         walked = False
         if checkpoint.bookmark is None:
             # A first sync bounded by start_date walks only tickets modified since it: modified
@@ -199,14 +200,6 @@ class TicketsStream(HubSpotStream):
         if bookmark is None and self.ABORT_AT_RECORD_COUNT is not None:
             return  # `--test` read part of the walk: it was not checkpointed (`_emit`)
         assert bookmark is not None  # set by the full walk
-        if bookmark > now:
-            # Left by a run on a machine whose clock ran ahead: no window can start there.
-            self.logger.warning(
-                "the state's bookmark %s lies past HubSpot's clock (%s): changes HubSpot stamps "
-                "before it are not read; run again from a full refresh to read them",
-                to_iso(bookmark),
-                to_iso(now),
-            )
         # Up to now, once: its bookmark settles a margin before now (`windows.py`). A run that
         # just walked every ticket has read up to now already: the window from its bookmark (a
         # margin before the walk began) waits for the next run.
@@ -227,6 +220,25 @@ class TicketsStream(HubSpotStream):
                 report.uncounted[companion.name] = companion.emitted
         report.count(self.runtime.source.count)
         report.publish()
+
+    def _forget_future(self, checkpoint: TicketsCheckpoint) -> None:
+        """Drop the state's instants past HubSpot's clock, in one warning (`forget_future`)."""
+        latest = self.runtime.hubspot_clock()[0]
+        dropped = checkpoint.forget_future(latest)
+        if not dropped:
+            return
+        named = ", ".join(f"tickets {key} {value}" for key, value in dropped)
+        start = self.runtime.options.start_date
+        again = "everything" if start is None else f"everything since start_date {to_iso(start)}"
+        self.logger.warning(
+            "the state's %s %s past HubSpot's clock (%s), as a run on a machine whose clock ran "
+            "ahead leaves it: it cannot tell which changes were read, so this run reads again "
+            "what it covered (%s) and skips none",
+            named,
+            "lies" if len(dropped) == 1 else "lie",
+            to_iso(truncate_ms(latest)),
+            again,
+        )
 
     def _emit(
         self,
