@@ -38,7 +38,7 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.encoding.simple import RecordMessage
 from typing_extensions import override
 
-from hubspot_api.instants import to_iso, truncate_ms
+from hubspot_api.instants import parse_instant, to_iso, truncate_ms
 from hubspot_api.paging import BATCH_LIMIT, chunked
 from hubspot_api.properties import PropertyDefinition
 from hubspot_api.records import ID, TICKET_BASE_COLUMNS, TICKETS_STREAM, UPDATED_AT
@@ -179,13 +179,17 @@ class TicketsStream(HubSpotStream):
             # A first sync bounded by start_date walks only tickets modified since it: modified
             # covers created, as creating a ticket sets hs_lastmodifieddate.
             whole = checkpoint.full_sync is None and options.start_date is None
-            first, *more = walk.full_walks(checkpoint, since=options.start_date)
+            walks = walk.full_walks(checkpoint, since=options.start_date)
             part = report.add(full_walk_part(checkpoint.full_sync or {}))
             # A walk of every live ticket from its start hands its ids to ticket_associations.
             ids: array[int] | None = (
                 array("q") if whole and self.runtime.associations_selected else None
             )
-            yield from self._emit(first, builder, checkpoint, part, more=tuple(more), ids=ids)
+            if walks:  # none left when a killed run had done both and was healing
+                first, *more = walks
+                yield from self._emit(first, builder, checkpoint, part, more=tuple(more), ids=ids)
+            if checkpoint.walks_done and self.ABORT_AT_RECORD_COUNT is None:
+                yield from self._heal(walk, builder, checkpoint, part, ids)
             self.runtime.walked_ids = ids
             walked = True
         # One "now" for the run: windows planned against a moving clock would never end. It is
@@ -220,6 +224,33 @@ class TicketsStream(HubSpotStream):
                 report.uncounted[companion.name] = companion.emitted
         report.count(self.runtime.source.count)
         report.publish()
+
+    def _heal(
+        self,
+        walk: TicketWalk,
+        builder: TicketRecordBuilder,
+        checkpoint: TicketsCheckpoint,
+        part: Part,
+        ids: array[int] | None,
+    ) -> Iterator[Record]:
+        """Close the full walk, or first let the list read what search counted but left out."""
+        full = checkpoint.full_sync or {}
+        part.emitted, part.listed = checkpoint.counts(part.name)  # earlier runs' included
+        hubspot = self.runtime.source.count(part.count_filter or [])
+        if part.emitted >= hubspot:
+            part.hubspot = hubspot  # the report's count of the part: taken after it was read
+            bookmark = parse_instant(full["started_at"]) - self.runtime.options.search_lag_margin
+            checkpoint.finish_full_sync(bookmark)
+            if not self._batching:
+                self._flush_state()
+            return
+        self.logger.info(
+            "tickets, full walk: HubSpot counts %s, the two walks read %s: the list walk goes "
+            "on over the ids search walked, for tickets search counts but did not return",
+            f"{hubspot:,}",
+            f"{part.emitted:,}",
+        )
+        yield from self._emit(walk.heal_pages(checkpoint), builder, checkpoint, part, ids=ids)
 
     def _forget_future(self, checkpoint: TicketsCheckpoint) -> None:
         """Drop the state's instants past HubSpot's clock, in one warning (`forget_future`)."""

@@ -58,15 +58,23 @@ def test_a_ticket_search_counts_but_never_returns_is_a_warning_naming_the_part(
 ):
     server = emulator(tickets=500, seed=42)
     live = sorted(truth(server).ids(archived=False), key=int)
-    server.portal.hide_from_search(live[-1])  # the top: the search walk's side
+    hidden = live[-1]  # the top: the search walk's side
+    server.portal.hide_from_search(hidden)
+    first = run_tap(server, run_report_path=str(tmp_path / "report.json"))
+    # The first sync's list walk reads what its search walk missed (test_tap_hidden_search.py);
+    # a window is search alone, so a change search hides shows as a difference there.
+    assert _parts(_report(tmp_path))["full walk"]["difference"] == 0
+    server.portal.update_ticket(
+        hidden, {"properties": {"subject": "changed"}}, id_property=None, api_version="v3"
+    )
     with caplog.at_level(logging.WARNING):
-        run_tap(server, run_report_path=str(tmp_path / "report.json"))
-    report = _report(tmp_path)
-    walk = _parts(report)["full walk"]
-    assert walk["hubspot_count"] - walk["emitted"] == 1
-    line = next(w for w in report["warnings"] if w.startswith("tickets, full walk"))
-    assert "created before" in line
-    assert f"HubSpot counts {walk['hubspot_count']:,}" in line
+        run_tap(server, state=first.state, run_report_path=str(tmp_path / "next.json"))
+    report = _report(tmp_path, "next.json")
+    window = _parts(report)["window"]
+    assert window["hubspot_count"] - window["emitted"] == 1
+    line = next(w for w in report["warnings"] if w.startswith("tickets, window"))
+    assert "modified " in line
+    assert f"HubSpot counts {window['hubspot_count']:,}" in line
     assert "(1 fewer)" in line
     assert line in caplog.text
 
