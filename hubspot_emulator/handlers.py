@@ -110,6 +110,10 @@ def read_property(call: Call) -> Result:
     return 200, call.portal.get_property(call.params["propertyName"])
 
 
+def update_property(call: Call) -> Result:
+    return 200, call.portal.update_property(call.params["propertyName"], call.json_object())
+
+
 def batch_read_properties(call: Call) -> Result:
     return call.portal.batch_read_properties(call.json_object())
 

@@ -221,6 +221,8 @@ class TapHubSpotTickets(Tap):
         runtime.check_start_date()
         streams = self.streams
         tickets = streams[TicketsStream.name]
+        if tickets.selected and isinstance(tickets, TicketsStream):
+            tickets.selected_definitions()  # a property's type changed since discovery: stop
         given = tickets.effective_schema.get("properties") or {}
         ticket_properties = tuple(
             name

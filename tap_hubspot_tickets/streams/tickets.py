@@ -38,6 +38,7 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.encoding.simple import RecordMessage
 from typing_extensions import override
 
+from hubspot_api.errors import ConfigError
 from hubspot_api.instants import parse_instant, to_iso, truncate_ms
 from hubspot_api.paging import BATCH_LIMIT, chunked
 from hubspot_api.properties import PropertyDefinition
@@ -45,7 +46,7 @@ from hubspot_api.records import ID, TICKET_BASE_COLUMNS, TICKETS_STREAM, UPDATED
 from tap_hubspot_tickets.pipelining import ReadAhead
 from tap_hubspot_tickets.report import Part, archived_part, full_walk_part, window_part
 from tap_hubspot_tickets.runtime import TapRuntime
-from tap_hubspot_tickets.schemas import TicketRecordBuilder, ticket_schema
+from tap_hubspot_tickets.schemas import TicketRecordBuilder, fit_to_catalog, ticket_schema
 from tap_hubspot_tickets.streams.base import JSON, READ_AHEAD_PAGES, HubSpotStream, utc_now
 from tap_hubspot_tickets.streams.walk import TicketPage, TicketWalk
 from tap_hubspot_tickets.windows import TicketsCheckpoint, plan_window
@@ -80,12 +81,29 @@ class TicketsStream(HubSpotStream):
     ) -> None:
         return
 
-    def _selected_definitions(self) -> list[PropertyDefinition]:
-        return [
-            defn
-            for name, defn in self.runtime.definitions.items()
-            if name in self.schema["properties"] and self.mask[("properties", name)]
-        ]
+    def selected_definitions(self) -> list[PropertyDefinition]:
+        """Return the selected properties, each read as the catalog's schema types it.
+
+        Raise `ConfigError` in one line when a property's type changed since the catalog was
+        discovered in a way no value can follow without loss (`fit_to_catalog`).
+        """
+        given = self.effective_schema.get("properties") or {}
+        chosen = []
+        for name, current in self.runtime.definitions.items():
+            if name not in self.schema["properties"] or not self.mask[("properties", name)]:
+                continue
+            defn = current
+            if name in given:
+                try:
+                    defn = fit_to_catalog(current, given[name])
+                except ValueError as exc:
+                    raise ConfigError(
+                        f"the catalog types tickets property {name!r} {exc}: its type changed "
+                        "since the catalog was discovered; discover again (`--discover`; with "
+                        "Meltano, `meltano run --refresh-catalog ...`) and run with that catalog"
+                    ) from None
+            chosen.append(defn)
+        return chosen
 
     def _companions(self) -> list[TicketCompanionStream]:
         return [
@@ -154,7 +172,7 @@ class TicketsStream(HubSpotStream):
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
         checkpoint = TicketsCheckpoint(self.stream_state)
-        builder = TicketRecordBuilder(self._selected_definitions(), self.value_problems)
+        builder = TicketRecordBuilder(self.selected_definitions(), self.value_problems)
         self.TYPE_CONFORMANCE_LEVEL = self._conformance_level(builder)
         self._batching = bool(self.get_batch_config(self.config))
         self._plain = self._plain_output()
