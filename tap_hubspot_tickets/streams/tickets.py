@@ -120,7 +120,7 @@ class TicketsStream(HubSpotStream):
         Decimals, booleans and None, never dates, bytes or floats. The SDK conforms against the
         catalog's schema instead, so this holds only if every column left after deselection is
         there, typed exactly as discovered. Otherwise the SDK conforms as usual: it drops the
-        columns the catalog lacks and coerces values to the catalog's booleans.
+        columns the catalog lacks (a column typed otherwise is read as `fit_to_catalog` says).
         """
         given = self.effective_schema.get("properties", {})
         ours = self.schema["properties"]
