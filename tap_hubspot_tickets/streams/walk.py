@@ -66,9 +66,11 @@ class TicketWalk:
         # Too many selected properties for a GET query: list ids only, read the properties by
         # POST (airbytehq/airbyte#13691 is the 414 this avoids).
         self.list_names = names if fits_in_query(names) else list(ID_ONLY)
-        # The ids the search walk of this run emitted, in the order it read them (descending):
-        # the list walk that heals a short search skips them (`heal_pages`).
+        # The ids the search walk emitted, in the order it read them (descending): the list
+        # walk that heals a short search skips them (`heal_pages`). Complete only when this
+        # run's search walk began the full walk; otherwise the heal asks search again.
         self.search_ids: array[int] = array("q")
+        self.search_ids_complete = False
 
     def _page(
         self,
@@ -119,6 +121,7 @@ class TicketWalk:
         started = parse_instant(saved["started_at"]) if saved else self.stream.runtime.hubspot_now()
         bookmark = started - self.options.search_lag_margin
         if not saved:
+            self.search_ids_complete = True
             checkpoint.set_full_sync(None, started, since)
             checkpoint.update_full_sync(
                 bookmark, list_done=False, search_done=not self.options.full_sync_search_assist
@@ -198,16 +201,18 @@ class TicketWalk:
         Search can count a ticket it never returns (a document missing from its index): the
         search walk then leaves it out of its half of the ids. Once HubSpot's count says the
         two walks read fewer tickets than it has, the list goes on over the search's half and
-        emits the tickets above the list's own that the search walk of this run did not
-        return (and, for a bounded walk, modified since its bound). The full walk closes when
-        the list ends. A heal resumed after a kill no longer knows what search returned then:
-        it emits those again (a key-deduplicating load keeps one).
+        emits the tickets above the list's own that the search walk did not return (and, for
+        a bounded walk, modified since its bound). The full walk closes when the list ends.
         """
         full = checkpoint.full_sync or {}
         bookmark = parse_instant(full["started_at"]) - self.options.search_lag_margin
         bound = parse_instant(full["since"]) if full.get("since") else None
         high = int(full.get("list_high") or 0)
-        returned = array("q", reversed(self.search_ids))  # ascending, for `bisect`
+        returned = (
+            array("q", reversed(self.search_ids))  # ascending, for `bisect`
+            if self.search_ids_complete
+            else self._search_returns(high, bound)
+        )
 
         def missed(ticket_id: int) -> bool:
             at = bisect_left(returned, ticket_id)
@@ -227,6 +232,25 @@ class TicketWalk:
                     cp.update_full_sync(bookmark, heal_after=after)
 
             yield self._page(kept, mark, archived=False, fill=True)
+
+    def _search_returns(self, above: int, since: datetime | None) -> array[int]:
+        """Return, ascending, the ids above `above` search returns: its walk, ids only.
+
+        For a heal whose search walk began in an earlier run (resumed after a kill): what that
+        run's search emitted is known to search alone.
+        """
+        found: list[int] = []
+        pages = self.source.search_pages(
+            properties=ID_ONLY,
+            filter_groups=() if since is None else modified_at_or_after(since),
+            descending=True,
+        )
+        for page in pages:
+            ids = [int(ticket["id"]) for ticket in page.results]
+            found += [ticket_id for ticket_id in ids if ticket_id > above]
+            if ids and min(ids) <= above:
+                break
+        return array("q", sorted(found))
 
     def window_pages(self, window: SearchWindow) -> Iterator[TicketPage]:
         """Walk one search window in id order, resuming after the last id it emitted."""
