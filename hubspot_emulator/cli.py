@@ -173,9 +173,9 @@ _OPTIONS: tuple[_Option, ...] = (
     ),
     _Option(
         "list_cursor_fault",
-        "break the live tickets list's paging cursor: from the second page on, `repeat` hands "
-        "back the cursor each page was asked with; `cycle` points the third page back to the "
-        "second",
+        "break the tickets list's paging cursor (live and archived): from the second page on, "
+        "`repeat` serves each page again, `cycle` alternates the pages after the second with "
+        "it, each under a fresh cursor string",
         _list_cursor_fault,
         "|".join(LIST_CURSOR_FAULTS),
     ),

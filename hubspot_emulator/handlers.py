@@ -30,14 +30,14 @@ def list_tickets(call: Call) -> Result:
         archived=archived,
     )
     fault = call.emulator.config.list_cursor_fault
-    if fault is not None and not archived:
+    if fault is not None:
         first = call.portal.list_tickets(
             limit=limit,
             after=None,
             properties=["hs_object_id"],
             properties_with_history=None,
             associations=None,
-            archived=False,
+            archived=archived,
         )
         second = (first.get("paging") or {}).get("next", {}).get("after")
         page = misdirect_list_cursor(page, after, fault, second)

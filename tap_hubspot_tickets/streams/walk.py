@@ -282,8 +282,12 @@ class TicketWalk:
         margin = self.options.search_lag_margin
         if not saved:
             checkpoint.set_archived_pass(None, started)
-        pages = self.source.list_pages(
-            properties=self.list_names, after=saved.get("after"), archived=True
+        pages = ascending(
+            self.source.list_pages(
+                properties=self.list_names, after=saved.get("after"), archived=True
+            ),
+            saved.get("after"),
+            what="archived ticket list",
         )
         for page in pages:
             after = page.next_after
@@ -305,16 +309,20 @@ class TicketWalk:
 
 
 def ascending(
-    pages: Iterable[ListPage], after: str | None, *, resumed_high: int = 0
+    pages: Iterable[ListPage],
+    after: str | None,
+    *,
+    resumed_high: int = 0,
+    what: str = "ticket list",
 ) -> Iterator[ListPage]:
-    """Yield the live list's pages, refusing in one line a page that goes back.
+    """Yield a tickets list's pages, refusing in one line a page that goes back.
 
-    The list answers ids in ascending order, page after page: the walk's `Frontier` relies on
-    it. HubSpot's cursors are opaque, so a cursor that repeats or cycles under fresh strings
-    shows only as a page of ids already passed: the run stops there, before emitting any of
-    it, and its last STATE covers what was read. On the first page of a resumed walk, ids at
-    or below the state's `list_high` mean that bookmark claims tickets the list never gave:
-    the state is named as corrupt.
+    The list answers ids in ascending order, page after page (live or archived): the walk's
+    `Frontier` relies on it. HubSpot's cursors are opaque, so a cursor that repeats or cycles
+    under fresh strings shows only as a page of ids already passed: the run stops there,
+    before emitting any of it, and its last STATE covers what was read. On the first page of
+    a resumed walk, ids at or below the state's `list_high` mean that bookmark claims tickets
+    the list never gave: the state is named as corrupt.
     """
     high, cursor = resumed_high, after
     for number, page in enumerate(pages):
@@ -330,7 +338,7 @@ def ascending(
                     f"{STATE_WAY_OUT}"
                 )
             raise PagingLoopError(
-                f"the ticket list went back to id {at} after id {before} (page at cursor "
+                f"the {what} went back to id {at} after id {before} (page at cursor "
                 f"{cursor!r}): its paging cursor repeats or cycles, so the walk stops here; the "
                 "last STATE covers every ticket emitted, run again from it"
             )

@@ -46,6 +46,22 @@ def test_a_list_cursor_that_goes_back_stops_the_run_in_one_line(emulator, tap_cl
     assert not full.get("list_done")
 
 
+@pytest.mark.parametrize("fault", ["repeat", "cycle"])
+def test_an_archived_list_cursor_that_goes_back_stops_the_run_in_one_line(emulator, tap_cli, fault):
+    server = emulator(tickets=560, seed=203, list_cursor_fault=fault)
+    live = sorted((t["id"] for t in server.portal.snapshot() if not t["archived"]), key=int)
+    for ticket_id in live[150:]:  # two pages of live tickets left, four of archived ones
+        server.portal.archive_ticket(ticket_id)
+    done = tap_cli(server, full_sync_search_assist=False)
+    line = _one_line(done)
+    assert "archived ticket list" in line, line
+    archived = [r["id"] for r in done.records("tickets") if r["archived"]]
+    assert archived, "nothing was emitted before the fault"
+    assert len(archived) == len(set(archived)), "a page read twice was emitted twice"
+    tickets = done.state["bookmarks"]["tickets"]
+    assert "archived_since" not in tickets, "the STATE says the archived pass was read"
+
+
 @pytest.mark.parametrize("high", [10**12, 2**63], ids=["1e12", "2^63"])
 def test_a_state_whose_list_high_is_above_every_id_is_named_corrupt(emulator, tap_cli, high):
     server = emulator(tickets=300, seed=202)
