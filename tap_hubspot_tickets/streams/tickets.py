@@ -278,11 +278,11 @@ class TicketsStream(HubSpotStream):
             return
         named = ", ".join(f"tickets {key} {value}" for key, value in dropped)
         start = self.runtime.options.start_date
-        again = "everything" if start is None else f"everything since start_date {to_iso(start)}"
+        again = "from the start" if start is None else f"from start_date {to_iso(start)}"
         self.logger.warning(
             "the state's %s %s past HubSpot's clock (%s), as a run on a machine whose clock ran "
-            "ahead leaves it: it cannot tell which changes were read, so this run reads again "
-            "what it covered (%s) and skips none",
+            "ahead leaves it: it cannot tell which changes were read, so this run reads what it "
+            "covered again (%s) and skips none",
             named,
             "lies" if len(dropped) == 1 else "lie",
             to_iso(truncate_ms(latest)),
