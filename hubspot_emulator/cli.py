@@ -16,6 +16,7 @@ from types import FrameType
 from typing import Any
 
 from hubspot_emulator.config import EmulatorConfig
+from hubspot_emulator.faults import LIST_CURSOR_FAULTS
 from hubspot_emulator.server import EmulatorServer
 
 _DEFAULTS = EmulatorConfig()
@@ -45,6 +46,12 @@ def _portal_id(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError("a portal id is a positive number")
     return number
+
+
+def _list_cursor_fault(value: str) -> str:
+    if value not in LIST_CURSOR_FAULTS:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(LIST_CURSOR_FAULTS)}")
+    return value
 
 
 _SWITCH = None  # the type of an option that takes no value
@@ -163,6 +170,14 @@ _OPTIONS: tuple[_Option, ...] = (
         "shifts every timestamp it serves and its Date header",
         float,
         "S",
+    ),
+    _Option(
+        "list_cursor_fault",
+        "break the tickets list's paging cursor (live and archived): from the second page on, "
+        "`repeat` serves each page again, `cycle` alternates the pages after the second with "
+        "it, each under a fresh cursor string",
+        _list_cursor_fault,
+        "|".join(LIST_CURSOR_FAULTS),
     ),
 )
 

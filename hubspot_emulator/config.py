@@ -46,3 +46,5 @@ class EmulatorConfig:
     whole_batch_errors: bool = False
     # Seconds the emulator's clock runs ahead of this machine's (negative: behind); see clock.py.
     clock_offset_s: float = 0.0
+    # A broken paging cursor on the tickets list, live and archived: "repeat" or "cycle".
+    list_cursor_fault: str | None = None

@@ -87,3 +87,33 @@ class FaultInjector:
         return FaultPlan(
             delay_s=delay, drop_after_apply=write and after < self._apply_then_drop_rate
         )
+
+
+# A list whose paging cursor goes wrong. From the second page on, each page's next cursor serves
+# that same page again (`repeat`), or the pages after the second alternate with it (`cycle`).
+# HubSpot's cursors are opaque: each one handed out is a fresh string (the position with one
+# more leading zero), so only the ids of the pages show the list going back.
+LIST_CURSOR_FAULTS = ("repeat", "cycle")
+
+
+def misdirect_list_cursor(
+    page: dict[str, Any], after: str | None, fault: str, second: str | None
+) -> dict[str, Any]:
+    """Point a list page's next cursor back as `fault` says; `second`: the second page's cursor.
+
+    `after` is the cursor the page was asked with (None: the first page). The first page and
+    the last keep their paging.
+    """
+    following = (page.get("paging") or {}).get("next")
+    if after is None or following is None:
+        return page
+    position = after.lstrip("0") or "0"
+    fresh = "0" * (len(after) - len(position) + 1)
+    back: str | None = position
+    if fault == "cycle":
+        back = str(following["after"]) if position == second else second
+    if back is None:
+        return page
+    following["after"] = fresh + back
+    following["link"] = f"?after={fresh + back}"
+    return page

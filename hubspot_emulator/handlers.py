@@ -9,6 +9,7 @@ from urllib.parse import parse_qs
 from hubspot_emulator.account import account_details
 from hubspot_emulator.calls import Call, Result
 from hubspot_emulator.errors import JSON, ApiError, batch_answer, validation_error
+from hubspot_emulator.faults import misdirect_list_cursor
 from hubspot_emulator.objects import TICKET_TYPE, canonical_name
 
 DEFAULT_PAGE_SIZE = 10  # HubSpot's default `limit` on list calls
@@ -17,14 +18,29 @@ TICKETS = TICKET_TYPE.name
 
 
 def list_tickets(call: Call) -> Result:
+    limit = call.integer("limit", DEFAULT_PAGE_SIZE)
+    after = call.text("after")
+    archived = call.flag("archived")
     page = call.portal.list_tickets(
-        limit=call.integer("limit", DEFAULT_PAGE_SIZE),
-        after=call.text("after"),
+        limit=limit,
+        after=after,
         properties=call.words("properties"),
         properties_with_history=call.words("propertiesWithHistory"),
         associations=call.words("associations"),
-        archived=call.flag("archived"),
+        archived=archived,
     )
+    fault = call.emulator.config.list_cursor_fault
+    if fault is not None:
+        first = call.portal.list_tickets(
+            limit=limit,
+            after=None,
+            properties=["hs_object_id"],
+            properties_with_history=None,
+            associations=None,
+            archived=archived,
+        )
+        second = (first.get("paging") or {}).get("next", {}).get("after")
+        page = misdirect_list_cursor(page, after, fault, second)
     return 200, call.with_next_link(page)
 
 
@@ -92,6 +108,10 @@ def list_properties(call: Call) -> Result:
 
 def read_property(call: Call) -> Result:
     return 200, call.portal.get_property(call.params["propertyName"])
+
+
+def update_property(call: Call) -> Result:
+    return 200, call.portal.update_property(call.params["propertyName"], call.json_object())
 
 
 def batch_read_properties(call: Call) -> Result:

@@ -77,6 +77,57 @@ class PortalProperties(PortalState):
                 self._unique[defn.name] = {}
             return defn.to_json()
 
+    def update_property(self, name: str, body: JSON) -> JSON:
+        """PATCH /crm/v3/properties/tickets/{name}: change a definition, values left as stored.
+
+        HubSpot lets an admin change a custom property's type and field type (its stored values
+        stay as they were: a number property made text keeps `12.5`, a text one made number
+        keeps `abc`); a HubSpot-defined property's type is read-only.
+        https://developers.hubspot.com/docs/api-reference/crm-properties-v3/core/patch-crm-v3-properties-objectType-propertyName
+        """
+        if not isinstance(body, dict):
+            raise validation_error("The property definition must be an object")
+        with self._lock:
+            defn = self._props.get(name)
+            if defn is None:
+                raise not_found(
+                    f'Unable to find property "{name}" on object type tickets',
+                    context={"propertyName": [name]},
+                )
+            kind = body.get("type", defn.type)
+            field_type = body.get("fieldType", defn.field_type)
+            if (kind, field_type) != (defn.type, defn.field_type):
+                if defn.read_only_definition:
+                    raise validation_error(
+                        f"The type of property '{name}' is read-only",
+                        context={"propertyName": [name]},
+                    )
+                if kind not in FIELD_TYPES:
+                    raise validation_error(
+                        f"{kind!r} is not a valid property type; use one of {sorted(FIELD_TYPES)}"
+                    )
+                if field_type not in FIELD_TYPES[kind]:
+                    raise validation_error(
+                        f"fieldType {field_type!r} cannot be used with type {kind!r}; use one "
+                        f"of {sorted(FIELD_TYPES[kind])}"
+                    )
+            for key in ("label", "groupName", "description"):
+                if key in body and not isinstance(body[key], str):
+                    raise validation_error(f"{key} must be a string")
+            defn.type, defn.field_type = kind, field_type
+            defn.label = body.get("label", defn.label)
+            defn.group_name = body.get("groupName", defn.group_name)
+            defn.description = body.get("description", defn.description)
+            if "options" in body:
+                defn.options = _parse_options(kind, body["options"] or [])
+            if "displayOrder" in body:
+                defn.display_order = int(body["displayOrder"])
+            for key, attribute in (("hidden", "hidden"), ("formField", "form_field")):
+                if key in body:
+                    setattr(defn, attribute, bool(body[key]))
+            defn.updated_ms = self._clock()
+            return defn.to_json()
+
     def _parse_property(self, body: JSON) -> PropertyDef:
         if not isinstance(body, dict):
             raise validation_error("The property definition must be an object")

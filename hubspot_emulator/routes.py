@@ -150,6 +150,14 @@ _ROUTE_TABLE: tuple[tuple[str, str, str, str, Callable[[Call], Result], str], ..
         READ,
     ),
     ("GET", "properties.read", "properties", "/{propertyName}", handlers.read_property, READ),
+    (
+        "PATCH",
+        "properties.update",
+        "properties",
+        "/{propertyName}",
+        handlers.update_property,
+        WRITE,
+    ),
     ("GET", "tickets.list", "objects-v4-read", "", handlers.list_tickets, READ),
     ("GET", "tickets.read", "objects-v4-read", "/{ticketId}", handlers.read_ticket, READ),
     (

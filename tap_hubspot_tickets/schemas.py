@@ -9,6 +9,7 @@ as null and counted in a `ValueProblems` (tap_hubspot_tickets/values.py explains
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -19,7 +20,13 @@ from typing import Any
 from singer_sdk import typing as th
 
 from hubspot_api.associations import AssociationLink
-from hubspot_api.properties import INT64_MAX, INT64_MIN, PropertyDefinition, json_schema_for
+from hubspot_api.properties import (
+    INT64_MAX,
+    INT64_MIN,
+    STRING,
+    PropertyDefinition,
+    json_schema_for,
+)
 from hubspot_api.property_values import expected_values, typed_parser
 from hubspot_api.records import (
     ARCHIVED,
@@ -63,6 +70,37 @@ def ticket_schema(definitions: Iterable[PropertyDefinition]) -> dict[str, Any]:
             continue
         schema["properties"][defn.name] = json_schema_for(defn)
     return schema
+
+
+def _kind(schema: Mapping[str, Any]) -> tuple[frozenset[str], Any]:
+    types = schema.get("type")
+    names = [types] if isinstance(types, str) else list(types or ())
+    return frozenset(names) - {"null"}, schema.get("format")
+
+
+_TEXT = (frozenset({"string"}), None)
+
+
+def fit_to_catalog(defn: PropertyDefinition, given: Mapping[str, Any]) -> PropertyDefinition:
+    """Return how to read a property whose column the catalog types as `given`.
+
+    A catalog is discovered once and used for many runs; an admin may change a property's type
+    in between (number to text, text to number). Values are then emitted as the catalog's
+    schema, the one the run sends, says: as they are when the types agree (a whole number
+    fits a number column); as HubSpot's own text of them when the catalog has plain text,
+    which holds every value HubSpot sends without loss. Any other pair could only be bridged
+    by dropping values (text in a number column), so it raises `ValueError` saying both types.
+    """
+    ours, theirs = _kind(json_schema_for(defn)), _kind(given)
+    if ours == theirs or (ours[0] == {"integer"} and theirs == (frozenset({"number"}), None)):
+        return defn
+    if theirs == _TEXT:
+        return dataclasses.replace(defn, type=STRING, field_type="text")
+
+    def spelled(kind: tuple[frozenset[str], Any]) -> str:
+        return "/".join(sorted(kind[0])) + (f" ({kind[1]})" if kind[1] else "")
+
+    raise ValueError(f"as {spelled(theirs)}, but HubSpot now has it as {spelled(ours)}")
 
 
 class TicketRecordBuilder:

@@ -39,7 +39,7 @@ from tap_hubspot_tickets.streams import (
     TicketsStream,
 )
 from tap_hubspot_tickets.values import SurrogateSafeWriter
-from tap_hubspot_tickets.windows import check_tickets_state
+from tap_hubspot_tickets.windows import STATE_WAY_OUT, check_tickets_state
 
 TAP_SETTINGS: tuple[th.Property[Any], ...] = (
     th.Property(
@@ -180,14 +180,14 @@ class TapHubSpotTickets(Tap):
         bookmarks = state.get("bookmarks", {})
         where = "state: bookmarks"
         if not isinstance(bookmarks, dict):
-            raise ConfigError(f"{where} is not an object{_STATE_WAY_OUT}")
+            raise ConfigError(f"{where} is not an object{STATE_WAY_OUT}")
         for stream, value in bookmarks.items():
             if not isinstance(value, dict):
-                raise ConfigError(f"{where}.{stream} is not an object{_STATE_WAY_OUT}")
+                raise ConfigError(f"{where}.{stream} is not an object{STATE_WAY_OUT}")
         try:
             check_tickets_state(bookmarks.get(TicketsStream.name, {}))
         except ValueError as exc:
-            raise ConfigError(f"{where}.{TicketsStream.name}: {exc}{_STATE_WAY_OUT}") from None
+            raise ConfigError(f"{where}.{TicketsStream.name}: {exc}{STATE_WAY_OUT}") from None
         self._incoming_state = state
         super().load_state(state)
 
@@ -221,6 +221,8 @@ class TapHubSpotTickets(Tap):
         runtime.check_start_date()
         streams = self.streams
         tickets = streams[TicketsStream.name]
+        if tickets.selected and isinstance(tickets, TicketsStream):
+            tickets.selected_definitions()  # a property's type changed since discovery: stop
         given = tickets.effective_schema.get("properties") or {}
         ticket_properties = tuple(
             name
@@ -287,7 +289,6 @@ STOPPED_OUTCOME = (
 )
 # After a signal the run stops right after the next STATE, or after this long without one.
 STOP_GRACE_S = 5.0
-_STATE_WAY_OUT = "; fix the state, or start afresh (`meltano run --full-refresh ...`)"
 
 
 def main() -> None:

@@ -38,6 +38,8 @@ ARCHIVED_PASS = "archived"  # noqa: S105 - a name, not a password
 
 # The SDK-visible replication key of the tickets stream (a record column).
 REPLICATION_KEY = UPDATED_AT
+# The end of every error about a state the tap cannot use.
+STATE_WAY_OUT = "; fix the state, or start afresh (`meltano run --full-refresh ...`)"
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,8 @@ class TicketsCheckpoint:
       minus the margin) or the start of a finished full walk minus the margin, never "now".
     - `full_sync`: while the first walk is under way: `after`, the list cursor of the next page;
       `list_high`, the highest id the list walk emitted; `search_below`, the lowest id the
-      search walk from the top emitted; `list_done` / `search_done`.
+      search walk from the top emitted; `list_done` / `search_done`; `heal_after`, the list
+      cursor from which the list goes on when search returned fewer tickets than it counts.
     - `window`: a window in progress, with the last ticket id already emitted.
     - `archived_since`: archived tickets with `archivedAt` at or after this were not yet read.
     - `archived_pass`: `{after, started_at}` while a walk of the archived list is under way.
@@ -192,8 +195,15 @@ class TicketsCheckpoint:
         """Record progress of the full walk; close it once both of its walks are done."""
         full = self.state.setdefault("full_sync", {})
         full.update(progress)
-        if full.get("list_done") and full.get("search_done", True):
+        # With `heal_after`, the stream decides once both walks are done (`walks_done`).
+        if self.walks_done and "heal_after" not in full:
             self.finish_full_sync(bookmark)
+
+    @property
+    def walks_done(self) -> bool:
+        """Tell whether both walks of a full walk under way are done (it may heal, then)."""
+        full = self.state.get("full_sync") or {}
+        return bool(full.get("list_done")) and bool(full.get("search_done", True))
 
     def finish_full_sync(self, bookmark: datetime) -> None:
         """Close the full walk and hand over to windows starting at `bookmark`."""
@@ -255,6 +265,43 @@ class TicketsCheckpoint:
         self.state.pop("archived_pass", None)
         self._drop_counts(ARCHIVED_PASS)
         self.state["archived_since"] = to_iso(since)
+
+    def forget_future(self, latest: datetime) -> list[tuple[str, str]]:
+        """Drop every entry stamped past `latest` (HubSpot's now); return each as (key, value).
+
+        Such an entry was left by a machine whose clock ran ahead of HubSpot's (or edited): it
+        cannot tell what was read, since HubSpot stamps changes by its own clock, before it.
+        Kept, it would skip every change stamped before it; dropped, the run reads again what
+        it claimed to cover: a bookmark leaves the tickets to a full walk (and the window in
+        progress goes with it), `archived_since` the archived tickets to a whole pass, a walk
+        in progress starts again.
+        """
+        bound = truncate_ms(latest)
+        dropped: list[tuple[str, str]] = []
+
+        def past(key: str, value: Any) -> bool:
+            if value and parse_instant(value) > bound:
+                dropped.append((key, str(value)))
+                return True
+            return False
+
+        if past("replication_key_value", self.state.get("replication_key_value")):
+            self.state.pop("replication_key_value", None)
+            self.state.pop("replication_key", None)
+            self.state.pop("window", None)
+            self._drop_counts(WINDOW)
+        if past("archived_since", self.state.get("archived_since")):
+            self.state.pop("archived_since", None)
+        for section, keys, part in (
+            ("full_sync", ("started_at",), FULL_WALK),
+            ("window", ("lower", "upper", "settled"), WINDOW),
+            ("archived_pass", ("started_at",), ARCHIVED_PASS),
+        ):
+            value = self.state.get(section) or {}
+            if any([past(f"{section}.{key}", value.get(key)) for key in keys]):
+                self.state.pop(section, None)
+                self._drop_counts(part)
+        return dropped
 
 
 def check_tickets_state(state: Any) -> None:

@@ -38,14 +38,15 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.encoding.simple import RecordMessage
 from typing_extensions import override
 
-from hubspot_api.instants import to_iso
+from hubspot_api.errors import ConfigError
+from hubspot_api.instants import parse_instant, to_iso, truncate_ms
 from hubspot_api.paging import BATCH_LIMIT, chunked
 from hubspot_api.properties import PropertyDefinition
 from hubspot_api.records import ID, TICKET_BASE_COLUMNS, TICKETS_STREAM, UPDATED_AT
 from tap_hubspot_tickets.pipelining import ReadAhead
 from tap_hubspot_tickets.report import Part, archived_part, full_walk_part, window_part
 from tap_hubspot_tickets.runtime import TapRuntime
-from tap_hubspot_tickets.schemas import TicketRecordBuilder, ticket_schema
+from tap_hubspot_tickets.schemas import TicketRecordBuilder, fit_to_catalog, ticket_schema
 from tap_hubspot_tickets.streams.base import JSON, READ_AHEAD_PAGES, HubSpotStream, utc_now
 from tap_hubspot_tickets.streams.walk import TicketPage, TicketWalk
 from tap_hubspot_tickets.windows import TicketsCheckpoint, plan_window
@@ -80,12 +81,29 @@ class TicketsStream(HubSpotStream):
     ) -> None:
         return
 
-    def _selected_definitions(self) -> list[PropertyDefinition]:
-        return [
-            defn
-            for name, defn in self.runtime.definitions.items()
-            if name in self.schema["properties"] and self.mask[("properties", name)]
-        ]
+    def selected_definitions(self) -> list[PropertyDefinition]:
+        """Return the selected properties, each read as the catalog's schema types it.
+
+        Raise `ConfigError` in one line when a property's type changed since the catalog was
+        discovered in a way no value can follow without loss (`fit_to_catalog`).
+        """
+        given = self.effective_schema.get("properties") or {}
+        chosen = []
+        for name, current in self.runtime.definitions.items():
+            if name not in self.schema["properties"] or not self.mask[("properties", name)]:
+                continue
+            defn = current
+            if name in given:
+                try:
+                    defn = fit_to_catalog(current, given[name])
+                except ValueError as exc:
+                    raise ConfigError(
+                        f"the catalog types tickets property {name!r} {exc}: its type changed "
+                        "since the catalog was discovered; discover again (`--discover`; with "
+                        "Meltano, `meltano run --refresh-catalog ...`) and run with that catalog"
+                    ) from None
+            chosen.append(defn)
+        return chosen
 
     def _companions(self) -> list[TicketCompanionStream]:
         return [
@@ -102,7 +120,7 @@ class TicketsStream(HubSpotStream):
         Decimals, booleans and None, never dates, bytes or floats. The SDK conforms against the
         catalog's schema instead, so this holds only if every column left after deselection is
         there, typed exactly as discovered. Otherwise the SDK conforms as usual: it drops the
-        columns the catalog lacks and coerces values to the catalog's booleans.
+        columns the catalog lacks (a column typed otherwise is read as `fit_to_catalog` says).
         """
         given = self.effective_schema.get("properties", {})
         ours = self.schema["properties"]
@@ -154,7 +172,7 @@ class TicketsStream(HubSpotStream):
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
         checkpoint = TicketsCheckpoint(self.stream_state)
-        builder = TicketRecordBuilder(self._selected_definitions(), self.value_problems)
+        builder = TicketRecordBuilder(self.selected_definitions(), self.value_problems)
         self.TYPE_CONFORMANCE_LEVEL = self._conformance_level(builder)
         self._batching = bool(self.get_batch_config(self.config))
         self._plain = self._plain_output()
@@ -173,18 +191,23 @@ class TicketsStream(HubSpotStream):
         """Read the parts of this run in order, then report them (`report.py`)."""
         options = self.runtime.options
         report = self.runtime.report
+        self._forget_future(checkpoint)
         walked = False
         if checkpoint.bookmark is None:
             # A first sync bounded by start_date walks only tickets modified since it: modified
             # covers created, as creating a ticket sets hs_lastmodifieddate.
             whole = checkpoint.full_sync is None and options.start_date is None
-            first, *more = walk.full_walks(checkpoint, since=options.start_date)
+            walks = walk.full_walks(checkpoint, since=options.start_date)
             part = report.add(full_walk_part(checkpoint.full_sync or {}))
             # A walk of every live ticket from its start hands its ids to ticket_associations.
             ids: array[int] | None = (
                 array("q") if whole and self.runtime.associations_selected else None
             )
-            yield from self._emit(first, builder, checkpoint, part, more=tuple(more), ids=ids)
+            if walks:  # none left when a killed run had done both and was healing
+                first, *more = walks
+                yield from self._emit(first, builder, checkpoint, part, more=tuple(more), ids=ids)
+            if checkpoint.walks_done and self.ABORT_AT_RECORD_COUNT is None:
+                yield from self._heal(walk, builder, checkpoint, part, ids)
             self.runtime.walked_ids = ids
             walked = True
         # One "now" for the run: windows planned against a moving clock would never end. It is
@@ -199,14 +222,6 @@ class TicketsStream(HubSpotStream):
         if bookmark is None and self.ABORT_AT_RECORD_COUNT is not None:
             return  # `--test` read part of the walk: it was not checkpointed (`_emit`)
         assert bookmark is not None  # set by the full walk
-        if bookmark > now:
-            # Left by a run on a machine whose clock ran ahead: no window can start there.
-            self.logger.warning(
-                "the state's bookmark %s lies past HubSpot's clock (%s): changes HubSpot stamps "
-                "before it are not read; run again from a full refresh to read them",
-                to_iso(bookmark),
-                to_iso(now),
-            )
         # Up to now, once: its bookmark settles a margin before now (`windows.py`). A run that
         # just walked every ticket has read up to now already: the window from its bookmark (a
         # margin before the walk began) waits for the next run.
@@ -227,6 +242,52 @@ class TicketsStream(HubSpotStream):
                 report.uncounted[companion.name] = companion.emitted
         report.count(self.runtime.source.count)
         report.publish()
+
+    def _heal(
+        self,
+        walk: TicketWalk,
+        builder: TicketRecordBuilder,
+        checkpoint: TicketsCheckpoint,
+        part: Part,
+        ids: array[int] | None,
+    ) -> Iterator[Record]:
+        """Close the full walk, or first let the list read what search counted but left out."""
+        full = checkpoint.full_sync or {}
+        part.emitted, part.listed = checkpoint.counts(part.name)  # earlier runs' included
+        hubspot = self.runtime.source.count(part.count_filter or [])
+        if part.emitted >= hubspot:
+            part.hubspot = hubspot  # the report's count of the part: taken after it was read
+            bookmark = parse_instant(full["started_at"]) - self.runtime.options.search_lag_margin
+            checkpoint.finish_full_sync(bookmark)
+            if not self._batching:
+                self._flush_state()
+            return
+        self.logger.info(
+            "tickets, full walk: HubSpot counts %s, the two walks read %s: the list walk goes "
+            "on over the ids search walked, for tickets search counts but did not return",
+            f"{hubspot:,}",
+            f"{part.emitted:,}",
+        )
+        yield from self._emit(walk.heal_pages(checkpoint), builder, checkpoint, part, ids=ids)
+
+    def _forget_future(self, checkpoint: TicketsCheckpoint) -> None:
+        """Drop the state's instants past HubSpot's clock, in one warning (`forget_future`)."""
+        latest = self.runtime.hubspot_clock()[0]
+        dropped = checkpoint.forget_future(latest)
+        if not dropped:
+            return
+        named = ", ".join(f"tickets {key} {value}" for key, value in dropped)
+        start = self.runtime.options.start_date
+        again = "from the start" if start is None else f"from start_date {to_iso(start)}"
+        self.logger.warning(
+            "the state's %s %s past HubSpot's clock (%s), as a run on a machine whose clock ran "
+            "ahead leaves it: it cannot tell which changes were read, so this run reads what it "
+            "covered again (%s) and skips none",
+            named,
+            "lies" if len(dropped) == 1 else "lie",
+            to_iso(truncate_ms(latest)),
+            again,
+        )
 
     def _emit(
         self,

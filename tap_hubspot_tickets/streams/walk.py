@@ -6,18 +6,23 @@ tickets, then its companions' records, then its checkpoint (`TicketPage.mark`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import itertools
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from hubspot_api.errors import ConfigError
 from hubspot_api.frontier import Claim, Frontier, claim_down, claim_up
 from hubspot_api.instants import parse_instant
-from hubspot_api.paging import BATCH_LIMIT, chunked
+from hubspot_api.paging import BATCH_LIMIT, ListPage, PagingLoopError, chunked
 from tap_hubspot_tickets.source import fits_in_query
 from tap_hubspot_tickets.streams.base import ID_ONLY, JSON
 from tap_hubspot_tickets.windows import (
+    STATE_WAY_OUT,
     SearchWindow,
     TicketsCheckpoint,
     modified_at_or_after,
@@ -61,6 +66,11 @@ class TicketWalk:
         # Too many selected properties for a GET query: list ids only, read the properties by
         # POST (airbytehq/airbyte#13691 is the 414 this avoids).
         self.list_names = names if fits_in_query(names) else list(ID_ONLY)
+        # The ids the search walk emitted, in the order it read them (descending): the list
+        # walk that heals a short search skips them (`heal_pages`). Complete only when this
+        # run's search walk began the full walk; otherwise the heal asks search again.
+        self.search_ids: array[int] = array("q")
+        self.search_ids_complete = False
 
     def _page(
         self,
@@ -111,6 +121,7 @@ class TicketWalk:
         started = parse_instant(saved["started_at"]) if saved else self.stream.runtime.hubspot_now()
         bookmark = started - self.options.search_lag_margin
         if not saved:
+            self.search_ids_complete = True
             checkpoint.set_full_sync(None, started, since)
             checkpoint.update_full_sync(
                 bookmark, list_done=False, search_done=not self.options.full_sync_search_assist
@@ -132,12 +143,29 @@ class TicketWalk:
     def _list_up(
         self, frontier: Frontier, after: str | None, bookmark: datetime, since: datetime | None
     ) -> Iterator[TicketPage]:
-        pages = self.source.list_pages(properties=self.list_names, after=after)
-        for claim in claim_up(frontier, pages):
+        pages = ascending(
+            self.source.list_pages(properties=self.list_names, after=after),
+            after,
+            resumed_high=frontier.list_high,
+        )
+        fetched_with = [after]  # the cursor of the page being claimed
 
-            def mark(cp: TicketsCheckpoint, claim: Claim = claim) -> None:
+        def cursors() -> Iterator[ListPage]:
+            for page in pages:
+                yield page
+                fetched_with[0] = page.next_after
+
+        for claim in claim_up(frontier, cursors()):
+
+            def mark(
+                cp: TicketsCheckpoint, claim: Claim = claim, cursor: str | None = fetched_with[0]
+            ) -> None:
+                progress: dict[str, Any] = {"list_done": claim.done}
+                if claim.done:
+                    # Where the list stopped: it goes on from there if search fell short.
+                    progress["heal_after"] = cursor
                 cp.update_full_sync(
-                    bookmark, after=claim.next_after, list_high=claim.bound, list_done=claim.done
+                    bookmark, after=claim.next_after, list_high=claim.bound, **progress
                 )
 
             kept = claim.results if since is None else modified_since(claim.results, since)
@@ -164,7 +192,65 @@ class TicketWalk:
 
             # Search's first count covers the whole walk, list side included.
             counted = claim.total if number == 0 else None
+            self.search_ids.extend(int(ticket["id"]) for ticket in claim.results)
             yield self._page(claim.results, mark, archived=False, fill=False, counted=counted)
+
+    def heal_pages(self, checkpoint: TicketsCheckpoint) -> Iterator[TicketPage]:
+        """Walk the list on from where the full walk's list stopped, for what search missed.
+
+        Search can count a ticket it never returns (a document missing from its index): the
+        search walk then leaves it out of its half of the ids. Once HubSpot's count says the
+        two walks read fewer tickets than it has, the list goes on over the search's half and
+        emits the tickets above the list's own that the search walk did not return (and, for
+        a bounded walk, modified since its bound). The full walk closes when the list ends.
+        """
+        full = checkpoint.full_sync or {}
+        bookmark = parse_instant(full["started_at"]) - self.options.search_lag_margin
+        bound = parse_instant(full["since"]) if full.get("since") else None
+        high = int(full.get("list_high") or 0)
+        returned = (
+            array("q", reversed(self.search_ids))  # ascending, for `bisect`
+            if self.search_ids_complete
+            else self._search_returns(high, bound)
+        )
+
+        def missed(ticket_id: int) -> bool:
+            at = bisect_left(returned, ticket_id)
+            return ticket_id > high and not (at < len(returned) and returned[at] == ticket_id)
+
+        after = full.get("heal_after")
+        pages = ascending(self.source.list_pages(properties=self.list_names, after=after), after)
+        for page in pages:
+            kept = [ticket for ticket in page.results if missed(int(ticket["id"]))]
+            if bound is not None:
+                kept = modified_since(kept, bound)
+
+            def mark(cp: TicketsCheckpoint, after: str | None = page.next_after) -> None:
+                if after is None:
+                    cp.finish_full_sync(bookmark)
+                else:
+                    cp.update_full_sync(bookmark, heal_after=after)
+
+            yield self._page(kept, mark, archived=False, fill=True)
+
+    def _search_returns(self, above: int, since: datetime | None) -> array[int]:
+        """Return, ascending, the ids above `above` search returns: its walk, ids only.
+
+        For a heal whose search walk began in an earlier run (resumed after a kill): what that
+        run's search emitted is known to search alone.
+        """
+        found: list[int] = []
+        pages = self.source.search_pages(
+            properties=ID_ONLY,
+            filter_groups=() if since is None else modified_at_or_after(since),
+            descending=True,
+        )
+        for page in pages:
+            ids = [int(ticket["id"]) for ticket in page.results]
+            found += [ticket_id for ticket_id in ids if ticket_id > above]
+            if ids and min(ids) <= above:
+                break
+        return array("q", sorted(found))
 
     def window_pages(self, window: SearchWindow) -> Iterator[TicketPage]:
         """Walk one search window in id order, resuming after the last id it emitted."""
@@ -196,8 +282,12 @@ class TicketWalk:
         margin = self.options.search_lag_margin
         if not saved:
             checkpoint.set_archived_pass(None, started)
-        pages = self.source.list_pages(
-            properties=self.list_names, after=saved.get("after"), archived=True
+        pages = ascending(
+            self.source.list_pages(
+                properties=self.list_names, after=saved.get("after"), archived=True
+            ),
+            saved.get("after"),
+            what="archived ticket list",
         )
         for page in pages:
             after = page.next_after
@@ -216,3 +306,43 @@ class TicketWalk:
                     cp.set_archived_pass(after, started)
 
             yield self._page(wanted, mark, archived=True, fill=True)
+
+
+def ascending(
+    pages: Iterable[ListPage],
+    after: str | None,
+    *,
+    resumed_high: int = 0,
+    what: str = "ticket list",
+) -> Iterator[ListPage]:
+    """Yield a tickets list's pages, refusing in one line a page that goes back.
+
+    The list answers ids in ascending order, page after page (live or archived): the walk's
+    `Frontier` relies on it. HubSpot's cursors are opaque, so a cursor that repeats or cycles
+    under fresh strings shows only as a page of ids already passed: the run stops there,
+    before emitting any of it, and its last STATE covers what was read. On the first page of
+    a resumed walk, ids at or below the state's `list_high` mean that bookmark claims tickets
+    the list never gave: the state is named as corrupt.
+    """
+    high, cursor = resumed_high, after
+    for number, page in enumerate(pages):
+        ids = [int(ticket["id"]) for ticket in page.results]
+        for before, at in itertools.pairwise([high, *ids]):
+            if at > before:
+                continue
+            if number == 0 and resumed_high and before == resumed_high:
+                raise ConfigError(
+                    f"state: bookmarks.tickets.full_sync.list_high {resumed_high} is corrupt: "
+                    f"the ticket list from the state's cursor ({cursor!r}) starts at id {at}, "
+                    f"at or below it, so the walk cannot tell which tickets it read"
+                    f"{STATE_WAY_OUT}"
+                )
+            raise PagingLoopError(
+                f"the {what} went back to id {at} after id {before} (page at cursor "
+                f"{cursor!r}): its paging cursor repeats or cycles, so the walk stops here; the "
+                "last STATE covers every ticket emitted, run again from it"
+            )
+        if ids:
+            high = ids[-1]
+        yield page
+        cursor = page.next_after

@@ -39,6 +39,7 @@ FLAGS = (
     "--required-property",
     "--whole-batch-errors",
     "--clock-offset-s",
+    "--list-cursor-fault",
     "--verbose",
 )
 # Config fields whose flag takes one item at a time.

@@ -164,6 +164,7 @@ def _request(route: str, portal: Portal) -> dict[str, Any]:
             "groupName": "ticketinformation",
         },
         "properties.batch_read": {"inputs": [{"name": "subject"}]},
+        "properties.update": {"label": "Doc label"},
     }
     if route == "oauth.token":
         form = {
@@ -195,6 +196,7 @@ SHAPES: dict[str, set[str]] = {
     "properties.list": {"results"},
     "properties.read": {"name", "label", "type", "fieldType", "groupName"},
     "properties.create": {"name", "label", "type", "fieldType", "groupName"},
+    "properties.update": {"name", "label", "type", "fieldType", "groupName"},
     "properties.groups": {"results"},
     "properties.group": {"name", "label", "displayOrder", "archived"},
     "pipelines.list": {"results"},

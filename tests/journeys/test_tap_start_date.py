@@ -149,4 +149,6 @@ def test_a_state_bookmark_past_hubspots_clock_is_named(emulator, tap_cli):
     second = tap_cli(server, state=state)
     assert second.returncode == 0, second.describe()
     (warning,) = [w for w in second.warnings if "past HubSpot's clock" in w]
-    assert warning.startswith(f"the state's bookmark {ahead} lies past HubSpot's clock")
+    assert warning.startswith(
+        f"the state's tickets replication_key_value {ahead} lies past HubSpot's clock"
+    )

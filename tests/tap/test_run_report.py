@@ -58,15 +58,23 @@ def test_a_ticket_search_counts_but_never_returns_is_a_warning_naming_the_part(
 ):
     server = emulator(tickets=500, seed=42)
     live = sorted(truth(server).ids(archived=False), key=int)
-    server.portal.hide_from_search(live[-1])  # the top: the search walk's side
+    hidden = live[-1]  # the top: the search walk's side
+    server.portal.hide_from_search(hidden)
+    first = run_tap(server, run_report_path=str(tmp_path / "report.json"))
+    # The first sync's list walk reads what its search walk missed (test_tap_hidden_search.py);
+    # a window is search alone, so a change search hides shows as a difference there.
+    assert _parts(_report(tmp_path))["full walk"]["difference"] == 0
+    server.portal.update_ticket(
+        hidden, {"properties": {"subject": "changed"}}, id_property=None, api_version="v3"
+    )
     with caplog.at_level(logging.WARNING):
-        run_tap(server, run_report_path=str(tmp_path / "report.json"))
-    report = _report(tmp_path)
-    walk = _parts(report)["full walk"]
-    assert walk["hubspot_count"] - walk["emitted"] == 1
-    line = next(w for w in report["warnings"] if w.startswith("tickets, full walk"))
-    assert "created before" in line
-    assert f"HubSpot counts {walk['hubspot_count']:,}" in line
+        run_tap(server, state=first.state, run_report_path=str(tmp_path / "next.json"))
+    report = _report(tmp_path, "next.json")
+    window = _parts(report)["window"]
+    assert window["hubspot_count"] - window["emitted"] == 1
+    line = next(w for w in report["warnings"] if w.startswith("tickets, window"))
+    assert "modified " in line
+    assert f"HubSpot counts {window['hubspot_count']:,}" in line
     assert "(1 fewer)" in line
     assert line in caplog.text
 
@@ -107,3 +115,26 @@ def test_a_report_path_that_is_a_directory_is_refused_before_any_read(emulator, 
     with pytest.raises(ConfigError, match=r"run_report_path .* is a directory"):
         run_tap(server, run_report_path=str(tmp_path))
     assert server.stats()["requests"] == 0
+
+
+@pytest.mark.parametrize("left", [250, 4], ids=["killed-in-the-walks", "killed-in-the-heal"])
+def test_a_resumed_first_sync_reads_what_search_hides_once(emulator, run_tap, truth, left):
+    server = emulator(tickets=700, seed=46)
+    live = sorted(truth(server).ids(archived=False), key=int)
+    hidden = live[len(live) // 2 :: 35][:10]  # spread over the search walk's half
+    for ticket_id in hidden:
+        server.portal.hide_from_search(ticket_id)
+    first = run_tap(server, kill_after=len(live) - left)
+    assert first.killed
+    # What the killed run emitted before its last STATE, the resumed run must not emit again.
+    covered: set[str] = set()
+    for message in first.messages:
+        if message["type"] == "STATE":
+            checkpointed = set(covered)
+        elif message["type"] == "RECORD" and message["stream"] == "tickets":
+            covered.add(message["record"]["id"])
+    second = run_tap(server, state=first.state)
+    again = [r["id"] for r in second.records("tickets") if not r["archived"]]
+    assert len(again) == len(set(again)), "the resumed run emitted a ticket twice"
+    assert not checkpointed & set(again), sorted(checkpointed & set(again))[:5]
+    assert set(live) <= covered | set(again), sorted(set(live) - covered - set(again))

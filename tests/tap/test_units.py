@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -140,6 +141,46 @@ def test_checkpoint_layout() -> None:
     checkpoint.finish_archived_pass(T0)
     assert checkpoint.archived_pass is None
     assert checkpoint.archived_since == T0
+
+
+@pytest.mark.parametrize(
+    ("future", "gone", "kept"),
+    [
+        pytest.param(
+            "replication_key_value",
+            {"replication_key_value", "replication_key", "window"},
+            {"archived_since", "full_sync", "archived_pass"},
+            id="bookmark-takes-its-window",
+        ),
+        pytest.param("archived_since", {"archived_since"}, {"window"}, id="archived-since"),
+        pytest.param("full_sync.started_at", {"full_sync"}, {"window"}, id="full-walk"),
+        pytest.param("window.upper", {"window"}, {"replication_key_value"}, id="window-upper"),
+        pytest.param("window.settled", {"window"}, {"archived_pass"}, id="window-settled"),
+        pytest.param("archived_pass.started_at", {"archived_pass"}, {"window"}, id="archived"),
+    ],
+)
+def test_a_checkpoint_forgets_each_instant_past_hubspots_now(
+    future: str, gone: set[str], kept: set[str]
+) -> None:
+    past, ahead = to_iso(T0 - timedelta(hours=1)), to_iso(T0 + timedelta(milliseconds=1))
+    state: dict[str, Any] = {
+        "replication_key": "updated_at",
+        "replication_key_value": past,
+        "archived_since": past,
+        "full_sync": {"after": "7", "started_at": past},
+        "window": {"lower": past, "upper": past, "after_id": 9, "settled": past},
+        "archived_pass": {"after": "5", "started_at": past},
+    }
+    section, _, key = future.partition(".")
+    if key:
+        state[section][key] = ahead
+    else:
+        state[section] = ahead
+    assert TicketsCheckpoint(state).forget_future(T0) == [(future, ahead)]
+    assert not gone & state.keys()
+    assert kept <= state.keys()
+    # Nothing past it, nothing forgotten.
+    assert TicketsCheckpoint(state).forget_future(T0) == []
 
 
 # -- options ------------------------------------------------------------------------------------
