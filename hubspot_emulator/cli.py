@@ -126,6 +126,14 @@ _OPTIONS: tuple[_Option, ...] = (
     ),
     _Option("drop_rate", "share of requests whose connection is closed with no answer", float, "R"),
     _Option(
+        "fault_paths",
+        "limit --fault-rate and --drop-rate to request paths matching this shell-style pattern, "
+        "e.g. '/crm/v4/associations/tickets/deals/*' (repeatable; default every path)",
+        str,
+        "PATTERN",
+        item_flag="--fault-path",
+    ),
+    _Option(
         "apply_then_drop_rate",
         "share of writes applied, then left unanswered (connection closed)",
         float,

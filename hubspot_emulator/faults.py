@@ -2,10 +2,13 @@
 
 One seeded generator decides for every request, always drawing the same five numbers per
 request, so a client that sends the same requests in the same order sees the same faults.
+Faults and drops can be limited to some paths (`fault_paths`): one object type's association
+reads failing while everything else answers, as HubSpot does when one of its backends is down.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import random
 import threading
 from dataclasses import dataclass
@@ -59,6 +62,7 @@ class FaultInjector:
         fault_rate: float = 0.0,
         drop_rate: float = 0.0,
         apply_then_drop_rate: float = 0.0,
+        fault_paths: tuple[str, ...] = (),
     ) -> None:
         self._random = random.Random(seed)
         self._lock = threading.Lock()
@@ -67,18 +71,26 @@ class FaultInjector:
         self._fault_rate = fault_rate
         self._drop_rate = drop_rate
         self._apply_then_drop_rate = apply_then_drop_rate
+        self._fault_paths = fault_paths
         self.enabled = bool(
             latency_ms or jitter_ms or fault_rate or drop_rate or apply_then_drop_rate
         )
 
-    def plan(self, *, write: bool) -> FaultPlan:
-        """Draw the plan for one request; `write` marks requests that change the portal."""
+    def plan(self, *, write: bool, path: str = "") -> FaultPlan:
+        """Draw the plan for one request; `write` marks requests that change the portal.
+
+        A request whose `path` matches none of `fault_paths` (when given) is only delayed.
+        """
         if not self.enabled:
             return NO_FAULT
         with self._lock:
             jitter, drop, fault, kind, after = (self._random.random() for _ in range(5))
         # Latency L with jitter J is uniform in [L - J, L + J]: "150 ms +- 50" as usually written.
         delay = max(0.0, self._latency_s + (2.0 * jitter - 1.0) * self._jitter_s)
+        if self._fault_paths and not any(
+            fnmatch.fnmatchcase(path, pattern) for pattern in self._fault_paths
+        ):
+            return FaultPlan(delay_s=delay)
         if drop < self._drop_rate:
             return FaultPlan(delay_s=delay, drop=True)
         if fault < self._fault_rate:
