@@ -47,6 +47,16 @@ def _portal_id(value: str) -> int:
     return number
 
 
+def _fault_status(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if not 400 <= number <= 599:
+        raise argparse.ArgumentTypeError("a fault status is an error status, 400 to 599")
+    return number
+
+
 _SWITCH = None  # the type of an option that takes no value
 
 
@@ -132,6 +142,14 @@ _OPTIONS: tuple[_Option, ...] = (
         str,
         "PATTERN",
         item_flag="--fault-path",
+    ),
+    _Option(
+        "fault_statuses",
+        "answer injected faults with this status, e.g. 403 (a missing scope, not retried) "
+        "(repeatable; default 429/502/503/504, and 423 on writes)",
+        _fault_status,
+        "STATUS",
+        item_flag="--fault-status",
     ),
     _Option(
         "apply_then_drop_rate",

@@ -491,6 +491,7 @@ class EmulatorServer:
             fault_rate=config.fault_rate,
             drop_rate=config.drop_rate,
             fault_paths=config.fault_paths,
+            fault_statuses=config.fault_statuses,
             apply_then_drop_rate=config.apply_then_drop_rate,
         )
         self.counters = Stats(self.clock)

@@ -184,6 +184,24 @@ def test_faults_can_be_limited_to_some_paths(emulator, api_session):
     assert server.stats()["injected_faults"] == len(faulted)
 
 
-def test_the_fault_path_flag_repeats():
-    args = build_parser().parse_args(["--fault-path", "/a/*", "--fault-path", "*/deals/*"])
-    assert config_from_args(args).fault_paths == ("/a/*", "*/deals/*")
+def test_faults_can_answer_with_a_chosen_status(emulator, api_session):
+    server = emulator(seed=7, fault_rate=1.0, fault_statuses=(403,))
+    answers = [api_session.get(f"{server.url}{PROPERTIES}") for _ in range(5)]
+    assert {answer.status_code for answer in answers} == {403}
+    assert answers[0].json()["category"] == "MISSING_SCOPES"
+
+
+def test_the_fault_flags_repeat():
+    args = build_parser().parse_args(
+        ["--fault-path", "/a/*", "--fault-path", "*/deals/*", "--fault-status", "403"]
+    )
+    config = config_from_args(args)
+    assert (config.fault_paths, config.fault_statuses) == (("/a/*", "*/deals/*"), (403,))
+
+
+@pytest.mark.parametrize("value", ["200", "abc"], ids=["success", "word"])
+def test_a_fault_status_is_an_error_status(capsys, value):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["--fault-status", value])
+    assert exit_info.value.code == 2
+    assert "--fault-status" in capsys.readouterr().err
