@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import os
 import queue
 import signal
 import subprocess
@@ -282,3 +283,102 @@ def test_a_signalled_tap_writing_batch_files_states_only_what_it_handed_over(emu
     walked = tickets_state.get("full_sync", {}).get("list_high") or 0
     # The state claims no ticket beyond those in files a BATCH message handed over.
     assert walked <= max(map(int, handed)), "the state claims tickets never handed over"
+
+
+# -- a reader that takes nothing -----------------------------------------------------------------
+# A hang guard only: each command ends within seconds of the signal (`stopping`).
+STALL_GUARD_S = 90
+
+
+def _signal_once_output_is_full(
+    args: list[str], cwd: Path, signum: int, stdin: bytes | None = None
+) -> tuple[int, str]:
+    """Run a command whose stdout nobody reads; signal it once a write to it blocks.
+
+    Return its exit status and stderr.
+    """
+    read_end, write_end = os.pipe()
+    stderr_path = cwd / f"stderr-{time.monotonic_ns()}.log"
+    with stderr_path.open("wb") as stderr:
+        proc = subprocess.Popen(
+            args,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=write_end,
+            stderr=stderr,
+            cwd=cwd,
+        )
+    os.close(write_end)
+    try:
+        if stdin is not None:
+            assert proc.stdin is not None
+            threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True).start()
+        deadline = time.monotonic() + STALL_GUARD_S
+        while not _blocked_in_a_pipe_write(proc.pid):
+            assert proc.poll() is None, f"ended before filling the pipe: {proc.returncode}"
+            assert time.monotonic() < deadline, "no write to the output ever blocked"
+            time.sleep(0.05)
+        proc.send_signal(signum)
+        try:
+            status = proc.wait(timeout=STALL_GUARD_S)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"still running {STALL_GUARD_S} s after {signum!r}") from None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdin is not None:
+            proc.stdin.close()
+        os.close(read_end)
+    return status, stderr_path.read_text()
+
+
+def _feed(pipe: IO[bytes], data: bytes) -> None:
+    with contextlib.suppress(BrokenPipeError, OSError):
+        pipe.write(data)
+        pipe.close()
+
+
+def _blocked_in_a_pipe_write(pid: int) -> bool:
+    """Tell whether a thread of `pid` waits in the kernel for room in a pipe (Linux)."""
+    waits = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            waits.append((task / "wchan").read_text())
+    return any("pipe_write" in wait for wait in waits)
+
+
+def test_a_signalled_tap_whose_output_is_not_read_ends(emulator, tmp_path):
+    server = emulator(tickets=1_000, seed=94)
+    config = _tap_config(server, tmp_path)
+    tap = [str(BIN / "tap-hubspot-tickets"), "--config", str(config)]
+
+    status, stderr = _signal_once_output_is_full(tap, tmp_path, signal.SIGTERM)
+
+    assert status == 128 + signal.SIGTERM, stderr[-2000:]
+    line = _stopped_line("tap-hubspot-tickets", stderr, signal.SIGTERM)
+    assert "the last whole STATE written covers every record written before it" in line
+
+
+def test_a_signalled_target_whose_state_is_not_read_ends(
+    emulator, singer_input, target_cli, tmp_path
+):
+    server = emulator(tickets=5, seed=95)
+    singer = singer_input(server)
+    config_path, _ = target_cli.config_file(
+        server, source_id_property="external_ticket_id", batch_size_rows=5
+    )
+    # A state larger than the pipe holds: handing it back blocks while nobody reads stdout.
+    big_state = {"records": 5, "bookmarks": {"padding": "x" * 300_000}}
+    lines = [singer.schema()]
+    lines += [
+        singer.record({"subject": _subject(n), "hs_pipeline_stage": NEW_STAGE}) for n in range(5)
+    ]
+    lines.append(singer.state(big_state))
+
+    status, stderr = _signal_once_output_is_full(
+        target_cli.command(config_path), config_path.parent, signal.SIGINT, singer.text(lines)
+    )
+
+    assert status == 128 + signal.SIGINT, stderr[-2000:]
+    line = _stopped_line("target-hubspot-tickets", stderr, signal.SIGINT)
+    assert "its output was not read" in line
