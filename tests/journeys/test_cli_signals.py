@@ -27,6 +27,7 @@ from typing import IO, Any
 import pytest
 
 from hubspot_emulator.config import DEFAULT_TOKEN
+from tests.tap.conftest import Truth
 
 pytestmark = pytest.mark.journeys
 
@@ -191,6 +192,95 @@ def test_a_signalled_tap_exits_non_zero_with_its_state_and_resumes_from_it(
     assert first_run | set(second_run) == {t["id"] for t in server.portal.snapshot()}
     final = [m["value"] for m in again if m["type"] == "STATE"][-1]
     assert "full_sync" not in final["bookmarks"]["tickets"]
+
+
+# The tap's streams in the order it reads them (`TapHubSpotTickets.streams`).
+STREAMS = [
+    "ticket_pipeline_stages",
+    "ticket_pipelines",
+    "ticket_properties",
+    "ticket_property_history",
+    "tickets",
+    "ticket_associations",
+]
+FULL_TABLE = {
+    "ticket_pipeline_stages",
+    "ticket_pipelines",
+    "ticket_properties",
+    "ticket_associations",
+}
+
+
+def _keys(messages: list[dict[str, Any]], stream: str) -> set[tuple[Any, ...]]:
+    """Return the keys of one stream's records (`KEYS`)."""
+    return {
+        tuple(m["record"][name] for name in KEYS[stream])
+        for m in messages
+        if m["type"] == "RECORD" and m["stream"] == stream
+    }
+
+
+KEYS = {
+    "ticket_pipeline_stages": ("pipeline_id", "stage_id"),
+    "ticket_pipelines": ("id",),
+    "ticket_properties": ("name",),
+    "ticket_property_history": ("ticket_id", "property", "timestamp"),
+    "tickets": ("id",),
+    "ticket_associations": ("ticket_id", "to_object_type", "to_object_id"),
+}
+
+
+def _portal_keys(server: Any) -> dict[str, set[tuple[Any, ...]]]:
+    """Return the keys every stream must hold, by the emulator's own state."""
+    truth = Truth(server)
+    pipelines = server.portal.list_pipelines()["results"]
+    return {
+        "ticket_pipeline_stages": {(p["id"], s["id"]) for p in pipelines for s in p["stages"]},
+        "ticket_pipelines": {(p["id"],) for p in pipelines},
+        "ticket_properties": {(d["name"],) for d in server.portal.list_properties()["results"]},
+        "ticket_property_history": set(truth.history_keys()),
+        "tickets": {(ticket_id,) for ticket_id in truth.ids()},
+        "ticket_associations": set(truth.association_keys()),
+    }
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_a_tap_signalled_during_each_stream_resumes_to_the_whole_portal(emulator, tmp_path, stream):
+    server = emulator(tickets=300, seed=99, latency_ms=20)
+    config = _tap_config(server, tmp_path)
+    settings = json.loads(config.read_text())
+    for every_default in ("associations", "history_properties", "full_sync_search_assist"):
+        del settings[every_default]
+    config.write_text(json.dumps(settings))
+    tap = [str(BIN / "tap-hubspot-tickets"), "--config", str(config)]
+
+    def reading(line: bytes) -> bool:
+        message = json.loads(line)
+        return bool(message["type"] == "RECORD" and message["stream"] == stream)
+
+    status, lines, stderr = _run_until(tap, tmp_path, signal.SIGTERM, reading)
+
+    assert status == 128 + signal.SIGTERM, stderr[-2000:]
+    _stopped_line("tap-hubspot-tickets", stderr, signal.SIGTERM)
+    messages = [json.loads(line) for line in lines if line.strip()]
+    assert messages[-1]["type"] == "STATE", "records after the last STATE"
+    activated = {m["stream"] for m in messages if m["type"] == "ACTIVATE_VERSION"}
+    # A stream the signal cut short is not activated: its rows downstream stay as they were.
+    assert stream not in activated
+    state_path = tmp_path / "state.json"
+    state_path.write_text(json.dumps(messages[-1]["value"]))
+    resumed = subprocess.run(
+        [*tap, "--state", str(state_path)],
+        capture_output=True,
+        timeout=RUN_TIMEOUT_S,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert resumed.returncode == 0, resumed.stderr.decode()[-2000:]
+    again = [json.loads(line) for line in resumed.stdout.splitlines() if line.strip()]
+    assert {m["stream"] for m in again if m["type"] == "ACTIVATE_VERSION"} == FULL_TABLE
+    for name, expected in _portal_keys(server).items():
+        assert _keys(messages, name) | _keys(again, name) == expected, name
 
 
 # -- the target ------------------------------------------------------------------------------------
