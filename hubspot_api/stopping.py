@@ -41,11 +41,17 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 class Stopped(BaseException):
     """The run stopped at a safe point because a signal asked it to."""
 
-    def __init__(self, signum: int, outcome: str) -> None:
+    def __init__(self, signum: int, outcome: str, signals: StopSignals | None = None) -> None:
         """Keep the signal's number, and what the run leaves behind in words."""
         super().__init__(signum)
         self.signum = signum
         self.outcome = outcome
+        self.signals = signals
+
+    def reported(self) -> None:
+        """Note that the run's stopped line was said: a hard stop then adds none."""
+        if self.signals is not None:
+            self.signals.said = True
 
     @property
     def name(self) -> str:
@@ -88,6 +94,8 @@ class StopSignals:
         self.on_stop: Callable[[], None] | None = None
         self._stopping = False
         self._writing = 0
+        self._settled = False  # stopped at a safe point, its state written
+        self.said = False  # its stopped line was said (`Stopped.reported`)
         self._alarm = False  # the SIGALRM handler is installed (`install`, main thread only)
 
     def install(self) -> StopSignals:
@@ -107,8 +115,8 @@ class StopSignals:
         for each in STOP_SIGNALS:
             signal.signal(each, signal.SIG_DFL)
         if not self.deferred and not self._stopping:
-            self._stopping = True
-            raise Stopped(signum, self.outcome)
+            self._stopping = self._settled = True
+            raise Stopped(signum, self.outcome, self)
         if self.always_hard or self._writing:
             self._arm_hard_stop()
 
@@ -121,10 +129,13 @@ class StopSignals:
     def _hard_stop(self, alarm: int, frame: FrameType | None) -> None:
         signum = self.signum if self.signum is not None else signal.SIGTERM
         name = signal.Signals(signum).name
-        line = f"{self.command}: stopped: {name} stopped the run; {self.hard_outcome}\n"
+        # Stopped at a safe point, its state written, but still ending (a thread in a call).
+        outcome = self.outcome if self._settled else self.hard_outcome
+        line = f"{self.command}: stopped: {name} stopped the run; {outcome}\n"
         # Only raw writes and `_exit`: buffers, locks and threads may be stuck where they are.
         try:
-            os.write(2, line.encode("utf-8", "replace"))
+            if not self.said:
+                os.write(2, line.encode("utf-8", "replace"))
         finally:
             os._exit(128 + signum)
 
@@ -152,7 +163,8 @@ class StopSignals:
         self._stopping = True
         if self.on_stop is not None:
             self.on_stop()
-        raise Stopped(self.signum, self.outcome)
+        self._settled = True
+        raise Stopped(self.signum, self.outcome, self)
 
     @contextmanager
     def interruptible(self) -> Iterator[None]:

@@ -95,7 +95,8 @@ TAP_SETTINGS: tuple[th.Property[Any], ...] = (
         default=True,
         description=(
             "Send ACTIVATE_VERSION for the full-table streams (associations, pipelines, "
-            "stages, properties) so rows that disappeared in HubSpot are removed downstream."
+            "stages, properties) so rows that disappeared in HubSpot are removed downstream. "
+            "It follows a stream's last record; a read that fails or is stopped sends none."
         ),
     ),
     th.Property(

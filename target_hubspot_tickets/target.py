@@ -247,13 +247,7 @@ class TargetHubSpotTickets(Target):
         super().__init__(*args, **kwargs)
         # In place of the SDK's handler, which drains from wherever the signal lands and exits
         # 0: the input ends between two lines, what was read settles, and the run exits 143/130.
-        self.stop_signals = StopSignals(
-            STOPPED_OUTCOME,
-            command=self.name,
-            hard_stop_s=OUTPUT_STALL_S,
-            hard_outcome=STALLED_OUTCOME,
-            always_hard=False,  # settling what was read may take long: only stdout is bounded
-        ).install()
+        self.stop_signals = _stop_signals(self.name).install()
         self.stop_signals.deferred = True
         if isinstance(self.message_reader, TicketsReader):
             self.message_reader.stop = self.stop_signals
@@ -540,6 +534,17 @@ STALLED_OUTCOME = (
     f"its output was not read for {OUTPUT_STALL_S:g} s, so the state after the records settled "
     "was not handed back: run again with the input after the last state handed back"
 )
+
+
+def _stop_signals(command: str) -> StopSignals:
+    """Return the target's stop: settling what was read may take long, so only stdout is bounded."""
+    return StopSignals(
+        STOPPED_OUTCOME,
+        command=command,
+        hard_stop_s=OUTPUT_STALL_S,
+        hard_outcome=STALLED_OUTCOME,
+        always_hard=False,
+    )
 
 
 def main() -> None:
