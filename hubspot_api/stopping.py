@@ -130,7 +130,8 @@ class StopSignals:
         signum = self.signum if self.signum is not None else signal.SIGTERM
         name = signal.Signals(signum).name
         # Stopped at a safe point, its state written, but still ending (a thread in a call).
-        outcome = self.outcome if self._settled else self.hard_outcome
+        settled = self._settled and not self._writing
+        outcome = self.outcome if settled else self.hard_outcome
         line = f"{self.command}: stopped: {name} stopped the run; {outcome}\n"
         # Only raw writes and `_exit`: buffers, locks and threads may be stuck where they are.
         try:
