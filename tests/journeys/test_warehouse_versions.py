@@ -9,7 +9,8 @@ association reads of one object type failing on an emulator that shares the firs
 
 from __future__ import annotations
 
-import subprocess
+import os
+import signal
 import time
 from collections import Counter
 from pathlib import Path
@@ -116,7 +117,7 @@ def _run_and_signal_the_tap(
             assert time.monotonic() < deadline, "the tap never read the deals"
             time.sleep(0.05)
         (tap,) = _tap_pids(proc.pid)
-        subprocess.run(["kill", "-TERM", str(tap)], check=True)
+        os.kill(tap, signal.SIGTERM)
         status = proc.wait(timeout=RUN_GUARD_S)
     finally:
         if proc.poll() is None:
