@@ -213,4 +213,5 @@ def run_cli(
         raise SystemExit(EXIT_HUBSPOT_ERROR) from None
     except Stopped as stop:
         _say(name, "stopped", f"{stop.name} stopped the run; {stop.outcome}")
+        stop.reported()
         raise SystemExit(stop.exit_status) from None

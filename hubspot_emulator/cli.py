@@ -54,6 +54,16 @@ def _list_cursor_fault(value: str) -> str:
     return value
 
 
+def _fault_status(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if not 400 <= number <= 599:
+        raise argparse.ArgumentTypeError("a fault status is an error status, 400 to 599")
+    return number
+
+
 _SWITCH = None  # the type of an option that takes no value
 
 
@@ -132,6 +142,22 @@ _OPTIONS: tuple[_Option, ...] = (
         "fault_rate", "share of requests answered with an injected 429/502/503/504/423", float, "R"
     ),
     _Option("drop_rate", "share of requests whose connection is closed with no answer", float, "R"),
+    _Option(
+        "fault_paths",
+        "limit --fault-rate and --drop-rate to request paths matching this shell-style pattern, "
+        "e.g. '/crm/v4/associations/tickets/deals/*' (repeatable; default every path)",
+        str,
+        "PATTERN",
+        item_flag="--fault-path",
+    ),
+    _Option(
+        "fault_statuses",
+        "answer injected faults with this status, e.g. 403 (a missing scope, not retried) "
+        "(repeatable; default 429/502/503/504, and 423 on writes)",
+        _fault_status,
+        "STATUS",
+        item_flag="--fault-status",
+    ),
     _Option(
         "apply_then_drop_rate",
         "share of writes applied, then left unanswered (connection closed)",

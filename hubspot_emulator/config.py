@@ -35,6 +35,10 @@ class EmulatorConfig:
     retry_after: bool = False  # HubSpot does not reliably send Retry-After; off by default
     fault_rate: float = 0.0  # share of requests answered with an injected 429/502/503/504/423
     drop_rate: float = 0.0  # share of requests whose connection is closed with no answer
+    # Request paths (shell-style patterns) the two rates above apply to; empty: every path.
+    fault_paths: tuple[str, ...] = ()
+    # Statuses injected faults answer with; empty: 429/502/503/504, and 423 on writes.
+    fault_statuses: tuple[int, ...] = ()
     apply_then_drop_rate: float = 0.0  # share of writes applied, then the connection dropped
     search_lag_ms: float = 0.0  # writes stay invisible to search for this long
     # Tickets search counts in `total` but leaves out of its results (a lost index document).

@@ -2,13 +2,18 @@
 
 One seeded generator decides for every request, always drawing the same five numbers per
 request, so a client that sends the same requests in the same order sees the same faults.
+Faults and drops can be limited to some paths (`fault_paths`), and faults to some statuses
+(`fault_statuses`): one object type's association reads failing while everything else answers,
+as when one of HubSpot's backends is down (502) or the app lacks that object's scope (403).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import random
 import threading
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from hubspot_emulator.errors import error_body
@@ -23,15 +28,27 @@ _FAULT_MESSAGES = {
     503: "Service Unavailable: please try again later",
     504: "Gateway Timeout: the request took too long to process",
     423: "The resource is locked by another operation; retry in a couple of seconds",
+    403: "This app hasn't been granted all required scopes to make this call.",
 }
+_FAULT_CATEGORIES = {423: "LOCKED", 403: "MISSING_SCOPES"}
 
 
 def fault_body(status: int, correlation_id: str) -> dict[str, Any]:
-    """Render the body of an injected transient error."""
+    """Render the body of an injected error."""
     if status == 429:
         return rate_limit_body("TEN_SECONDLY_ROLLING", correlation_id)
-    category = "LOCKED" if status == 423 else "INTERNAL_ERROR"
-    return error_body(_FAULT_MESSAGES[status], category, correlation_id=correlation_id)
+    message = _FAULT_MESSAGES.get(status) or _phrase(status)
+    category = _FAULT_CATEGORIES.get(status) or (
+        "INTERNAL_ERROR" if status >= 500 else "VALIDATION_ERROR"
+    )
+    return error_body(message, category, correlation_id=correlation_id)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:  # a status of HubSpot's own, or none at all
+        return f"Injected error {status}"
 
 
 @dataclass(frozen=True)
@@ -59,6 +76,8 @@ class FaultInjector:
         fault_rate: float = 0.0,
         drop_rate: float = 0.0,
         apply_then_drop_rate: float = 0.0,
+        fault_paths: tuple[str, ...] = (),
+        fault_statuses: tuple[int, ...] = (),
     ) -> None:
         self._random = random.Random(seed)
         self._lock = threading.Lock()
@@ -67,22 +86,31 @@ class FaultInjector:
         self._fault_rate = fault_rate
         self._drop_rate = drop_rate
         self._apply_then_drop_rate = apply_then_drop_rate
+        self._fault_paths = fault_paths
+        self._fault_statuses = fault_statuses
         self.enabled = bool(
             latency_ms or jitter_ms or fault_rate or drop_rate or apply_then_drop_rate
         )
 
-    def plan(self, *, write: bool) -> FaultPlan:
-        """Draw the plan for one request; `write` marks requests that change the portal."""
+    def plan(self, *, write: bool, path: str = "") -> FaultPlan:
+        """Draw the plan for one request; `write` marks requests that change the portal.
+
+        A request whose `path` matches none of `fault_paths` (when given) is only delayed.
+        """
         if not self.enabled:
             return NO_FAULT
         with self._lock:
             jitter, drop, fault, kind, after = (self._random.random() for _ in range(5))
         # Latency L with jitter J is uniform in [L - J, L + J]: "150 ms +- 50" as usually written.
         delay = max(0.0, self._latency_s + (2.0 * jitter - 1.0) * self._jitter_s)
+        if self._fault_paths and not any(
+            fnmatch.fnmatchcase(path, pattern) for pattern in self._fault_paths
+        ):
+            return FaultPlan(delay_s=delay)
         if drop < self._drop_rate:
             return FaultPlan(delay_s=delay, drop=True)
         if fault < self._fault_rate:
-            choices = WRITE_FAULTS if write else READ_FAULTS
+            choices = self._fault_statuses or (WRITE_FAULTS if write else READ_FAULTS)
             return FaultPlan(delay_s=delay, status=choices[int(kind * len(choices))])
         return FaultPlan(
             delay_s=delay, drop_after_apply=write and after < self._apply_then_drop_rate

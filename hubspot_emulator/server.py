@@ -234,7 +234,7 @@ class _Handler(BaseHTTPRequestHandler):
         # Every branch counts before it answers: a client reading the stats right after its
         # answer must find that answer counted.
         stats = emulator.counters
-        plan = emulator.faults.plan(write=route is not None and route.write)
+        plan = emulator.faults.plan(write=route is not None and route.write, path=path)
         # HubSpot counts a request against its budgets when the request arrives; the injected
         # latency stands for the network and processing time around it. So a request that
         # passes the edge is authenticated and admitted first, and only then delayed.
@@ -490,6 +490,8 @@ class EmulatorServer:
             jitter_ms=config.jitter_ms,
             fault_rate=config.fault_rate,
             drop_rate=config.drop_rate,
+            fault_paths=config.fault_paths,
+            fault_statuses=config.fault_statuses,
             apply_then_drop_rate=config.apply_then_drop_rate,
         )
         self.counters = Stats(self.clock)

@@ -95,7 +95,8 @@ TAP_SETTINGS: tuple[th.Property[Any], ...] = (
         default=True,
         description=(
             "Send ACTIVATE_VERSION for the full-table streams (associations, pipelines, "
-            "stages, properties) so rows that disappeared in HubSpot are removed downstream."
+            "stages, properties) so rows that disappeared in HubSpot are removed downstream. "
+            "It follows a stream's last record; a read that fails or is stopped sends none."
         ),
     ),
     th.Property(
@@ -138,7 +139,12 @@ class TapHubSpotTickets(Tap):
         and exits 0: a sync stops before its next message, and the run exits 143/130.
         """
         super().__init__(*args, **kwargs)
-        self.stop_signals = StopSignals(STOPPED_OUTCOME).install()
+        self.stop_signals = StopSignals(
+            STOPPED_OUTCOME,
+            command=self.name,
+            hard_stop_s=HARD_STOP_S,
+            hard_outcome=HARD_STOPPED_OUTCOME,
+        ).install()
         self.stop_signals.on_stop = self._write_last_state
         self._last_message = ""
         if isinstance(self.message_writer, SurrogateSafeWriter):
@@ -289,6 +295,14 @@ STOPPED_OUTCOME = (
 )
 # After a signal the run stops right after the next STATE, or after this long without one.
 STOP_GRACE_S = 5.0
+# ... and ends this long after the signal whatever it waits for: a reader that takes nothing
+# more, or a call in its retries (`stopping`).
+HARD_STOP_S = 10.0
+HARD_STOPPED_OUTCOME = (
+    f"it reached no safe point within {HARD_STOP_S:g} s (stdout not read, or a HubSpot call "
+    "still in its retries) and ended there: the last whole STATE written covers every record "
+    "written before it (a line after it may be cut short): run again from it to resume"
+)
 
 
 def main() -> None:

@@ -249,7 +249,7 @@ class TargetHubSpotTickets(Target):
         super().__init__(*args, **kwargs)
         # In place of the SDK's handler, which drains from wherever the signal lands and exits
         # 0: the input ends between two lines, what was read settles, and the run exits 143/130.
-        self.stop_signals = StopSignals(STOPPED_OUTCOME).install()
+        self.stop_signals = _stop_signals(self.name).install()
         self.stop_signals.deferred = True
         if isinstance(self.message_reader, TicketsReader):
             self.message_reader.stop = self.stop_signals
@@ -376,7 +376,7 @@ class TargetHubSpotTickets(Target):
             return
         if self._run is not None:  # what the state covers is on disk first (or it never goes)
             self._run.sync_outputs()
-        with self._stdout_lock:
+        with self._stdout_lock, self.stop_signals.bounded_output():
             sys.stdout.write(json.dumps(value) + "\n")
             sys.stdout.flush()
 
@@ -526,6 +526,23 @@ STOPPED_OUTCOME = (
     "the input was read up to a message boundary, every record read was settled and the state "
     "after it handed back: run again with the input after that state"
 )
+# After a signal, a state line stdout has not taken for this long ends the run: nobody reads it.
+OUTPUT_STALL_S = 5.0
+STALLED_OUTCOME = (
+    f"its output was not read for {OUTPUT_STALL_S:g} s, so the state after the records settled "
+    "was not handed back: run again with the input after the last state handed back"
+)
+
+
+def _stop_signals(command: str) -> StopSignals:
+    """Return the target's stop: settling what was read may take long, so only stdout is bounded."""
+    return StopSignals(
+        STOPPED_OUTCOME,
+        command=command,
+        hard_stop_s=OUTPUT_STALL_S,
+        hard_outcome=STALLED_OUTCOME,
+        always_hard=False,
+    )
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from types import TracebackType
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Stream, metrics
 from singer_sdk.exceptions import AbortedSyncExceptionBase
+from singer_sdk.helpers.types import Context
 from singer_sdk.singerlib.catalog import Metadata, MetadataMapping
 from typing_extensions import override
 
@@ -21,6 +23,7 @@ from tap_hubspot_tickets.values import SurrogateSafeWriter, ValueProblems, surro
 
 if TYPE_CHECKING:
     from singer_sdk import Tap
+    from singer_sdk.helpers._batch import BatchConfig
 
 JSON = dict[str, Any]
 
@@ -107,6 +110,8 @@ class HubSpotStream(Stream):
         self.runtime = runtime
         # Values emitted as null because their column's type cannot hold them (values.py).
         self.value_problems = ValueProblems()
+        # The FULL_TABLE version to activate once the whole stream is out (`_activate_version`).
+        self._version_to_activate: int | None = None
         super().__init__(tap=tap, schema=schema)
         self.progress = StreamProgress(
             self.name, runtime.options.progress_interval, self.logger.info
@@ -138,6 +143,39 @@ class HubSpotStream(Stream):
         writer = getattr(self._tap, "message_writer", None)
         if isinstance(writer, SurrogateSafeWriter) and writer.replaced[self.name]:
             self.logger.warning("%s", surrogate_warning(self.name, writer.replaced[self.name]))
+
+    @override
+    def _write_activate_version_message(self, full_table_version: int) -> None:
+        """Keep the version the SDK activates before reading: it goes out after (`sync`).
+
+        ACTIVATE_VERSION tells the loader that rows of older versions are gone (target-postgres
+        soft- or hard-deletes them). Sent first, as the SDK does, a read that then fails or is
+        stopped leaves the warehouse with only the rows it got that far.
+        """
+        self._version_to_activate = full_table_version
+
+    @override
+    def _sync_records(
+        self, context: Context | None = None, *, write_messages: bool = True
+    ) -> Generator[dict[str, Any], Any, Any]:
+        yield from super()._sync_records(context, write_messages=write_messages)
+        if write_messages:  # else the records go into batch files (`_sync_batches`)
+            self._activate_version()
+
+    @override
+    def _sync_batches(self, batch_config: BatchConfig, context: Context | None = None) -> None:
+        super()._sync_batches(batch_config, context=context)
+        self._activate_version()
+
+    def _activate_version(self) -> None:
+        """Send the held ACTIVATE_VERSION: every record of this run's version is out.
+
+        Only reached when the whole stream was read and emitted: an error or a stop signal
+        (`stopping`) leaves the loader's rows as they were.
+        """
+        version, self._version_to_activate = self._version_to_activate, None
+        if version is not None:
+            super()._write_activate_version_message(version)
 
     def automatic_columns(self) -> list[str]:
         """Return the columns always emitted: keys, replication key, `always_emitted`."""

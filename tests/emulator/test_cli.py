@@ -44,6 +44,8 @@ FLAGS = (
 )
 # Config fields whose flag takes one item at a time.
 REPEATED = {
+    "fault_paths": "--fault-path",
+    "fault_statuses": "--fault-status",
     "oauth_clients": "--oauth-client",
     "refresh_tokens": "--refresh-token",
     "required_properties": "--required-property",

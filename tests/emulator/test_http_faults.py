@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 import requests
 
+from hubspot_emulator.cli import build_parser, config_from_args
 from hubspot_emulator.faults import READ_FAULTS, WRITE_FAULTS, FaultInjector
 
 PROPERTIES = "/crm/v3/properties/tickets"
@@ -164,3 +165,43 @@ def test_plans_repeat_for_the_same_seed():
     assert all(0.005 <= delay <= 0.015 for delay in delays)
     assert min(delays) < 0.008, "jitter shortens some answers"
     assert max(delays) > 0.012, "and lengthens others"
+
+
+def test_faults_can_be_limited_to_some_paths(emulator, api_session):
+    deals = "/crm/v4/associations/tickets/deals/batch/read"
+    contacts = "/crm/v4/associations/tickets/contacts/batch/read"
+    server = emulator(tickets=5, seed=6, fault_rate=1.0, fault_paths=("*/tickets/deals/*",))
+    body = {"inputs": [{"id": ticket["id"]} for ticket in server.portal.snapshot()]}
+
+    faulted = [api_session.post(f"{server.url}{deals}", json=body).status_code for _ in range(20)]
+    answered = [
+        api_session.post(f"{server.url}{contacts}", json=body).status_code for _ in range(20)
+    ]
+    answered.append(api_session.get(f"{server.url}{PROPERTIES}").status_code)
+
+    assert set(faulted) <= set(READ_FAULTS)
+    assert set(answered) <= {200, 207}
+    assert server.stats()["injected_faults"] == len(faulted)
+
+
+def test_faults_can_answer_with_a_chosen_status(emulator, api_session):
+    server = emulator(seed=7, fault_rate=1.0, fault_statuses=(403,))
+    answers = [api_session.get(f"{server.url}{PROPERTIES}") for _ in range(5)]
+    assert {answer.status_code for answer in answers} == {403}
+    assert answers[0].json()["category"] == "MISSING_SCOPES"
+
+
+def test_the_fault_flags_repeat():
+    args = build_parser().parse_args(
+        ["--fault-path", "/a/*", "--fault-path", "*/deals/*", "--fault-status", "403"]
+    )
+    config = config_from_args(args)
+    assert (config.fault_paths, config.fault_statuses) == (("/a/*", "*/deals/*"), (403,))
+
+
+@pytest.mark.parametrize("value", ["200", "abc"], ids=["success", "word"])
+def test_a_fault_status_is_an_error_status(capsys, value):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["--fault-status", value])
+    assert exit_info.value.code == 2
+    assert "--fault-status" in capsys.readouterr().err

@@ -23,7 +23,7 @@ start it again, run the write-back job twice. Every check reads the emulator's o
   so the project's own catalog cache and plugin venvs are untouched) with tap-jsonl,
   tap-postgres and target-hubspot-tickets. `journey_meltano.run(env, *args)` runs `meltano`
   with a system database of the test's own (`journey_meltano.database(tmp_path)`), returning a
-  `MeltanoRun` (exit status, output).
+  `MeltanoRun` (exit status, output); `start(env, output, *args)` starts one without waiting.
 - `postgres`: the throwaway PostgreSQL server of tests/e2e, shared with them.
 
 Readings are strict: `CLIRun.rejects` fails the test on any rejects line that is not strict JSON
@@ -43,7 +43,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -477,6 +477,18 @@ class JourneyMeltano:
         except subprocess.TimeoutExpired as exc:
             pytest.fail(f"meltano {' '.join(args)} ran over {MELTANO_TIMEOUT_S} s: {exc}")
         return MeltanoRun(done.returncode, done.stdout + done.stderr)
+
+    def start(
+        self, env: Mapping[str, str], output: IO[bytes], *args: str
+    ) -> subprocess.Popen[bytes]:
+        """Start a `meltano` command writing its output to `output`; return the process."""
+        return subprocess.Popen(
+            [str(BIN / "meltano"), *args],
+            cwd=ROOT,
+            env={**self._env, **env},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
 
 
 @pytest.fixture(scope="session")

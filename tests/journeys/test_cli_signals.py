@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import os
 import queue
 import signal
 import subprocess
@@ -26,6 +27,7 @@ from typing import IO, Any
 import pytest
 
 from hubspot_emulator.config import DEFAULT_TOKEN
+from tests.tap.conftest import Truth
 
 pytestmark = pytest.mark.journeys
 
@@ -192,6 +194,101 @@ def test_a_signalled_tap_exits_non_zero_with_its_state_and_resumes_from_it(
     assert "full_sync" not in final["bookmarks"]["tickets"]
 
 
+# The tap's streams in the order it reads them (`TapHubSpotTickets.streams`).
+STREAMS = [
+    "ticket_pipeline_stages",
+    "ticket_pipelines",
+    "ticket_properties",
+    "ticket_property_history",
+    "tickets",
+    "ticket_associations",
+]
+FULL_TABLE = {
+    "ticket_pipeline_stages",
+    "ticket_pipelines",
+    "ticket_properties",
+    "ticket_associations",
+}
+
+
+def _keys(messages: list[dict[str, Any]], stream: str) -> set[tuple[Any, ...]]:
+    """Return the keys of one stream's records (`KEYS`)."""
+    return {
+        tuple(m["record"][name] for name in KEYS[stream])
+        for m in messages
+        if m["type"] == "RECORD" and m["stream"] == stream
+    }
+
+
+KEYS = {
+    "ticket_pipeline_stages": ("pipeline_id", "stage_id"),
+    "ticket_pipelines": ("id",),
+    "ticket_properties": ("name",),
+    "ticket_property_history": ("ticket_id", "property", "timestamp"),
+    "tickets": ("id",),
+    "ticket_associations": ("ticket_id", "to_object_type", "to_object_id"),
+}
+
+
+def _portal_keys(server: Any) -> dict[str, set[tuple[Any, ...]]]:
+    """Return the keys every stream must hold, by the emulator's own state."""
+    truth = Truth(server)
+    pipelines = server.portal.list_pipelines()["results"]
+    return {
+        "ticket_pipeline_stages": {(p["id"], s["id"]) for p in pipelines for s in p["stages"]},
+        "ticket_pipelines": {(p["id"],) for p in pipelines},
+        "ticket_properties": {(d["name"],) for d in server.portal.list_properties()["results"]},
+        "ticket_property_history": set(truth.history_keys()),
+        "tickets": {(ticket_id,) for ticket_id in truth.ids()},
+        "ticket_associations": set(truth.association_keys()),
+    }
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_a_tap_signalled_during_each_stream_resumes_to_the_whole_portal(emulator, tmp_path, stream):
+    server = emulator(tickets=300, seed=99, latency_ms=50)
+    config = _tap_config(server, tmp_path)
+    settings = json.loads(config.read_text())
+    for every_default in ("associations", "history_properties", "full_sync_search_assist"):
+        del settings[every_default]
+    config.write_text(json.dumps(settings))
+    tap = [str(BIN / "tap-hubspot-tickets"), "--config", str(config)]
+
+    def reading(line: bytes) -> bool:
+        message = json.loads(line)
+        return bool(message["type"] == "SCHEMA" and message["stream"] == stream)
+
+    # Signalled once the stream began: its SCHEMA goes out before its first read.
+    status, lines, stderr = _run_until(tap, tmp_path, signal.SIGTERM, reading)
+
+    assert status == 128 + signal.SIGTERM, stderr[-2000:]
+    _stopped_line("tap-hubspot-tickets", stderr, signal.SIGTERM)
+    messages = [json.loads(line) for line in lines if line.strip()]
+    assert messages[-1]["type"] == "STATE", "records after the last STATE"
+    expected = _portal_keys(server)
+    # A version is activated only after the whole stream was read and emitted in this run: a
+    # stream the signal cut short leaves its rows downstream as they were.
+    for index, message in enumerate(messages):
+        if message["type"] == "ACTIVATE_VERSION":
+            name = message["stream"]
+            assert _keys(messages[:index], name) == expected[name], f"{name} activated unread"
+            assert _keys(messages[index:], name) == set(), f"{name} activated before its records"
+    state_path = tmp_path / "state.json"
+    state_path.write_text(json.dumps(messages[-1]["value"]))
+    resumed = subprocess.run(
+        [*tap, "--state", str(state_path)],
+        capture_output=True,
+        timeout=RUN_TIMEOUT_S,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert resumed.returncode == 0, resumed.stderr.decode()[-2000:]
+    again = [json.loads(line) for line in resumed.stdout.splitlines() if line.strip()]
+    assert {m["stream"] for m in again if m["type"] == "ACTIVATE_VERSION"} == FULL_TABLE
+    for name, keys in expected.items():
+        assert _keys(messages, name) | _keys(again, name) == keys, name
+
+
 # -- the target ------------------------------------------------------------------------------------
 RECORDS = 600
 STATE_EVERY = 50
@@ -282,3 +379,102 @@ def test_a_signalled_tap_writing_batch_files_states_only_what_it_handed_over(emu
     walked = tickets_state.get("full_sync", {}).get("list_high") or 0
     # The state claims no ticket beyond those in files a BATCH message handed over.
     assert walked <= max(map(int, handed)), "the state claims tickets never handed over"
+
+
+# -- a reader that takes nothing -----------------------------------------------------------------
+# A hang guard only: each command ends within seconds of the signal (`stopping`).
+STALL_GUARD_S = 90
+
+
+def _signal_once_output_is_full(
+    args: list[str], cwd: Path, signum: int, stdin: bytes | None = None
+) -> tuple[int, str]:
+    """Run a command whose stdout nobody reads; signal it once a write to it blocks.
+
+    Return its exit status and stderr.
+    """
+    read_end, write_end = os.pipe()
+    stderr_path = cwd / f"stderr-{time.monotonic_ns()}.log"
+    with stderr_path.open("wb") as stderr:
+        proc = subprocess.Popen(
+            args,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=write_end,
+            stderr=stderr,
+            cwd=cwd,
+        )
+    os.close(write_end)
+    try:
+        if stdin is not None:
+            assert proc.stdin is not None
+            threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True).start()
+        deadline = time.monotonic() + STALL_GUARD_S
+        while not _blocked_in_a_pipe_write(proc.pid):
+            assert proc.poll() is None, f"ended before filling the pipe: {proc.returncode}"
+            assert time.monotonic() < deadline, "no write to the output ever blocked"
+            time.sleep(0.05)
+        proc.send_signal(signum)
+        try:
+            status = proc.wait(timeout=STALL_GUARD_S)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"still running {STALL_GUARD_S} s after {signum!r}") from None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdin is not None:
+            proc.stdin.close()
+        os.close(read_end)
+    return status, stderr_path.read_text()
+
+
+def _feed(pipe: IO[bytes], data: bytes) -> None:
+    with contextlib.suppress(BrokenPipeError, OSError):
+        pipe.write(data)
+        pipe.close()
+
+
+def _blocked_in_a_pipe_write(pid: int) -> bool:
+    """Tell whether a thread of `pid` waits in the kernel for room in a pipe (Linux)."""
+    waits = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            waits.append((task / "wchan").read_text())
+    return any("pipe_write" in wait for wait in waits)
+
+
+def test_a_signalled_tap_whose_output_is_not_read_ends(emulator, tmp_path):
+    server = emulator(tickets=1_000, seed=94)
+    config = _tap_config(server, tmp_path)
+    tap = [str(BIN / "tap-hubspot-tickets"), "--config", str(config)]
+
+    status, stderr = _signal_once_output_is_full(tap, tmp_path, signal.SIGTERM)
+
+    assert status == 128 + signal.SIGTERM, stderr[-2000:]
+    line = _stopped_line("tap-hubspot-tickets", stderr, signal.SIGTERM)
+    assert "the last whole STATE written covers every record written before it" in line
+
+
+def test_a_signalled_target_whose_state_is_not_read_ends(
+    emulator, singer_input, target_cli, tmp_path
+):
+    server = emulator(tickets=5, seed=95)
+    singer = singer_input(server)
+    config_path, _ = target_cli.config_file(
+        server, source_id_property="external_ticket_id", batch_size_rows=5
+    )
+    # A state larger than the pipe holds: handing it back blocks while nobody reads stdout.
+    big_state = {"records": 5, "bookmarks": {"padding": "x" * 300_000}}
+    lines = [singer.schema()]
+    lines += [
+        singer.record({"subject": _subject(n), "hs_pipeline_stage": NEW_STAGE}) for n in range(5)
+    ]
+    lines.append(singer.state(big_state))
+
+    status, stderr = _signal_once_output_is_full(
+        target_cli.command(config_path), config_path.parent, signal.SIGINT, singer.text(lines)
+    )
+
+    assert status == 128 + signal.SIGINT, stderr[-2000:]
+    line = _stopped_line("target-hubspot-tickets", stderr, signal.SIGINT)
+    assert "its output was not read" in line

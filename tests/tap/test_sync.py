@@ -241,6 +241,25 @@ def test_removed_association_disappears_with_activate_version(emulator, run_tap,
     assert second.types("tickets")["ACTIVATE_VERSION"] == 0
 
 
+def test_a_version_is_activated_after_the_last_record_of_its_stream(seeded_emulator, run_tap):
+    # Sent first, a read that then failed would leave the loader only the rows read so far.
+    run = run_tap(seeded_emulator)
+    full_table = {m["stream"] for m in run.messages if m["type"] == "ACTIVATE_VERSION"}
+    assert full_table == {
+        "ticket_associations",
+        "ticket_pipelines",
+        "ticket_pipeline_stages",
+        "ticket_properties",
+    }
+    for stream in full_table:
+        kinds = [(i, m) for i, m in enumerate(run.messages) if m.get("stream") == stream]
+        (activation,) = [(i, m) for i, m in kinds if m["type"] == "ACTIVATE_VERSION"]
+        records = [(i, m) for i, m in kinds if m["type"] == "RECORD"]
+        assert records, stream
+        assert activation[0] > records[-1][0], f"{stream}: activated before its last record"
+        assert {m["version"] for _, m in records} == {activation[1]["version"]}, stream
+
+
 def test_start_date_bounds_the_first_sync(seeded_emulator, run_tap, truth):
     tickets = truth(seeded_emulator).tickets
     stamps = sorted(t["properties"]["hs_lastmodifieddate"] for t in tickets)
