@@ -16,6 +16,7 @@ from types import FrameType
 from typing import Any
 
 from hubspot_emulator.config import EmulatorConfig
+from hubspot_emulator.hostile import HOSTILE_KINDS
 from hubspot_emulator.server import EmulatorServer
 
 _DEFAULTS = EmulatorConfig()
@@ -45,6 +46,12 @@ def _portal_id(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError("a portal id is a positive number")
     return number
+
+
+def _hostile_kind(value: str) -> str:
+    if value not in HOSTILE_KINDS:
+        raise argparse.ArgumentTypeError(f"one of {', '.join(HOSTILE_KINDS)}")
+    return value
 
 
 _SWITCH = None  # the type of an option that takes no value
@@ -164,6 +171,23 @@ _OPTIONS: tuple[_Option, ...] = (
         float,
         "S",
     ),
+    _Option(
+        "hostile_answer",
+        f"answer matching requests in a way HubSpot never does: {', '.join(HOSTILE_KINDS)}",
+        _hostile_kind,
+        "KIND",
+    ),
+    _Option(
+        "hostile_answer_on",
+        "which requests get --hostile-answer: a glob over 'METHOD /path' (repeatable; "
+        "default every API request)",
+        str,
+        "PATTERN",
+        item_flag="--hostile-answer-on",
+    ),
+    _Option("hostile_answer_times", "only the first N matching requests (0 = all)", int, "N"),
+    _Option("hostile_answer_mb", "decoded size of the huge and gzip-bomb answers", float, "MB"),
+    _Option("hostile_trickle_s", "seconds between the bytes of a trickle answer", float, "S"),
 )
 
 
