@@ -36,6 +36,7 @@ from hubspot_api.errors import (
     HubSpotConnectionError,
     TLSError,
     UnsendableBodyError,
+    UnusableAnswerError,
     shorten,
 )
 from hubspot_api.paths import Budget
@@ -43,6 +44,11 @@ from hubspot_api.ratelimit import RateLimiter
 
 JSON = Any
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+# The most a body is read in one piece (decoded): a piece is what one socket read brings, so a
+# trickle is seen between pieces, and a gzip bomb cannot grow more than this past the cap.
+READ_PIECE_BYTES = 64 * 1024
+DEFAULT_MAX_ANSWER_BYTES = 256 * 2**20
+ANSWER_TOO_SLOW = "the answer did not end within request_timeout"
 # A wait for the rate budget at least this long is said in one line: while the budget is held
 # (by a 429's pause, or by other processes of the same app) no record moves, and a run that
 # says nothing for that long looks stuck.
@@ -131,6 +137,8 @@ def describe_transport_error(exc: requests.exceptions.RequestException) -> tuple
     if _is_connect_failure(exc):
         return NOT_CONNECTED, "connection refused or host unreachable"
     if isinstance(exc, requests.exceptions.Timeout):
+        if ANSWER_TOO_SLOW in str(exc):
+            return TIMEOUT, ANSWER_TOO_SLOW
         return TIMEOUT, "no answer before the timeout"
     return CONNECTION_DROPPED, "connection dropped before an answer arrived"
 
@@ -215,6 +223,49 @@ def encode_params(params: Mapping[str, Any] | None) -> list[tuple[str, str]] | N
     return out
 
 
+def read_body(response: requests.Response, deadline: float, max_bytes: int) -> None:
+    """Read a streamed answer's body, decoded, into `response.content`, in bounded pieces.
+
+    `requests`' timeout bounds each socket read, not the answer: a server trickling a byte a
+    second would hold the call for ever. Each piece is what one read returns (never waiting to
+    fill a buffer), and the whole must end before `deadline` (monotonic), else
+    `requests.exceptions.ReadTimeout`, a timeout like any other. A body larger than `max_bytes`
+    once decoded (a huge page, a gzip bomb) raises `UnusableAnswerError` as soon as it passes
+    the cap, so memory stays near the cap.
+    """
+    raw = response.raw
+    pieces: list[bytes] = []
+    size = 0
+    try:
+        while True:
+            if time.monotonic() > deadline:
+                raise requests.exceptions.ReadTimeout(ANSWER_TOO_SLOW)
+            piece = raw.read1(READ_PIECE_BYTES, decode_content=True)
+            if not piece:
+                break
+            size += len(piece)
+            if size > max_bytes:
+                raise UnusableAnswerError(
+                    f"the answer is larger than {max_bytes / 2**20:g} MB once decoded "
+                    "(max_answer_mb); nothing of it was used",
+                    status=response.status_code,
+                    method=response.request.method,
+                    path=urlsplit(response.request.url or "").path,
+                )
+            pieces.append(piece)
+    except requests.exceptions.RequestException:
+        raise  # the deadline's own timeout (requests' exceptions are OSErrors too)
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise requests.exceptions.ReadTimeout(exc) from exc
+    except urllib3.exceptions.DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc) from exc
+    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.SSLError, OSError) as exc:
+        raise requests.exceptions.ConnectionError(exc) from exc
+    # What `Response.content` would have read itself, had the body not been streamed.
+    response._content = b"".join(pieces)
+    response._content_consumed = True  # type: ignore[attr-defined]
+
+
 def parse_json(response: requests.Response) -> JSON:
     if response.status_code == 204 or not response.content:
         return None
@@ -242,11 +293,18 @@ class Transport:
         on_sent: Callable[[int | None, float], None],
         logger: logging.Logger,
         redact: Callable[[str], str],
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
     ) -> None:
-        """Open the session; `on_sent(status, throttle_wait)` counts every request sent."""
+        """Open the session; `on_sent(status, throttle_wait)` counts every request sent.
+
+        Each answer must arrive whole within `timeout` seconds of being sent (a timeout pair
+        allows their sum), and hold at most `max_answer_bytes` once decoded (`read_body`).
+        """
         self.api_url = api_url
         self.limiter = limiter
         self._timeout = timeout
+        self._answer_seconds = timeout if isinstance(timeout, int | float) else sum(timeout)
+        self._max_answer_bytes = max_answer_bytes
         self._clock = clock
         self._on_sent = on_sent
         self._logger = logger
@@ -315,10 +373,16 @@ class Transport:
                     headers=headers,
                     timeout=self._timeout,
                     allow_redirects=False,
+                    # The body is read here, against a deadline and a size cap (`read_body`).
+                    stream=True,
                 )
                 status = response.status_code
             finally:
                 self._on_sent(status, throttle_wait)
+            try:
+                read_body(response, started + self._answer_seconds, self._max_answer_bytes)
+            finally:
+                response.close()
         self._clock.observe(response.headers.get("Date"), sent_at, self._clock.local_time())
         if self._logger.isEnabledFor(logging.DEBUG):
             elapsed_ms = (time.monotonic() - started) * 1000
