@@ -41,10 +41,13 @@ def _kind(value: Any) -> str:
 
 
 def _has_id(item: Any) -> bool:
+    """Tell whether `item` carries an object id: HubSpot's are whole numbers, sent as text."""
     if not isinstance(item, Mapping):
         return False
     value = item.get("id")
-    return isinstance(value, str | int) and not isinstance(value, bool) and str(value) != ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return False
+    return str(value).isascii() and str(value).isdigit()
 
 
 def answer_problem(shape: Answer, body: Any, inputs: int | None = None) -> str | None:
@@ -58,7 +61,7 @@ def answer_problem(shape: Answer, body: Any, inputs: int | None = None) -> str |
     if not isinstance(body, Mapping):
         return "an empty body" if body is None else _kind(body)
     if shape is Answer.OBJECT:
-        return None if _has_id(body) else "an object without an id"
+        return None if _has_id(body) else "an object without a numeric id"
     results = body.get("results")
     if not isinstance(results, list):
         return "an object without a 'results' list"
@@ -67,7 +70,7 @@ def answer_problem(shape: Answer, body: Any, inputs: int | None = None) -> str |
     if shape in _RESULTS_WITH_IDS:
         missing = sum(1 for item in results if not _has_id(item))
         if missing:
-            return f"{missing} of {len(results)} results without an id"
+            return f"{missing} of {len(results)} results without a numeric id"
     if shape is Answer.SEARCH:
         total = body.get("total")
         if isinstance(total, bool) or not isinstance(total, int):

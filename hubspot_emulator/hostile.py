@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import base64
 import fnmatch
+import itertools
 import json
 import threading
 import zlib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
+
+from hubspot_emulator.config import EmulatorConfig
+from hubspot_emulator.errors import new_correlation_id
 
 # Kinds that answer instead of the API (nothing is applied): status and body bytes.
 REPLACING: dict[str, bytes] = {
@@ -30,6 +35,9 @@ RESHAPING = ("no-ids", "trickle", "huge", "gzip-bomb")
 # A 400 whose message echoes the request's credentials, base64-encoded (nothing is applied).
 ECHO_SECRET = "echo-secret-base64"  # noqa: S105 - the name of a kind, not a secret
 HOSTILE_KINDS = (*REPLACING, *RESHAPING, ECHO_SECRET)
+# Kinds answered before the API is called: nothing is applied.
+REPLACES_API = frozenset({*REPLACING, ECHO_SECRET})
+JSON_CONTENT_TYPE = "application/json;charset=utf-8"
 
 PAD_PIECE = b" " * (1 << 20)
 
@@ -117,3 +125,51 @@ def echo_body(message: str, correlation_id: str) -> bytes:
             "category": "VALIDATION_ERROR",
         }
     ).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class HostileReply:
+    """What goes on the wire: status, headers, and the body in pieces, each after a pause."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    pieces: Iterable[bytes]
+    pause_s: float = 0.0
+
+
+def hostile_reply(  # noqa: PLR0917 - one answer's parts
+    kind: str,
+    status: int,
+    body: bytes,
+    authorization: str | None,
+    request_body: bytes,
+    config: EmulatorConfig,
+) -> HostileReply:
+    """Return the hostile `kind` of an answer: `body` is the API's own (empty if not called)."""
+    typed = [("Content-Type", JSON_CONTENT_TYPE)]
+    if kind in REPLACING:
+        body = REPLACING[kind]
+        return HostileReply(status, [*(typed if body else []), _length(len(body))], [body])
+    if kind == ECHO_SECRET:
+        message = echoed_credentials(authorization, request_body)
+        error = echo_body(message, new_correlation_id())
+        return HostileReply(400, [*typed, _length(len(error))], [error])
+    if kind == "trickle":
+        pieces = [body[i : i + 1] for i in range(len(body))]
+        return HostileReply(status, [*typed, _length(len(body))], pieces, config.hostile_trickle_s)
+    if kind == "huge":
+        size = int(config.hostile_answer_mb * (1 << 20)) + len(body)
+        return HostileReply(
+            status,
+            [*typed, _length(size)],
+            itertools.chain(padding(config.hostile_answer_mb), [body]),
+        )
+    if kind == "gzip-bomb":
+        bomb = gzip_bomb(body, config.hostile_answer_mb)
+        encoded = [("Content-Encoding", "gzip"), _length(len(bomb))]
+        return HostileReply(status, [*typed, *encoded], [bomb])
+    return HostileReply(status, [*typed, _length(len(body))], [body])  # no-ids: reshaped already
+
+
+def _length(size: int) -> tuple[str, str]:
+    return ("Content-Length", str(size))

@@ -34,13 +34,10 @@ from hubspot_emulator.config import EmulatorConfig
 from hubspot_emulator.errors import ApiError, new_correlation_id
 from hubspot_emulator.faults import FaultInjector, FaultPlan, fault_body
 from hubspot_emulator.hostile import (
-    ECHO_SECRET,
-    REPLACING,
+    REPLACES_API,
     HostileAnswers,
-    echo_body,
-    echoed_credentials,
-    gzip_bomb,
-    padding,
+    HostileReply,
+    hostile_reply,
     without_ids,
 )
 from hubspot_emulator.ratelimit import RateLimiter, Verdict, rate_limit_body
@@ -271,8 +268,8 @@ class _Handler(BaseHTTPRequestHandler):
                     if not verdict.allowed:
                         return self._refuse_over_budget(verdict, headers, key)
                 query = parse_qs(query_string, keep_blank_values=True) if query_string else {}
-                if hostile in REPLACING or hostile == ECHO_SECRET:
-                    return self._send_hostile(hostile, key, 200, None, headers, body)
+                if hostile in REPLACES_API:
+                    return self._answer(key, 200, None, headers, hostile, body)
                 call = Call(
                     emulator, path=path, params=params, query=query, body=body, principal=principal
                 )
@@ -288,46 +285,35 @@ class _Handler(BaseHTTPRequestHandler):
             stats.record(key, "dropped", "applied_then_dropped")
             self._drop()
             return "dropped"
-        if hostile is not None and status < 300:
-            return self._send_hostile(hostile, key, status, payload, headers, body)
-        stats.record(key, status)
-        self._send_json(status, payload, headers)
-        return status
+        return self._answer(key, status, payload, headers, hostile, body)
 
-    def _send_hostile(  # noqa: PLR0917 - the answer's parts, as `_serve_api` holds them
+    def _answer(  # noqa: PLR0917 - the answer's parts, as `_serve_api` holds them
         self,
-        kind: str,
         key: str,
         status: int,
         payload: Any,
         headers: list[tuple[str, str]],
+        hostile: str | None,
         request_body: bytes,
     ) -> int:
-        """Answer with the hostile `kind` (`hostile`), in place of or around the real answer."""
-        config = self.server.emulator.config
-        content_type: str | None = JSON_CONTENT_TYPE
-        if kind in REPLACING:
-            body = REPLACING[kind]
-            content_type = JSON_CONTENT_TYPE if body else None
-        elif kind == ECHO_SECRET:
-            status = 400
-            message = echoed_credentials(self.headers.get("Authorization"), request_body)
-            body = echo_body(message, new_correlation_id())
-        elif kind == "no-ids":
-            body = _dumps(without_ids(payload))
-        else:
-            body = b"" if payload is None else _dumps(payload)
-        self.server.emulator.counters.record(key, status, "hostile_answer")
-        if kind == "trickle":
-            self._send_slowly(status, body, content_type, headers, config.hostile_trickle_s)
-        elif kind == "huge":
-            self._send_padded(status, body, headers, config.hostile_answer_mb)
-        elif kind == "gzip-bomb":
-            bomb = gzip_bomb(body, config.hostile_answer_mb)
-            self._send(status, bomb, content_type, [*headers, ("Content-Encoding", "gzip")])
-        else:
-            self._send(status, body, content_type, headers)
-        return status
+        """Send the API's answer, or the hostile one configured in its place (`hostile`)."""
+        emulator = self.server.emulator
+        if hostile is None or status >= 300:
+            emulator.counters.record(key, status)
+            self._send_json(status, payload, headers)
+            return status
+        shaped = without_ids(payload) if hostile == "no-ids" else payload
+        reply = hostile_reply(
+            hostile,
+            status,
+            b"" if shaped is None else _dumps(shaped),
+            self.headers.get("Authorization"),
+            request_body,
+            emulator.config,
+        )
+        emulator.counters.record(key, reply.status, "hostile_answer")
+        self._send_reply(reply, headers)
+        return reply.status
 
     def _inject_fault(self, plan: FaultPlan, key: str) -> int | str | None:
         """Answer with the fault the plan injects before the API (None: it injects none)."""
@@ -444,49 +430,20 @@ class _Handler(BaseHTTPRequestHandler):
             # The client went away; nothing left to tell it.
             self.close_connection = True
 
-    def _head(
-        self, status: int, length: int, content_type: str | None, headers: list[tuple[str, str]]
-    ) -> bytes:
-        """Return the status line and headers of an answer of `length` bytes."""
-        lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}"]
+    def _send_reply(self, reply: HostileReply, headers: list[tuple[str, str]]) -> None:
+        """Send a hostile reply: its head at once, then its pieces, each after its pause."""
+        self.close_connection = True
+        lines = [f"HTTP/1.1 {reply.status} {HTTPStatus(reply.status).phrase}"]
         lines.append(f"Date: {self.server.emulator.clock.http_date()}")
-        if content_type is not None:
-            lines.append(f"Content-Type: {content_type}")
-        lines.append(f"Content-Length: {length}")
-        lines.extend(f"{name}: {value}" for name, value in headers)
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-    def _send_slowly(
-        self,
-        status: int,
-        body: bytes,
-        content_type: str | None,
-        headers: list[tuple[str, str]],
-        interval_s: float,
-    ) -> None:
-        """Send the head at once, then the body one byte every `interval_s` seconds."""
-        self.close_connection = True
+        lines += [f"{name}: {value}" for name, value in [*reply.headers, *headers]]
         try:
-            self.wfile.write(self._head(status, len(body), content_type, headers))
-            for index in range(len(body)):
-                time.sleep(interval_s)
-                self.wfile.write(body[index : index + 1])
-        except OSError:
-            return  # the client gave up: what a trickle is for
-
-    def _send_padded(
-        self, status: int, body: bytes, headers: list[tuple[str, str]], padding_mb: float
-    ) -> None:
-        """Send `body` after `padding_mb` MB of spaces, made as they are sent."""
-        self.close_connection = True
-        length = int(padding_mb * (1 << 20)) + len(body)
-        try:
-            self.wfile.write(self._head(status, length, JSON_CONTENT_TYPE, headers))
-            for piece in padding(padding_mb):
+            self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+            for piece in reply.pieces:
+                if reply.pause_s:
+                    time.sleep(reply.pause_s)
                 self.wfile.write(piece)
-            self.wfile.write(body)
         except OSError:
-            return  # the client stopped reading
+            return  # the client stopped reading: what a trickle or a huge answer is for
 
     def _drop(self) -> None:
         """Close the connection without answering, as a failing network or proxy would."""
