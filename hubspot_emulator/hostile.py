@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 from hubspot_emulator.config import EmulatorConfig
 from hubspot_emulator.errors import new_correlation_id
 
-# Kinds that answer instead of the API (nothing is applied): status and body bytes.
+# Kinds that answer 200 with this body instead of the API (nothing is applied).
 REPLACING: dict[str, bytes] = {
     "empty": b"",
     "null": b"null",
@@ -37,7 +37,6 @@ ECHO_SECRET = "echo-secret-base64"  # noqa: S105 - the name of a kind, not a sec
 HOSTILE_KINDS = (*REPLACING, *RESHAPING, ECHO_SECRET)
 # Kinds answered before the API is called: nothing is applied.
 REPLACES_API = frozenset({*REPLACING, ECHO_SECRET})
-JSON_CONTENT_TYPE = "application/json;charset=utf-8"
 
 PAD_PIECE = b" " * (1 << 20)
 
@@ -135,6 +134,7 @@ class HostileReply:
     headers: list[tuple[str, str]]
     pieces: Iterable[bytes]
     pause_s: float = 0.0
+    json: bool = True  # sent with the JSON content type
 
 
 def hostile_reply(  # noqa: PLR0917 - one answer's parts
@@ -146,29 +146,24 @@ def hostile_reply(  # noqa: PLR0917 - one answer's parts
     config: EmulatorConfig,
 ) -> HostileReply:
     """Return the hostile `kind` of an answer: `body` is the API's own (empty if not called)."""
-    typed = [("Content-Type", JSON_CONTENT_TYPE)]
     if kind in REPLACING:
         body = REPLACING[kind]
-        return HostileReply(status, [*(typed if body else []), _length(len(body))], [body])
+        return HostileReply(status, [_length(len(body))], [body], json=bool(body))
     if kind == ECHO_SECRET:
         message = echoed_credentials(authorization, request_body)
         error = echo_body(message, new_correlation_id())
-        return HostileReply(400, [*typed, _length(len(error))], [error])
+        return HostileReply(400, [_length(len(error))], [error])
     if kind == "trickle":
         pieces = [body[i : i + 1] for i in range(len(body))]
-        return HostileReply(status, [*typed, _length(len(body))], pieces, config.hostile_trickle_s)
+        return HostileReply(status, [_length(len(body))], pieces, config.hostile_trickle_s)
     if kind == "huge":
         size = int(config.hostile_answer_mb * (1 << 20)) + len(body)
-        return HostileReply(
-            status,
-            [*typed, _length(size)],
-            itertools.chain(padding(config.hostile_answer_mb), [body]),
-        )
+        padded = itertools.chain(padding(config.hostile_answer_mb), [body])
+        return HostileReply(status, [_length(size)], padded)
     if kind == "gzip-bomb":
         bomb = gzip_bomb(body, config.hostile_answer_mb)
-        encoded = [("Content-Encoding", "gzip"), _length(len(bomb))]
-        return HostileReply(status, [*typed, *encoded], [bomb])
-    return HostileReply(status, [*typed, _length(len(body))], [body])  # no-ids: reshaped already
+        return HostileReply(status, [("Content-Encoding", "gzip"), _length(len(bomb))], [bomb])
+    return HostileReply(status, [_length(len(body))], [body])  # no-ids: reshaped already
 
 
 def _length(size: int) -> tuple[str, str]:

@@ -435,6 +435,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         lines = [f"HTTP/1.1 {reply.status} {HTTPStatus(reply.status).phrase}"]
         lines.append(f"Date: {self.server.emulator.clock.http_date()}")
+        if reply.json:
+            lines.append(f"Content-Type: {JSON_CONTENT_TYPE}")
         lines += [f"{name}: {value}" for name, value in [*reply.headers, *headers]]
         try:
             self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
