@@ -228,18 +228,26 @@ def read_body(response: requests.Response, deadline: float, max_bytes: int) -> N
 
     `requests`' timeout bounds each socket read, not the answer: a server trickling a byte a
     second would hold the call for ever. Each piece is what one read returns (never waiting to
-    fill a buffer), and the whole must end before `deadline` (monotonic), else
-    `requests.exceptions.ReadTimeout`, a timeout like any other. A body larger than `max_bytes`
+    fill a buffer), no read waits past `deadline` (monotonic), and the whole must end before it,
+    else `requests.exceptions.ReadTimeout`, a timeout like any other. A body larger than `max_bytes`
     once decoded (a huge page, a gzip bomb) raises `UnusableAnswerError` as soon as it passes
     the cap, so memory stays near the cap.
     """
     raw = response.raw
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
+    # Restored after the body: the connection goes back to the pool, and its next request is
+    # sent with the timeout urllib3 set.
+    per_read = sock.gettimeout() if sock is not None else None
     pieces: list[bytes] = []
     size = 0
     try:
         while True:
-            if time.monotonic() > deadline:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 raise requests.exceptions.ReadTimeout(ANSWER_TOO_SLOW)
+            if sock is not None:
+                # No read waits past the deadline.
+                sock.settimeout(max(0.001, min(left, per_read or left)))
             piece = raw.read1(READ_PIECE_BYTES, decode_content=True)
             if not piece:
                 break
@@ -256,11 +264,16 @@ def read_body(response: requests.Response, deadline: float, max_bytes: int) -> N
     except requests.exceptions.RequestException:
         raise  # the deadline's own timeout (requests' exceptions are OSErrors too)
     except urllib3.exceptions.ReadTimeoutError as exc:
-        raise requests.exceptions.ReadTimeout(exc) from exc
+        late = time.monotonic() >= deadline
+        raise requests.exceptions.ReadTimeout(ANSWER_TOO_SLOW if late else exc) from exc
     except urllib3.exceptions.DecodeError as exc:
         raise requests.exceptions.ContentDecodingError(exc) from exc
     except (urllib3.exceptions.ProtocolError, urllib3.exceptions.SSLError, OSError) as exc:
         raise requests.exceptions.ConnectionError(exc) from exc
+    finally:
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.settimeout(per_read)
     # What `Response.content` would have read itself, had the body not been streamed.
     response._content = b"".join(pieces)
     response._content_consumed = True  # type: ignore[attr-defined]
