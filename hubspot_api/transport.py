@@ -14,6 +14,7 @@ import contextlib
 import json as jsonlib
 import logging
 import math
+import socket
 import ssl
 import threading
 import time
@@ -23,7 +24,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
+import urllib3.connection
 import urllib3.exceptions
+import urllib3.response
 from requests.adapters import HTTPAdapter
 from urllib3.util.ssl_match_hostname import CertificateError
 
@@ -71,6 +75,100 @@ class Outgoing:
     authenticate: bool = True
     # False for the token call: its 4xx answers are the auth's to read.
     raise_client_errors: bool = True
+
+
+# The monotonic time by which the answer this thread awaits must have ended (`Transport.send`).
+_answer_deadline = threading.local()
+
+
+class _HeadWatch:
+    """Shut a socket down at this thread's deadline unless the answer's head arrived first.
+
+    A read timeout bounds each socket read, so a server trickling its status line and headers
+    would hold a call for ever; shutting the socket down ends the read at once. The lock makes
+    sure the timer never touches the connection once `disarm` ran.
+    """
+
+    def __init__(self, sock: socket.socket | None) -> None:
+        """Arm the timer (nothing to arm without a deadline or a socket)."""
+        self.fired = False
+        self._lock = threading.Lock()
+        self._done = False
+        self._sock = sock
+        deadline: float | None = getattr(_answer_deadline, "at", None)
+        self._timer: threading.Timer | None = None
+        if deadline is not None and sock is not None:
+            self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._cut)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _cut(self) -> None:
+        with self._lock:
+            if self._done or self._sock is None:
+                return
+            self.fired = True
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
+
+    def disarm(self) -> None:
+        """Stop the timer; from now on it never touches the socket."""
+        with self._lock:
+            self._done = True
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+class _QuietCut(logging.Filter):
+    """Drop urllib3's warning about the half-read headers of an answer cut at its deadline."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record but that one: the cut is reported as a timeout instead."""
+        watch = getattr(_answer_deadline, "watch", None)
+        cut = watch is not None and watch.fired
+        return not (cut and str(record.msg).startswith("Failed to parse headers"))
+
+
+logging.getLogger("urllib3.connection").addFilter(_QuietCut())
+
+
+def _head_within_deadline(connection: Any, read_head: Callable[[], Any]) -> Any:
+    """Return `read_head()`, the answer's head, or raise `TimeoutError` at the deadline."""
+    watch = _HeadWatch(connection.sock)
+    _answer_deadline.watch = watch
+    try:
+        response = read_head()
+    finally:
+        watch.disarm()
+    if watch.fired:
+        response.close()
+        raise TimeoutError(ANSWER_TOO_SLOW)
+    return response
+
+
+class _HeadWithinDeadline(urllib3.connection.HTTPConnection):
+    """A connection whose answer's head must arrive before the thread's deadline."""
+
+    def getresponse(self) -> urllib3.response.HTTPResponse:  # type: ignore[override]
+        """Read the status line and headers, cut off at the deadline."""
+        response: urllib3.response.HTTPResponse = _head_within_deadline(self, super().getresponse)
+        return response
+
+
+class _HeadWithinDeadlineTLS(urllib3.connection.HTTPSConnection):
+    """The TLS twin of `_HeadWithinDeadline`."""
+
+    def getresponse(self) -> urllib3.response.HTTPResponse:  # type: ignore[override]
+        """Read the status line and headers, cut off at the deadline."""
+        response: urllib3.response.HTTPResponse = _head_within_deadline(self, super().getresponse)
+        return response
+
+
+class _Pool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HeadWithinDeadline
+
+
+class _TLSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HeadWithinDeadlineTLS
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
@@ -329,6 +427,7 @@ class Transport:
             pool_maxsize=max_concurrency + 1,
             max_retries=0,
         )
+        adapter.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _TLSPool}
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self._session.headers.update({"User-Agent": user_agent, "Accept": "application/json"})
@@ -377,6 +476,7 @@ class Transport:
             started = time.monotonic()
             sent_at = self._clock.local_time()
             status: int | None = None
+            _answer_deadline.at = started + self._answer_seconds
             try:
                 response = self._session.request(
                     request.method,
@@ -390,6 +490,10 @@ class Transport:
                     stream=True,
                 )
                 status = response.status_code
+            except requests.exceptions.RequestException as exc:
+                if time.monotonic() >= _answer_deadline.at and not _is_connect_failure(exc):
+                    raise requests.exceptions.ReadTimeout(ANSWER_TOO_SLOW) from exc
+                raise
             finally:
                 self._on_sent(status, throttle_wait)
             try:

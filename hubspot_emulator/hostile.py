@@ -31,7 +31,7 @@ REPLACING: dict[str, bytes] = {
     "no-results": b'{"status":"COMPLETE"}',
 }
 # Kinds that take the real answer (the request is applied) and reshape or slow it.
-RESHAPING = ("no-ids", "trickle", "huge", "gzip-bomb")
+RESHAPING = ("no-ids", "trickle", "trickle-body", "huge", "gzip-bomb")
 # A 400 whose message echoes the request's credentials, base64-encoded (nothing is applied).
 ECHO_SECRET = "echo-secret-base64"  # noqa: S105 - the name of a kind, not a secret
 HOSTILE_KINDS = (*REPLACING, *RESHAPING, ECHO_SECRET)
@@ -135,6 +135,7 @@ class HostileReply:
     pieces: Iterable[bytes]
     pause_s: float = 0.0
     json: bool = True  # sent with the JSON content type
+    trickle_head: bool = False  # the status line and headers too, a byte after each pause
 
 
 def hostile_reply(  # noqa: PLR0917 - one answer's parts
@@ -153,9 +154,15 @@ def hostile_reply(  # noqa: PLR0917 - one answer's parts
         message = echoed_credentials(authorization, request_body)
         error = echo_body(message, new_correlation_id())
         return HostileReply(400, [_length(len(error))], [error])
-    if kind == "trickle":
+    if kind in {"trickle", "trickle-body"}:
         pieces = [body[i : i + 1] for i in range(len(body))]
-        return HostileReply(status, [_length(len(body))], pieces, config.hostile_trickle_s)
+        return HostileReply(
+            status,
+            [_length(len(body))],
+            pieces,
+            config.hostile_trickle_s,
+            trickle_head=kind == "trickle",
+        )
     if kind == "huge":
         size = int(config.hostile_answer_mb * (1 << 20)) + len(body)
         padded = itertools.chain(padding(config.hostile_answer_mb), [body])

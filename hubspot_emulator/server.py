@@ -12,6 +12,7 @@ model in `calls`. This module is the wire, the bookkeeping and the server's life
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import socket
 import sys
@@ -431,17 +432,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _send_reply(self, reply: HostileReply, headers: list[tuple[str, str]]) -> None:
-        """Send a hostile reply: its head at once, then its pieces, each after its pause."""
+        """Send a hostile reply: its head (at once or trickled), then its pieces, each paused."""
         self.close_connection = True
         lines = [f"HTTP/1.1 {reply.status} {HTTPStatus(reply.status).phrase}"]
         lines.append(f"Date: {self.server.emulator.clock.http_date()}")
         if reply.json:
             lines.append(f"Content-Type: {JSON_CONTENT_TYPE}")
         lines += [f"{name}: {value}" for name, value in [*reply.headers, *headers]]
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        first = [head[i : i + 1] for i in range(len(head))] if reply.trickle_head else [head]
         try:
-            self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-            for piece in reply.pieces:
-                if reply.pause_s:
+            for index, piece in enumerate(itertools.chain(first, reply.pieces)):
+                if reply.pause_s and (index or reply.trickle_head):
                     time.sleep(reply.pause_s)
                 self.wfile.write(piece)
         except OSError:

@@ -167,11 +167,12 @@ def test_a_batch_create_answered_with_nothing_is_reconciled_and_each_ticket_made
 
 
 # -- answers that never end, or end huge --------------------------------------------------------
-def test_a_trickled_page_is_cut_at_request_timeout_and_read_again(emulator, tap_cli):
+@pytest.mark.parametrize("kind", ["trickle", "trickle-body"])
+def test_a_trickled_page_is_cut_at_request_timeout_and_read_again(emulator, tap_cli, kind):
     server = emulator(
         tickets=TICKETS,
         seed=7,
-        hostile_answer="trickle",
+        hostile_answer=kind,
         hostile_answer_on=(LIST_PAGES,),
         hostile_answer_times=1,
         hostile_trickle_s=0.05,
