@@ -6,6 +6,11 @@ without an HTTP answer become `HubSpotConnectionError` with a category saying wh
 may have been sent; a failed TLS handshake is not transient and becomes `TLSError` (a TLS
 connection cut mid-answer is a dropped connection like any other). A body JSON cannot carry
 (NaN, Infinity, a lone UTF-16 surrogate) is refused before sending (`UnsendableBodyError`).
+
+`requests`' timeout bounds each socket read, not an answer. Here the whole answer must end within
+`request_timeout` of being sent: a head still arriving then is cut off (`_HeadWatch`) and a body
+is read in pieces against the same deadline (`read_body`), both ending as a timeout. A body over
+`max_answer_mb` once decoded (a huge page, a gzip bomb) fails its call (`UnusableAnswerError`).
 """
 
 from __future__ import annotations
@@ -164,10 +169,14 @@ class _HeadWithinDeadlineTLS(urllib3.connection.HTTPSConnection):
 
 
 class _Pool(urllib3.HTTPConnectionPool):
+    """Plain HTTP connections (the emulator's loopback) with the head deadline."""
+
     ConnectionCls = _HeadWithinDeadline
 
 
 class _TLSPool(urllib3.HTTPSConnectionPool):
+    """TLS connections with the head deadline."""
+
     ConnectionCls = _HeadWithinDeadlineTLS
 
 
