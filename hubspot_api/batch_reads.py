@@ -71,14 +71,13 @@ def read_tickets(
 
 
 def _found(keys: list[str], answer: Any, id_property: str | None) -> dict[str, FoundTicket]:
-    """Map each found key to its ticket from one batch-read answer (200 or 207)."""
-    if not isinstance(answer, Mapping):
-        return {}
+    """Map each found key to its ticket from one batch-read answer (200 or 207).
+
+    The client checked the answer's shape (`answers`): `results` are objects with ids.
+    """
     found: dict[str, FoundTicket] = {}
     tickets: list[FoundTicket] = []
-    for result in answer.get("results") or []:
-        if not isinstance(result, Mapping) or result.get("id") is None:
-            continue
+    for result in answer["results"]:
         props = result.get("properties")
         ticket = FoundTicket(str(result["id"]), props if isinstance(props, Mapping) else {})
         tickets.append(ticket)

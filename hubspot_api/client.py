@@ -26,6 +26,7 @@ from typing import Any, Self, TypeVar
 
 import requests
 
+from hubspot_api.answers import check_answer
 from hubspot_api.auth import OAuthRefresher, auth_for
 from hubspot_api.clock import SERVER_CLOCK_UNCERTAINTY_MS, ServerClock
 from hubspot_api.config import HubSpotSettings
@@ -153,6 +154,7 @@ class HubSpotClient:
             on_sent=self.stats.count,
             logger=self.logger,
             redact=self.redact,
+            max_answer_bytes=settings.max_answer_mb * 2**20,
         )
 
     # -- context and identity ---------------------------------------------------------------
@@ -265,6 +267,7 @@ class HubSpotClient:
 
         `call_or_path` is a `Call` (its path built for the API version from `path_params`) or
         a path starting with "/". By default raw POSTs are not resent once possibly applied.
+        A `Call`'s answer must be the one HubSpot documents for it (`answers.check_answer`).
         """
         method = method.upper()
         if isinstance(call_or_path, Call):
@@ -284,7 +287,20 @@ class HubSpotClient:
             safe = (method in _IDEMPOTENT_METHODS) if idempotent is None else idempotent
         body = None if json is None else encode_json_body(json)
         request = Outgoing(method, path, encode_params(params), body, None, budget, safe)
-        return parse_json(self._execute(request))
+        response = self._execute(request)
+        answer = parse_json(response)
+        if isinstance(call_or_path, Call):
+            inputs = json.get("inputs") if isinstance(json, Mapping) else None
+            check_answer(
+                call_or_path.spec.answer,
+                answer,
+                call=call_or_path.value,
+                method=method,
+                path=path,
+                status=response.status_code,
+                inputs=len(inputs) if isinstance(inputs, list) else None,
+            )
+        return answer
 
     def map_concurrent(
         self,

@@ -33,6 +33,12 @@ API_VERSIONS = (LEGACY_API_VERSION, *DATED_API_VERSIONS)
 DEFAULT_API_VERSION = "2026-03"
 
 DEFAULT_REQUEST_TIMEOUT_S = 60.0
+# HubSpot's largest answers are pages of 100 tickets (50 with property history) or batch reads of
+# 100: with every property of a busy portal, a few MB, and HubSpot keeps a text value to 65,536
+# characters, so even 100 tickets with ten full-length values each stay near 65 MB. 256 MB is
+# far above any real page, and still bounds what one answer can take (about three times its size
+# in memory once parsed). See docs/hubspot-api.md.
+DEFAULT_MAX_ANSWER_MB = 256
 # Private apps on Professional/Enterprise get 190 per 10 s. The limiter already leaves a time
 # margin for network jitter (see ratelimit.py), so the full count is used; accounts on a lower
 # tier are corrected by the X-HubSpot-RateLimit-Max header, and a portal shared with other
@@ -72,7 +78,13 @@ COMMON_SETTINGS = th.PropertiesList(
         "request_timeout",
         th.NumberType,
         default=DEFAULT_REQUEST_TIMEOUT_S,
-        description="Seconds to wait for one HTTP answer.",
+        description="Seconds to wait for one HTTP answer, from sending to its last byte.",
+    ),
+    th.Property(
+        "max_answer_mb",
+        th.IntegerType,
+        default=DEFAULT_MAX_ANSWER_MB,
+        description="Largest HTTP answer taken, in MB once decoded; a larger one fails its call.",
     ),
     th.Property(
         "requests_per_10_seconds",
@@ -219,6 +231,7 @@ class HubSpotSettings:
     refresh_token: str | None = None
     api_version: str = DEFAULT_API_VERSION
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT_S
+    max_answer_mb: int = DEFAULT_MAX_ANSWER_MB
     requests_per_10_seconds: int = DEFAULT_REQUESTS_PER_10_SECONDS
     search_requests_per_second: int = DEFAULT_SEARCH_REQUESTS_PER_SECOND
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
@@ -270,6 +283,7 @@ class HubSpotSettings:
             request_timeout=_number(
                 config, "request_timeout", DEFAULT_REQUEST_TIMEOUT_S, 0.001, 3600
             ),
+            max_answer_mb=_integer(config, "max_answer_mb", DEFAULT_MAX_ANSWER_MB, 1, 4096),
             requests_per_10_seconds=_integer(
                 config, "requests_per_10_seconds", DEFAULT_REQUESTS_PER_10_SECONDS, 1, 10_000
             ),

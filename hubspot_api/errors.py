@@ -15,6 +15,8 @@ HubSpotError                      base of everything below
     │   └── DailyReserveError     what is left of it is the reserve kept for other integrations
     │                             (`daily_request_reserve`): the run stops before the next call
     ├── OutcomeUnknownError       a non-idempotent write may or may not have been applied
+    │   └── UnusableAnswerError   a 2xx that is not the call's documented answer, or one larger
+    │                             than `max_answer_mb` (`answers`): never resent
     ├── TLSError                  the TLS handshake failed (no TLS at api_url, a bad certificate);
     │                             not transient, so never retried
     └── RetriableError            transient; the client already retried and gave up
@@ -31,6 +33,7 @@ See https://developers.hubspot.com/docs/api/error-handling for HubSpot's error b
 
 from __future__ import annotations
 
+import base64
 import difflib
 import functools
 import html
@@ -50,6 +53,31 @@ _MIN_SECRET_LEN = 4
 
 
 _PERCENT_ESCAPE = re.compile(r"%[0-9A-F]{2}")
+# Base64 and hex forms are looked for only for secrets this long: their encoded cores are then
+# at least 8 characters, which no ordinary text holds by chance.
+_MIN_ENCODED_SECRET_LEN = 8
+
+
+def encoded_cores(secret: str) -> set[str]:
+    """Return the base64 (standard and URL-safe) and hex text any encoding of `secret` holds.
+
+    Base64 turns every 3 bytes into 4 characters, so a secret inside a longer value (Basic auth's
+    `client_id:client_secret`, a JSON blob) is spelled one of three ways depending on where it
+    starts: for each, the characters fixed by the secret's bytes alone are kept, so the secret is
+    found whatever surrounds it (one or two edge characters may stay, which hold less than a byte
+    of it). Hex keeps byte boundaries: the secret's own hex, in either case.
+    """
+    raw = secret.encode("utf-8", "surrogatepass")
+    if len(raw) < _MIN_ENCODED_SECRET_LEN:
+        return set()
+    cores = {raw.hex(), raw.hex().upper()}
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + raw).decode("ascii")
+        start = (8 * offset + 5) // 6  # the first character made of the secret's bits only
+        end = (8 * (offset + len(raw))) // 6  # past the last one
+        core = encoded[start:end]
+        cores |= {core, core.replace("+", "-").replace("/", "_")}
+    return cores
 
 
 @functools.lru_cache(maxsize=256)
@@ -59,7 +87,8 @@ def spellings(secret: str) -> tuple[str, ...]:
     A secret reaches error text raw, or as it was encoded on the way: URL-encoded in a form
     body or query (`quote`, `quote_plus`, with upper- or lower-case hex, or encoded twice when a
     URL rides inside another), JSON-escaped inside a quoted string, Python-escaped by `repr`
-    of a str or of its UTF-8 bytes, or HTML-escaped in a proxy's error page.
+    of a str or of its UTF-8 bytes, HTML-escaped in a proxy's error page, or echoed back base64-
+    or hex-encoded, alone or inside a longer value (`encoded_cores`).
     """
     forms = {
         secret,
@@ -75,6 +104,7 @@ def spellings(secret: str) -> tuple[str, ...]:
         html.escape(secret, quote=False),
     }
     forms.add(quote(quote_plus(secret), safe=""))
+    forms |= encoded_cores(secret)
     forms |= {_PERCENT_ESCAPE.sub(lambda m: m.group(0).lower(), form) for form in list(forms)}
     return tuple(sorted(forms, key=lambda form: (-len(form), form)))
 
@@ -213,6 +243,13 @@ class DailyReserveError(DailyLimitError):
 
 class OutcomeUnknownError(HubSpotAPIError):
     """A non-idempotent write may have been applied: reconcile before sending it again."""
+
+
+class UnusableAnswerError(OutcomeUnknownError):
+    """A 2xx answer that cannot be used: not the call's documented shape, or too large.
+
+    What the call did is unknown: it is neither counted as done nor sent again.
+    """
 
 
 class TLSError(HubSpotAPIError):

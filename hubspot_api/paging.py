@@ -96,10 +96,9 @@ def iter_list_pages(
     cursor = str(start) if start is not None else None
     while True:
         query = {**base, "after": cursor} if cursor is not None else base
+        # The client checked the answer is a page (`answers`): `results` is a list of objects.
         answer = client.get_json(call, params=query, **path_params)
-        if not isinstance(answer, dict):
-            raise HubSpotError(f"{call.name} answered with {type(answer).__name__}, not an object")
-        page = ListPage(list(answer.get("results") or ()), next_after(answer))
+        page = ListPage(list(answer["results"]), next_after(answer))
         yield page
         if page.next_after is None:
             return
@@ -200,11 +199,10 @@ def iter_keyset_search(
         body = keyset_search_body(
             filter_groups, properties, descending=descending, key=key, limit=page_size
         )
+        # The client checked the answer is a search page (`answers`): `total`, `results`, ids.
         answer = client.post_json(Call.SEARCH, body)
-        if not isinstance(answer, dict):
-            raise HubSpotError(f"search answered with {type(answer).__name__}, not an object")
-        results = list(answer.get("results") or ())
-        total = answer.get("total")
+        results = list(answer["results"])
+        total: int = answer["total"]
         fresh = [r for r in results if _beyond(int(r["id"]), key, descending)]
         final = len(results) < page_size
         if fresh:
@@ -212,8 +210,7 @@ def iter_keyset_search(
             key = min(ids) if descending else max(ids)
         elif not final:
             raise PagingLoopError(f"search returned no id past {key} in a full page")
-        counted = total if isinstance(total, int) and not isinstance(total, bool) else None
-        yield SearchPage(fresh, key, final, counted)
+        yield SearchPage(fresh, key, final, total)
         if final:
             return
 
@@ -226,10 +223,7 @@ def search_total(client: HubSpotClient, filter_groups: Sequence[Mapping[str, Any
     groups = [{"filters": list(group.get("filters") or ())} for group in filter_groups]
     check_filter_groups(groups)
     body = {"filterGroups": groups, "properties": [OBJECT_ID], "limit": 1, "after": 0}
-    answer = client.post_json(Call.SEARCH, body)
-    total = answer.get("total") if isinstance(answer, dict) else None
-    if isinstance(total, bool) or not isinstance(total, int):
-        raise HubSpotError(f"search answered without a total: {type(answer).__name__}")
+    total: int = client.post_json(Call.SEARCH, body)["total"]  # checked by the client
     return total
 
 

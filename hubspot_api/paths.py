@@ -27,15 +27,28 @@ class Budget(Enum):
     NONE = "none"  # not rate limited by the client (the OAuth token endpoint)
 
 
+class Answer(Enum):
+    """The shape of the answer HubSpot documents for a call; `answers.check_answer` holds it."""
+
+    ANY = "any"  # nothing is read from it (204s, the token call, account details)
+    OBJECT = "object"  # one object with its `id`
+    LIST = "list"  # a page: `results` (objects with `id`), `paging.next.after` optional
+    SEARCH = "search"  # `total` and `results` (objects with `id`)
+    BATCH = "batch"  # `results` (objects with `id`), `errors` optional
+    BATCH_WRITE = "batch_write"  # a batch that accounts for every input (results or errors)
+    RESULTS = "results"  # `results`, a list of objects (properties, pipelines, associations)
+
+
 @dataclass(frozen=True)
 class CallSpec:
-    """How one logical call is sent: method, both path templates, retry safety, budget."""
+    """How one call is sent: method, both path templates, retry safety, budget, answer."""
 
     method: str
     legacy: str
     dated: str  # `{v}` stands for the dated version
     idempotent: bool = True
     budget: Budget = Budget.STANDARD
+    answer: Answer = Answer.ANY
 
 
 _OBJ_LEGACY = "/crm/v3/objects/tickets"
@@ -89,35 +102,61 @@ class Call(Enum):
 
 
 _SPECS: dict[Call, CallSpec] = {
-    Call.LIST_TICKETS: CallSpec("GET", _OBJ_LEGACY, _OBJ_DATED),
-    Call.READ_TICKET: CallSpec("GET", _OBJ_LEGACY + "/{ticket_id}", _OBJ_DATED + "/{ticket_id}"),
-    Call.CREATE_TICKET: CallSpec("POST", _OBJ_LEGACY, _OBJ_DATED, idempotent=False),
+    Call.LIST_TICKETS: CallSpec("GET", _OBJ_LEGACY, _OBJ_DATED, answer=Answer.LIST),
+    Call.READ_TICKET: CallSpec(
+        "GET", _OBJ_LEGACY + "/{ticket_id}", _OBJ_DATED + "/{ticket_id}", answer=Answer.OBJECT
+    ),
+    Call.CREATE_TICKET: CallSpec(
+        "POST", _OBJ_LEGACY, _OBJ_DATED, idempotent=False, answer=Answer.OBJECT
+    ),
     Call.UPDATE_TICKET: CallSpec(
-        "PATCH", _OBJ_LEGACY + "/{ticket_id}", _OBJ_DATED + "/{ticket_id}"
+        "PATCH", _OBJ_LEGACY + "/{ticket_id}", _OBJ_DATED + "/{ticket_id}", answer=Answer.OBJECT
     ),
     Call.ARCHIVE_TICKET: CallSpec(
         "DELETE", _OBJ_LEGACY + "/{ticket_id}", _OBJ_DATED + "/{ticket_id}"
     ),
-    Call.BATCH_READ: CallSpec("POST", _OBJ_LEGACY + "/batch/read", _OBJ_DATED + "/batch/read"),
+    Call.BATCH_READ: CallSpec(
+        "POST", _OBJ_LEGACY + "/batch/read", _OBJ_DATED + "/batch/read", answer=Answer.BATCH
+    ),
     Call.BATCH_CREATE: CallSpec(
-        "POST", _OBJ_LEGACY + "/batch/create", _OBJ_DATED + "/batch/create", idempotent=False
+        "POST",
+        _OBJ_LEGACY + "/batch/create",
+        _OBJ_DATED + "/batch/create",
+        idempotent=False,
+        answer=Answer.BATCH_WRITE,
     ),
     Call.BATCH_UPDATE: CallSpec(
-        "POST", _OBJ_LEGACY + "/batch/update", _OBJ_DATED + "/batch/update"
+        "POST",
+        _OBJ_LEGACY + "/batch/update",
+        _OBJ_DATED + "/batch/update",
+        answer=Answer.BATCH_WRITE,
     ),
     Call.BATCH_UPSERT: CallSpec(
-        "POST", _OBJ_LEGACY + "/batch/upsert", _OBJ_DATED + "/batch/upsert"
+        "POST",
+        _OBJ_LEGACY + "/batch/upsert",
+        _OBJ_DATED + "/batch/upsert",
+        answer=Answer.BATCH_WRITE,
     ),
     Call.BATCH_ARCHIVE: CallSpec(
         "POST", _OBJ_LEGACY + "/batch/archive", _OBJ_DATED + "/batch/archive"
     ),
     Call.SEARCH: CallSpec(
-        "POST", _OBJ_LEGACY + "/search", _OBJ_DATED + "/search", budget=Budget.SEARCH
+        "POST",
+        _OBJ_LEGACY + "/search",
+        _OBJ_DATED + "/search",
+        budget=Budget.SEARCH,
+        answer=Answer.SEARCH,
     ),
     # A repeated merge fails or merges the survivor again: never resend blindly.
-    Call.MERGE: CallSpec("POST", _OBJ_LEGACY + "/merge", _OBJ_DATED + "/merge", idempotent=False),
+    Call.MERGE: CallSpec(
+        "POST",
+        _OBJ_LEGACY + "/merge",
+        _OBJ_DATED + "/merge",
+        idempotent=False,
+        answer=Answer.OBJECT,
+    ),
     Call.LIST_PROPERTIES: CallSpec(
-        "GET", "/crm/v3/properties/tickets", "/crm/properties/{v}/tickets"
+        "GET", "/crm/v3/properties/tickets", "/crm/properties/{v}/tickets", answer=Answer.RESULTS
     ),
     # A resend of a create that landed answers 409 (the name exists): the caller reads it then.
     Call.CREATE_PROPERTY: CallSpec(
@@ -134,14 +173,16 @@ _SPECS: dict[Call, CallSpec] = {
         "/crm/v3/properties/tickets/batch/read",
         "/crm/properties/{v}/tickets/batch/read",
     ),
-    Call.LIST_PIPELINES: CallSpec("GET", "/crm/v3/pipelines/tickets", "/crm/pipelines/{v}/tickets"),
+    Call.LIST_PIPELINES: CallSpec(
+        "GET", "/crm/v3/pipelines/tickets", "/crm/pipelines/{v}/tickets", answer=Answer.RESULTS
+    ),
     Call.READ_PIPELINE: CallSpec(
         "GET",
         "/crm/v3/pipelines/tickets/{pipeline_id}",
         "/crm/pipelines/{v}/tickets/{pipeline_id}",
     ),
     Call.BATCH_READ_ASSOCIATIONS: CallSpec(
-        "POST", _ASSOC_LEGACY + "/batch/read", _ASSOC_DATED + "/batch/read"
+        "POST", _ASSOC_LEGACY + "/batch/read", _ASSOC_DATED + "/batch/read", answer=Answer.RESULTS
     ),
     # Creating an association that exists already is a no-op, so a resend is harmless.
     Call.BATCH_CREATE_ASSOCIATIONS: CallSpec(
@@ -150,8 +191,12 @@ _SPECS: dict[Call, CallSpec] = {
     Call.BATCH_ARCHIVE_ASSOCIATIONS: CallSpec(
         "POST", _ASSOC_LEGACY + "/batch/archive", _ASSOC_DATED + "/batch/archive"
     ),
-    Call.ASSOCIATION_LABELS: CallSpec("GET", _ASSOC_LEGACY + "/labels", _ASSOC_DATED + "/labels"),
-    Call.LIST_TICKET_ASSOCIATIONS: CallSpec("GET", _ASSOC_OBJ_LEGACY, _ASSOC_OBJ_DATED),
+    Call.ASSOCIATION_LABELS: CallSpec(
+        "GET", _ASSOC_LEGACY + "/labels", _ASSOC_DATED + "/labels", answer=Answer.RESULTS
+    ),
+    Call.LIST_TICKET_ASSOCIATIONS: CallSpec(
+        "GET", _ASSOC_OBJ_LEGACY, _ASSOC_OBJ_DATED, answer=Answer.RESULTS
+    ),
     Call.ASSOCIATE: CallSpec("PUT", _ASSOC_OBJ_LEGACY + "/{to_id}", _ASSOC_OBJ_DATED + "/{to_id}"),
     Call.DISSOCIATE: CallSpec(
         "DELETE", _ASSOC_OBJ_LEGACY + "/{to_id}", _ASSOC_OBJ_DATED + "/{to_id}"

@@ -6,6 +6,11 @@ without an HTTP answer become `HubSpotConnectionError` with a category saying wh
 may have been sent; a failed TLS handshake is not transient and becomes `TLSError` (a TLS
 connection cut mid-answer is a dropped connection like any other). A body JSON cannot carry
 (NaN, Infinity, a lone UTF-16 surrogate) is refused before sending (`UnsendableBodyError`).
+
+`requests`' timeout bounds each socket read, not an answer. Here the whole answer must end within
+`request_timeout` of being sent: a head still arriving then is cut off (`_HeadWatch`) and a body
+is read in pieces against the same deadline (`read_body`), both ending as a timeout. A body over
+`max_answer_mb` once decoded (a huge page, a gzip bomb) fails its call (`UnusableAnswerError`).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import contextlib
 import json as jsonlib
 import logging
 import math
+import socket
 import ssl
 import threading
 import time
@@ -23,7 +29,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
+import urllib3.connection
 import urllib3.exceptions
+import urllib3.response
 from requests.adapters import HTTPAdapter
 from urllib3.util.ssl_match_hostname import CertificateError
 
@@ -36,6 +45,7 @@ from hubspot_api.errors import (
     HubSpotConnectionError,
     TLSError,
     UnsendableBodyError,
+    UnusableAnswerError,
     shorten,
 )
 from hubspot_api.paths import Budget
@@ -43,6 +53,11 @@ from hubspot_api.ratelimit import RateLimiter
 
 JSON = Any
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+# The most a body is read in one piece (decoded): a piece is what one socket read brings, so a
+# trickle is seen between pieces, and a gzip bomb cannot grow more than this past the cap.
+READ_PIECE_BYTES = 64 * 1024
+DEFAULT_MAX_ANSWER_BYTES = 256 * 2**20
+ANSWER_TOO_SLOW = "the answer did not end within request_timeout"
 # A wait for the rate budget at least this long is said in one line: while the budget is held
 # (by a 429's pause, or by other processes of the same app) no record moves, and a run that
 # says nothing for that long looks stuck.
@@ -65,6 +80,104 @@ class Outgoing:
     authenticate: bool = True
     # False for the token call: its 4xx answers are the auth's to read.
     raise_client_errors: bool = True
+
+
+# The monotonic time by which the answer this thread awaits must have ended (`Transport.send`).
+_answer_deadline = threading.local()
+
+
+class _HeadWatch:
+    """Shut a socket down at this thread's deadline unless the answer's head arrived first.
+
+    A read timeout bounds each socket read, so a server trickling its status line and headers
+    would hold a call for ever; shutting the socket down ends the read at once. The lock makes
+    sure the timer never touches the connection once `disarm` ran.
+    """
+
+    def __init__(self, sock: socket.socket | None) -> None:
+        """Arm the timer (nothing to arm without a deadline or a socket)."""
+        self.fired = False
+        self._lock = threading.Lock()
+        self._done = False
+        self._sock = sock
+        deadline: float | None = getattr(_answer_deadline, "at", None)
+        self._timer: threading.Timer | None = None
+        if deadline is not None and sock is not None:
+            self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._cut)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _cut(self) -> None:
+        with self._lock:
+            if self._done or self._sock is None:
+                return
+            self.fired = True
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
+
+    def disarm(self) -> None:
+        """Stop the timer; from now on it never touches the socket."""
+        with self._lock:
+            self._done = True
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+class _QuietCut(logging.Filter):
+    """Drop urllib3's warning about the half-read headers of an answer cut at its deadline."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record but that one: the cut is reported as a timeout instead."""
+        watch = getattr(_answer_deadline, "watch", None)
+        cut = watch is not None and watch.fired
+        return not (cut and str(record.msg).startswith("Failed to parse headers"))
+
+
+logging.getLogger("urllib3.connection").addFilter(_QuietCut())
+
+
+def _head_within_deadline(connection: Any, read_head: Callable[[], Any]) -> Any:
+    """Return `read_head()`, the answer's head, or raise `TimeoutError` at the deadline."""
+    watch = _HeadWatch(connection.sock)
+    _answer_deadline.watch = watch
+    try:
+        response = read_head()
+    finally:
+        watch.disarm()
+    if watch.fired:
+        response.close()
+        raise TimeoutError(ANSWER_TOO_SLOW)
+    return response
+
+
+class _HeadWithinDeadline(urllib3.connection.HTTPConnection):
+    """A connection whose answer's head must arrive before the thread's deadline."""
+
+    def getresponse(self) -> urllib3.response.HTTPResponse:  # type: ignore[override]
+        """Read the status line and headers, cut off at the deadline."""
+        response: urllib3.response.HTTPResponse = _head_within_deadline(self, super().getresponse)
+        return response
+
+
+class _HeadWithinDeadlineTLS(urllib3.connection.HTTPSConnection):
+    """The TLS twin of `_HeadWithinDeadline`."""
+
+    def getresponse(self) -> urllib3.response.HTTPResponse:  # type: ignore[override]
+        """Read the status line and headers, cut off at the deadline."""
+        response: urllib3.response.HTTPResponse = _head_within_deadline(self, super().getresponse)
+        return response
+
+
+class _Pool(urllib3.HTTPConnectionPool):
+    """Plain HTTP connections (the emulator's loopback) with the head deadline."""
+
+    ConnectionCls = _HeadWithinDeadline
+
+
+class _TLSPool(urllib3.HTTPSConnectionPool):
+    """TLS connections with the head deadline."""
+
+    ConnectionCls = _HeadWithinDeadlineTLS
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
@@ -131,6 +244,8 @@ def describe_transport_error(exc: requests.exceptions.RequestException) -> tuple
     if _is_connect_failure(exc):
         return NOT_CONNECTED, "connection refused or host unreachable"
     if isinstance(exc, requests.exceptions.Timeout):
+        if ANSWER_TOO_SLOW in str(exc):
+            return TIMEOUT, ANSWER_TOO_SLOW
         return TIMEOUT, "no answer before the timeout"
     return CONNECTION_DROPPED, "connection dropped before an answer arrived"
 
@@ -215,6 +330,62 @@ def encode_params(params: Mapping[str, Any] | None) -> list[tuple[str, str]] | N
     return out
 
 
+def read_body(response: requests.Response, deadline: float, max_bytes: int) -> None:
+    """Read a streamed answer's body, decoded, into `response.content`, in bounded pieces.
+
+    `requests`' timeout bounds each socket read, not the answer: a server trickling a byte a
+    second would hold the call for ever. Each piece is what one read returns (never waiting to
+    fill a buffer), no read waits past `deadline` (monotonic), and the whole must end before it,
+    else `requests.exceptions.ReadTimeout`, a timeout like any other. A body larger than `max_bytes`
+    once decoded (a huge page, a gzip bomb) raises `UnusableAnswerError` as soon as it passes
+    the cap, so memory stays near the cap.
+    """
+    raw = response.raw
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
+    # Restored after the body: the connection goes back to the pool, and its next request is
+    # sent with the timeout urllib3 set.
+    per_read = sock.gettimeout() if sock is not None else None
+    pieces: list[bytes] = []
+    size = 0
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise requests.exceptions.ReadTimeout(ANSWER_TOO_SLOW)
+            if sock is not None:
+                # No read waits past the deadline.
+                sock.settimeout(max(0.001, min(left, per_read or left)))
+            piece = raw.read1(READ_PIECE_BYTES, decode_content=True)
+            if not piece:
+                break
+            size += len(piece)
+            if size > max_bytes:
+                raise UnusableAnswerError(
+                    f"the answer is larger than {max_bytes / 2**20:g} MB once decoded "
+                    "(max_answer_mb); nothing of it was used",
+                    status=response.status_code,
+                    method=response.request.method,
+                    path=urlsplit(response.request.url or "").path,
+                )
+            pieces.append(piece)
+    except requests.exceptions.RequestException:
+        raise  # the deadline's own timeout (requests' exceptions are OSErrors too)
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        late = time.monotonic() >= deadline
+        raise requests.exceptions.ReadTimeout(ANSWER_TOO_SLOW if late else exc) from exc
+    except urllib3.exceptions.DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc) from exc
+    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.SSLError, OSError) as exc:
+        raise requests.exceptions.ConnectionError(exc) from exc
+    finally:
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.settimeout(per_read)
+    # What `Response.content` would have read itself, had the body not been streamed.
+    response._content = b"".join(pieces)
+    response._content_consumed = True  # type: ignore[attr-defined]
+
+
 def parse_json(response: requests.Response) -> JSON:
     if response.status_code == 204 or not response.content:
         return None
@@ -242,11 +413,18 @@ class Transport:
         on_sent: Callable[[int | None, float], None],
         logger: logging.Logger,
         redact: Callable[[str], str],
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
     ) -> None:
-        """Open the session; `on_sent(status, throttle_wait)` counts every request sent."""
+        """Open the session; `on_sent(status, throttle_wait)` counts every request sent.
+
+        Each answer must arrive whole within `timeout` seconds of being sent (a timeout pair
+        allows their sum), and hold at most `max_answer_bytes` once decoded (`read_body`).
+        """
         self.api_url = api_url
         self.limiter = limiter
         self._timeout = timeout
+        self._answer_seconds = timeout if isinstance(timeout, int | float) else sum(timeout)
+        self._max_answer_bytes = max_answer_bytes
         self._clock = clock
         self._on_sent = on_sent
         self._logger = logger
@@ -258,6 +436,7 @@ class Transport:
             pool_maxsize=max_concurrency + 1,
             max_retries=0,
         )
+        adapter.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _TLSPool}
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self._session.headers.update({"User-Agent": user_agent, "Accept": "application/json"})
@@ -306,6 +485,7 @@ class Transport:
             started = time.monotonic()
             sent_at = self._clock.local_time()
             status: int | None = None
+            _answer_deadline.at = started + self._answer_seconds
             try:
                 response = self._session.request(
                     request.method,
@@ -315,10 +495,20 @@ class Transport:
                     headers=headers,
                     timeout=self._timeout,
                     allow_redirects=False,
+                    # The body is read here, against a deadline and a size cap (`read_body`).
+                    stream=True,
                 )
                 status = response.status_code
+            except requests.exceptions.RequestException as exc:
+                if time.monotonic() >= _answer_deadline.at and not _is_connect_failure(exc):
+                    raise requests.exceptions.ReadTimeout(ANSWER_TOO_SLOW) from exc
+                raise
             finally:
                 self._on_sent(status, throttle_wait)
+            try:
+                read_body(response, started + self._answer_seconds, self._max_answer_bytes)
+            finally:
+                response.close()
         self._clock.observe(response.headers.get("Date"), sent_at, self._clock.local_time())
         if self._logger.isEnabledFor(logging.DEBUG):
             elapsed_ms = (time.monotonic() - started) * 1000

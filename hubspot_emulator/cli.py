@@ -17,6 +17,7 @@ from typing import Any
 
 from hubspot_emulator.config import EmulatorConfig
 from hubspot_emulator.faults import LIST_CURSOR_FAULTS
+from hubspot_emulator.hostile import HOSTILE_KINDS
 from hubspot_emulator.server import EmulatorServer
 
 _DEFAULTS = EmulatorConfig()
@@ -62,6 +63,12 @@ def _fault_status(value: str) -> int:
     if not 400 <= number <= 599:
         raise argparse.ArgumentTypeError("a fault status is an error status, 400 to 599")
     return number
+
+
+def _hostile_kind(value: str) -> str:
+    if value not in HOSTILE_KINDS:
+        raise argparse.ArgumentTypeError(f"one of {', '.join(HOSTILE_KINDS)}")
+    return value
 
 
 _SWITCH = None  # the type of an option that takes no value
@@ -205,6 +212,23 @@ _OPTIONS: tuple[_Option, ...] = (
         _list_cursor_fault,
         "|".join(LIST_CURSOR_FAULTS),
     ),
+    _Option(
+        "hostile_answer",
+        f"answer matching requests in a way HubSpot never does: {', '.join(HOSTILE_KINDS)}",
+        _hostile_kind,
+        "KIND",
+    ),
+    _Option(
+        "hostile_answer_on",
+        "which requests get --hostile-answer: a glob over 'METHOD /path' (repeatable; "
+        "default every API request)",
+        str,
+        "PATTERN",
+        item_flag="--hostile-answer-on",
+    ),
+    _Option("hostile_answer_times", "only the first N matching requests (0 = all)", int, "N"),
+    _Option("hostile_answer_mb", "decoded size of the huge and gzip-bomb answers", float, "MB"),
+    _Option("hostile_trickle_s", "seconds between the bytes of a trickle answer", float, "S"),
 )
 
 

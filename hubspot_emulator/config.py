@@ -52,3 +52,10 @@ class EmulatorConfig:
     clock_offset_s: float = 0.0
     # A broken paging cursor on the tickets list, live and archived: "repeat" or "cycle".
     list_cursor_fault: str | None = None
+    # Answer matching requests in a way HubSpot never does (a kind of `hostile.HOSTILE_KINDS`).
+    hostile_answer: str | None = None
+    # Which requests: globs over "METHOD /path" (none: every API request).
+    hostile_answer_on: tuple[str, ...] = ()
+    hostile_answer_times: int = 0  # the first N matching requests only; 0: every one
+    hostile_answer_mb: float = 200.0  # decoded size of the `huge` and `gzip-bomb` answers
+    hostile_trickle_s: float = 1.0  # seconds between the bytes of a `trickle` answer

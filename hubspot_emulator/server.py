@@ -12,6 +12,7 @@ model in `calls`. This module is the wire, the bookkeeping and the server's life
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import socket
 import sys
@@ -33,6 +34,13 @@ from hubspot_emulator.clock import Clock
 from hubspot_emulator.config import EmulatorConfig
 from hubspot_emulator.errors import ApiError, new_correlation_id
 from hubspot_emulator.faults import FaultInjector, FaultPlan, fault_body
+from hubspot_emulator.hostile import (
+    REPLACES_API,
+    HostileAnswers,
+    HostileReply,
+    hostile_reply,
+    without_ids,
+)
 from hubspot_emulator.ratelimit import RateLimiter, Verdict, rate_limit_body
 from hubspot_emulator.routes import ROUTER, Route
 from hubspot_emulator.store import Portal
@@ -100,6 +108,7 @@ class Stats:
             "dropped": events.get("dropped", 0),
             "applied_then_dropped": events.get("applied_then_dropped", 0),
             "injected_faults": events.get("injected_fault", 0),
+            "hostile_answers": events.get("hostile_answer", 0),
             "rate_limited": events.get("rate_limited", 0),
             # Accepted TCP connections: keep-alive reuse, or a TLS handshake that never became
             # a request, shows here and nowhere else.
@@ -247,6 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
         injected = self._inject_fault(plan, key)
         if injected is not None:
             return injected
+        hostile = emulator.hostile.pick(self.command, path) if route is not None else None
         headers: list[tuple[str, str]] = []
         try:
             if route is None:
@@ -259,6 +269,8 @@ class _Handler(BaseHTTPRequestHandler):
                     if not verdict.allowed:
                         return self._refuse_over_budget(verdict, headers, key)
                 query = parse_qs(query_string, keep_blank_values=True) if query_string else {}
+                if hostile in REPLACES_API:
+                    return self._answer(key, 200, None, headers, hostile, body)
                 call = Call(
                     emulator, path=path, params=params, query=query, body=body, principal=principal
                 )
@@ -274,9 +286,35 @@ class _Handler(BaseHTTPRequestHandler):
             stats.record(key, "dropped", "applied_then_dropped")
             self._drop()
             return "dropped"
-        stats.record(key, status)
-        self._send_json(status, payload, headers)
-        return status
+        return self._answer(key, status, payload, headers, hostile, body)
+
+    def _answer(  # noqa: PLR0917 - the answer's parts, as `_serve_api` holds them
+        self,
+        key: str,
+        status: int,
+        payload: Any,
+        headers: list[tuple[str, str]],
+        hostile: str | None,
+        request_body: bytes,
+    ) -> int:
+        """Send the API's answer, or the hostile one configured in its place (`hostile`)."""
+        emulator = self.server.emulator
+        if hostile is None or status >= 300:
+            emulator.counters.record(key, status)
+            self._send_json(status, payload, headers)
+            return status
+        shaped = without_ids(payload) if hostile == "no-ids" else payload
+        reply = hostile_reply(
+            hostile,
+            status,
+            b"" if shaped is None else _dumps(shaped),
+            self.headers.get("Authorization"),
+            request_body,
+            emulator.config,
+        )
+        emulator.counters.record(key, reply.status, "hostile_answer")
+        self._send_reply(reply, headers)
+        return reply.status
 
     def _inject_fault(self, plan: FaultPlan, key: str) -> int | str | None:
         """Answer with the fault the plan injects before the API (None: it injects none)."""
@@ -393,6 +431,24 @@ class _Handler(BaseHTTPRequestHandler):
             # The client went away; nothing left to tell it.
             self.close_connection = True
 
+    def _send_reply(self, reply: HostileReply, headers: list[tuple[str, str]]) -> None:
+        """Send a hostile reply: its head (at once or trickled), then its pieces, each paused."""
+        self.close_connection = True
+        lines = [f"HTTP/1.1 {reply.status} {HTTPStatus(reply.status).phrase}"]
+        lines.append(f"Date: {self.server.emulator.clock.http_date()}")
+        if reply.json:
+            lines.append(f"Content-Type: {JSON_CONTENT_TYPE}")
+        lines += [f"{name}: {value}" for name, value in [*reply.headers, *headers]]
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        first = [head[i : i + 1] for i in range(len(head))] if reply.trickle_head else [head]
+        try:
+            for index, piece in enumerate(itertools.chain(first, reply.pieces)):
+                if reply.pause_s and (index or reply.trickle_head):
+                    time.sleep(reply.pause_s)
+                self.wfile.write(piece)
+        except OSError:
+            return  # the client stopped reading: what a trickle or a huge answer is for
+
     def _drop(self) -> None:
         """Close the connection without answering, as a failing network or proxy would."""
         self.close_connection = True
@@ -493,6 +549,9 @@ class EmulatorServer:
             fault_paths=config.fault_paths,
             fault_statuses=config.fault_statuses,
             apply_then_drop_rate=config.apply_then_drop_rate,
+        )
+        self.hostile = HostileAnswers(
+            config.hostile_answer, config.hostile_answer_on, config.hostile_answer_times
         )
         self.counters = Stats(self.clock)
         self._httpd: _HttpServer | None = None

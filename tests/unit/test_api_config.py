@@ -158,7 +158,7 @@ def test_schema_marks_secrets_and_merges_extra_settings():
         assert props[name].get("secret") is True
     assert not props["client_id"].get("secret")
     assert props["api_url"]["default"] == DEFAULT_API_URL
-    assert len(list(COMMON_SETTINGS)) == 12
+    assert len(list(COMMON_SETTINGS)) == 13
 
 
 # -- reading config files -----------------------------------------------------------------------

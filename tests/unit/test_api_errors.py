@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 from urllib.parse import quote, quote_plus, urlencode
@@ -183,7 +184,19 @@ def _encodings(secret: str) -> dict[str, str]:
         "repr": repr({"client_secret": secret}),
         "repr-bytes": repr(secret.encode()),
         "html": html.escape(secret),
+        "base64": _b64(secret),
+        "base64-url-safe": base64.urlsafe_b64encode(secret.encode()).decode(),
+        "base64-unpadded": _b64(secret).rstrip("="),
+        "basic-auth": "Basic " + _b64(f"app:{secret}"),
+        "basic-auth-long-id": "Basic " + _b64(f"client-42:{secret}"),
+        "base64-in-blob": _b64(f"user=me;token={secret};n=1"),
+        "hex": secret.encode().hex(),
+        "hex-upper": secret.encode().hex().upper(),
     }
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
 
 
 @pytest.mark.parametrize("secret", SECRETS)
@@ -202,6 +215,14 @@ def _encodings(secret: str) -> dict[str, str]:
         "repr",
         "repr-bytes",
         "html",
+        "base64",
+        "base64-url-safe",
+        "base64-unpadded",
+        "basic-auth",
+        "basic-auth-long-id",
+        "base64-in-blob",
+        "hex",
+        "hex-upper",
     ],
 )
 def test_redact_blanks_every_spelling(secret, encoding):

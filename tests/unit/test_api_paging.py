@@ -175,7 +175,7 @@ def test_keyset_body_refuses_what_search_would_refuse(groups, limit):
 
 class StuckSearch:
     def post_json(self, call, body):
-        return {"results": [{"id": "5"}] * body["limit"]}
+        return {"total": body["limit"], "results": [{"id": "5"}] * body["limit"]}
 
 
 def test_keyset_search_loop_guard():
