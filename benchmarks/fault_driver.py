@@ -90,3 +90,9 @@ class Driver:
             chunk = ids[start : start + 100]
             inputs = [{"id": i, "properties": {"subject": f"changed {i}"}} for i in chunk]
             self.call("POST", path, {"inputs": inputs})
+
+    def archive(self, ids: list[str]) -> None:
+        """Archive each ticket (archiving an archived ticket changes nothing, so safe to resend)."""
+        path = path_for(Call.BATCH_ARCHIVE, LEGACY_API_VERSION)
+        for start in range(0, len(ids), 100):
+            self.call("POST", path, {"inputs": [{"id": i} for i in ids[start : start + 100]]})

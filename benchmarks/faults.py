@@ -1,10 +1,10 @@
 """What each fault does to a sync and a write: `python -m benchmarks.faults [--quick]`.
 
-For the tap (a full sync, then an incremental one after changes) and the target (creates and
-updates), each fault alone and then all together, on a fresh emulator per row: requests the
-emulator served, faults it injected (or 429s its budgets answered), and records expected,
-delivered, lost and duplicated, checked against the emulator's own data. The faults are the
-emulator's options (`hubspot_emulator/config.py`):
+For the tap (a full sync, then an incremental one after changes, one in six an archive) and the
+target (creates and updates), each fault alone and then all together, on a fresh emulator per
+row: requests the emulator served, faults it injected (or 429s its budgets answered), and
+records expected, delivered, lost and duplicated, checked against the emulator's own data. The
+faults are the emulator's options (`hubspot_emulator/config.py`):
 
 - 429 TEN_SECONDLY_ROLLING: another integration of the same app (a thread here, sending 2
   calls a second with the private-app token) spends most of a small budget
@@ -56,6 +56,7 @@ LATENCY = ["--latency-ms=20", "--jitter-ms=10"]
 OUTPUT = ROOT / "output" / "bench"
 NEIGHBOUR_HEAD_START_S = 5.0
 OUTCOME_CHARS = 110  # of the last stderr line, in the table (the JSON keeps 400)
+ARCHIVED_SHARE = 6
 NEXT_RUN_WAIT_S = 3.5  # longer than the longest search lag below
 
 
@@ -270,7 +271,10 @@ def tap_rows(catalogs: Catalogs, fault: Fault, tickets: int, changes: int) -> li
             return rows
         live = sorted((i for i in truth if i not in tally.archived), key=int)
         changed = set(live[:changes])
-        driver.change(sorted(changed))
+        # One change in ARCHIVED_SHARE is an archive: the incremental run reads both kinds.
+        archived = sorted(changed, key=int)[: changes // ARCHIVED_SHARE]
+        driver.change(sorted(changed - set(archived)))
+        driver.archive(archived)
         run, after, stats = _tap(catalogs, emulator, fault, tally.state)
         row = _read_row(fault, "tap, incremental", run, tally=after, stats=stats, expected=changed)
         rows.append(row)
