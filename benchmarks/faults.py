@@ -1,10 +1,10 @@
 """What each fault does to a sync and a write: `python -m benchmarks.faults [--quick]`.
 
-For the tap (a full sync, then an incremental one after changes) and the target (creates and
-updates), each fault alone and then all together, on a fresh emulator per row: requests the
-emulator served, faults it injected (or 429s its budgets answered), and records expected,
-delivered, lost and duplicated, checked against the emulator's own data. The faults are the
-emulator's options (`hubspot_emulator/config.py`):
+For the tap (a full sync, then an incremental one after changes, one in six an archive) and the
+target (creates and updates), each fault alone and then all together, on a fresh emulator per
+row: requests the emulator served, faults it injected (or 429s its budgets answered), and
+records expected, delivered, lost and duplicated, checked against the emulator's own data. The
+faults are the emulator's options (`hubspot_emulator/config.py`):
 
 - 429 TEN_SECONDLY_ROLLING: another integration of the same app (a thread here, sending 2
   calls a second with the private-app token) spends most of a small budget
@@ -35,7 +35,6 @@ import tempfile
 import threading
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
@@ -44,6 +43,8 @@ from typing import Any
 
 from benchmarks.connectors import OUR_BIN, STREAM, base_env
 from benchmarks.emulator import EmulatorProcess
+from benchmarks.fault_driver import OAUTH, Driver
+from benchmarks.fault_stops import tap_stop_rows, target_stop_rows
 from benchmarks.measure import RunResult, run_measured
 from benchmarks.report import table
 from benchmarks.scenarios import Catalogs, SingerTally
@@ -51,16 +52,11 @@ from benchmarks.venvs import ROOT
 from hubspot_api.config import LEGACY_API_VERSION
 from hubspot_api.paths import Call, path_for
 
-OAUTH = {
-    "client_id": "emulator-client",
-    "client_secret": "emulator-secret",
-    "refresh_token": "emulator-refresh-token",
-}
 LATENCY = ["--latency-ms=20", "--jitter-ms=10"]
 OUTPUT = ROOT / "output" / "bench"
-_TRIES = 200
 NEIGHBOUR_HEAD_START_S = 5.0
 OUTCOME_CHARS = 110  # of the last stderr line, in the table (the JSON keeps 400)
+ARCHIVED_SHARE = 6
 NEXT_RUN_WAIT_S = 3.5  # longer than the longest search lag below
 
 
@@ -74,11 +70,23 @@ class Fault:
     oauth: bool = False
     fatal: bool = False  # the run is expected to stop cleanly, not to finish
     neighbour_per_s: float = 0.0  # another integration of the same app, calls per second
+    hidden: int = 0  # tickets search counts but never returns, spread over the portal's ids
 
     def arguments(self, tickets: int, seed: int) -> list[str]:
         """The emulator's command-line flags for this row."""
         latency = [] if any(f.startswith("--latency") for f in self.flags) else LATENCY
-        return [f"--tickets={tickets}", f"--seed={seed}", *latency, *self.flags]
+        base = [f"--tickets={tickets}", f"--seed={seed}"]
+        return [*base, *latency, *self.flags, *_hidden_flags(base, self.hidden)]
+
+
+def _hidden_flags(base: list[str], count: int) -> list[str]:
+    """Hide `count` tickets of the seeded portal from search, evenly spread over its ids."""
+    if not count:
+        return []
+    with EmulatorProcess(base) as probe:
+        ids = sorted((t["id"] for t in Driver(probe).tickets()), key=int)
+    step = max(1, len(ids) // count)
+    return [f"--hide-from-search={ticket}" for ticket in ids[step // 2 :: step][:count]]
 
 
 TIMEOUT_SETTINGS = (("request_timeout", 0.15),)
@@ -105,6 +113,9 @@ FAULTS = (
     ),
     Fault("OAuth token expiry (tokens live 3 s)", ("--token-lifetime-s=3",), oauth=True),
     Fault("search lag 3 s", ("--search-lag-ms=3000",)),
+    Fault("search counts 10 tickets it never returns", hidden=10),
+    Fault("clock skew: this machine 10 min ahead of HubSpot", ("--clock-offset-s=-600",)),
+    Fault("clock skew: this machine 10 min behind HubSpot", ("--clock-offset-s=600",)),
     Fault("apply-then-drop, 30% of writes", ("--apply-then-drop-rate=0.3",)),
     Fault(
         "all together (but DAILY)",
@@ -128,73 +139,6 @@ MISSING = (
     "one status alone (only 503, only 423): --fault-rate draws 429/502/503/504 (423) together",
     "read timeouts as such: stood in for by latency beyond the client's request_timeout",
 )
-
-
-class Driver:
-    """The benchmark's own calls to the emulator, as an OAuth app, retried until answered."""
-
-    def __init__(self, emulator: EmulatorProcess) -> None:
-        self.emulator = emulator
-        self._token = ""
-        self._expires = 0.0
-
-    def _bearer(self) -> str:
-        if time.monotonic() < self._expires:
-            return self._token
-        form = urllib.parse.urlencode({"grant_type": "refresh_token", **OAUTH}).encode()
-        answer = self._send("POST", path_for(Call.TOKEN, LEGACY_API_VERSION), form, form=True)
-        self._token = answer["access_token"]
-        self._expires = time.monotonic() + min(float(answer.get("expires_in", 60)) / 2, 60)
-        return self._token
-
-    def _send(self, method: str, path: str, data: bytes | None, *, form: bool = False) -> Any:
-        for _ in range(_TRIES):
-            request = urllib.request.Request(self.emulator.url + path, data=data, method=method)
-            if form:
-                request.add_header("Content-Type", "application/x-www-form-urlencoded")
-            else:
-                request.add_header("Authorization", f"Bearer {self._bearer()}")
-                if data is not None:
-                    request.add_header("Content-Type", "application/json")
-            try:
-                with urllib.request.urlopen(request, timeout=30) as response:
-                    return json.loads(response.read() or b"null")
-            except urllib.error.HTTPError as exc:
-                if exc.code == 401:
-                    self._expires = 0.0
-                elif exc.code not in (423, 429, 502, 503, 504):
-                    raise
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{method} {path}: no answer after {_TRIES} tries")
-
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        """Send one JSON call (idempotent ones only), retrying faults."""
-        return self._send(method, path, None if body is None else json.dumps(body).encode())
-
-    def tickets(self) -> list[dict[str, Any]]:
-        """Every ticket, live and archived, with `subject` and `content`."""
-        found: list[dict[str, Any]] = []
-        path = path_for(Call.LIST_TICKETS, LEGACY_API_VERSION)
-        for archived in ("false", "true"):
-            after = ""
-            while True:
-                query = f"?limit=100&archived={archived}&properties=subject,content"
-                page = self.call("GET", path + query + (f"&after={after}" if after else ""))
-                found += page["results"]
-                after = ((page.get("paging") or {}).get("next") or {}).get("after") or ""
-                if not after:
-                    break
-        return found
-
-    def change(self, ids: list[str]) -> None:
-        """Set a new subject on each ticket (idempotent, so safe to resend)."""
-        path = path_for(Call.BATCH_UPDATE, LEGACY_API_VERSION)
-        for start in range(0, len(ids), 100):
-            chunk = ids[start : start + 100]
-            inputs = [{"id": i, "properties": {"subject": f"changed {i}"}} for i in chunk]
-            self.call("POST", path, {"inputs": inputs})
 
 
 class Neighbour:
@@ -327,7 +271,10 @@ def tap_rows(catalogs: Catalogs, fault: Fault, tickets: int, changes: int) -> li
             return rows
         live = sorted((i for i in truth if i not in tally.archived), key=int)
         changed = set(live[:changes])
-        driver.change(sorted(changed))
+        # One change in ARCHIVED_SHARE is an archive: the incremental run reads both kinds.
+        archived = sorted(changed, key=int)[: changes // ARCHIVED_SHARE]
+        driver.change(sorted(changed - set(archived)))
+        driver.archive(archived)
         run, after, stats = _tap(catalogs, emulator, fault, tally.state)
         row = _read_row(fault, "tap, incremental", run, tally=after, stats=stats, expected=changed)
         rows.append(row)
@@ -437,14 +384,19 @@ def fault_table(rows: list[FaultRow]) -> str:
     return table(headers, body)
 
 
+def _chosen(name: str, only: list[str] | None) -> bool:
+    return not only or any(part in name for part in only)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every fault row and print the table."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.faults", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller portal and writes")
     parser.add_argument("--only", action="append", metavar="NAME", help="faults whose name has")
+    parser.add_argument("--no-stops", action="store_true", help="leave out the stop rows")
     args = parser.parse_args(argv)
     tickets, changes, records = (300, 60, 200) if args.quick else (3_000, 600, 2_000)
-    chosen = [f for f in FAULTS if not args.only or any(o in f.name for o in args.only)]
+    chosen = [f for f in FAULTS if _chosen(f.name, args.only)]
     rows: list[FaultRow] = []
     with tempfile.TemporaryDirectory(prefix="bench-faults-") as tmp:
         catalogs = Catalogs(Path(tmp))
@@ -452,6 +404,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"fault: {fault.name}", flush=True)
             rows += tap_rows(catalogs, fault, tickets, changes)
             rows.append(target_row(catalogs, fault, tickets, records))
+        if not args.no_stops:
+            print("stops: a signal during each stream, full disks", flush=True)
+            stops = tap_stop_rows(catalogs, tickets) + target_stop_rows(catalogs, tickets, records)
+            rows += [FaultRow(**row) for row in stops if _chosen(row["fault"], args.only)]
     print()
     print(
         f"## Faults: {tickets:,} tickets ({changes:,} changed before the incremental run), "

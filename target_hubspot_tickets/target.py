@@ -406,11 +406,21 @@ class TargetHubSpotTickets(Target):
             self._write_summary(self._finish(), exc)
             raise
         tally = self._finish()
+        # A signal that came while the end of the input was settled (no line left to read, so
+        # no boundary to stop at) still ends the run as stopped: an orchestrator that sent it
+        # must not read success.
+        signal = signal or self._signal_during_end()
         ended: BaseException | None = stopped or signal or self.close_error
         error = ended or self._end_error(reader, tally, archives_refused)
         self._write_summary(tally, error)
         if error is not None:
             raise error
+
+    def _signal_during_end(self) -> Stopped | None:
+        signals = self.stop_signals
+        if signals.signum is None:
+            return None
+        return Stopped(signals.signum, signals.outcome)
 
     def _end_error(self, reader: object, tally: Tally, archives_refused: int) -> Exception | None:
         """Return the error a run that read its input to the end fails with, if any."""

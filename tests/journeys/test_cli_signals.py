@@ -478,3 +478,48 @@ def test_a_signalled_target_whose_state_is_not_read_ends(
     assert status == 128 + signal.SIGINT, stderr[-2000:]
     line = _stopped_line("target-hubspot-tickets", stderr, signal.SIGINT)
     assert "its output was not read" in line
+
+
+def test_a_target_signalled_after_its_input_ended_still_exits_non_zero(
+    emulator, singer_input, target_cli
+):
+    # The whole input is read before any write (one STATE at its end, batches larger than it),
+    # and the signal comes once the reader says the input ended: it lands while the input is
+    # being settled, and the run still says a signal stopped it, as one between two lines does.
+    server = emulator(tickets=5, seed=93, latency_ms=700)
+    singer = singer_input(server)
+    config_path, config = target_cli.config_file(
+        server, source_id_property="external_ticket_id", batch_size_rows=1_000
+    )
+    data = bytes(singer.numbered_creates(_subject, 0, 300, NEW_STAGE, 300))
+    proc = subprocess.Popen(
+        target_cli.command(config_path),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=config_path.parent,
+    )
+    assert proc.stdin is not None
+    assert proc.stderr is not None
+    proc.stdin.write(data)
+    proc.stdin.close()
+    stderr: list[bytes] = []
+    for line in proc.stderr:
+        stderr.append(line)
+        if b"completed processing" in line:  # singer-sdk's line at the end of the input
+            proc.send_signal(signal.SIGTERM)
+            break
+    stderr += proc.stderr.readlines()
+    assert proc.stdout is not None
+    stdout = proc.stdout.read()
+    proc.stdout.close()
+    proc.stderr.close()
+    proc.wait(timeout=RUN_TIMEOUT_S)
+
+    text = b"".join(stderr).decode()
+    assert proc.returncode == 143, text[-2000:]
+    _stopped_line("target-hubspot-tickets", text, signal.SIGTERM)
+    summary = json.loads(Path(config["summary_path"]).read_text(encoding="utf-8"))
+    assert summary["status"] == "stopped", summary
+    # Every record read was settled and the state after them handed back.
+    assert [json.loads(line) for line in stdout.splitlines() if line.strip()] == [{"records": 300}]
