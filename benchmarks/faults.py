@@ -176,7 +176,6 @@ FAULTS = (
 )
 MISSING = (
     "non-JSON error pages (an HTML 502 from a proxy): the emulator answers every error in JSON",
-    "one status alone (only 503, only 423): --fault-rate draws 429/502/503/504 (423) together",
     "read timeouts as such: stood in for by latency beyond the client's request_timeout",
 )
 
