@@ -210,7 +210,7 @@ def _tap_row(stream: str, whole: Cut, stopped: Cut, resumed: Cut, served: int) -
     expected = sum(len(records) for records in reference.values())
     lost = sum(len(records - got.get(name, set())) for name, records in reference.items())
     twice = _ticket_ids(stopped) & _ticket_ids(resumed)
-    outcome = f"stopped: {stopped.describe()}; resumed: {resumed.describe()}"
+    outcome = f"resumed: {resumed.describe()}; stopped: {stopped.describe()}"
     if whole.returncode != 0:
         outcome = f"the uninterrupted run failed: {whole.describe()}"
     return {
@@ -351,5 +351,5 @@ def _target_row(
         "delivered": landed,
         "lost": len(keys) - landed,
         "duplicated": duplicated,
-        "outcome": f"cut: {stopped.describe()}; resumed: {resumed.describe()}",
+        "outcome": f"resumed: {resumed.describe()}; cut: {stopped.describe()}",
     }

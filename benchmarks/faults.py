@@ -30,6 +30,7 @@ app has its own budgets and no daily limit, as on HubSpot, and they are retried 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import tempfile
 import threading
@@ -71,6 +72,9 @@ class Fault:
     fatal: bool = False  # the run is expected to stop cleanly, not to finish
     neighbour_per_s: float = 0.0  # another integration of the same app, calls per second
     hidden: int = 0  # tickets search counts but never returns, spread over the portal's ids
+    tap_only: bool = False  # the fault is in calls only the tap makes: no target row
+    # The driver's own calls use the private-app token: the row breaks the OAuth token endpoint.
+    driver_private_app: bool = False
 
     def arguments(self, tickets: int, seed: int) -> list[str]:
         """The emulator's command-line flags for this row."""
@@ -89,6 +93,8 @@ def _hidden_flags(base: list[str], count: int) -> list[str]:
     return [f"--hide-from-search={ticket}" for ticket in ids[step // 2 :: step][:count]]
 
 
+# Search only: the driver reads the truth from the tickets list, and must get true answers.
+HOSTILE_SEARCH = ("--hostile-answer-on=POST */search",)
 TIMEOUT_SETTINGS = (("request_timeout", 0.15),)
 FAULTS = (
     Fault("none"),
@@ -113,10 +119,44 @@ FAULTS = (
     ),
     Fault("OAuth token expiry (tokens live 3 s)", ("--token-lifetime-s=3",), oauth=True),
     Fault("search lag 3 s", ("--search-lag-ms=3000",)),
-    Fault("search counts 10 tickets it never returns", hidden=10),
+    Fault("search counts 10 tickets it never returns", hidden=10, tap_only=True),
     Fault("clock skew: this machine 10 min ahead of HubSpot", ("--clock-offset-s=-600",)),
     Fault("clock skew: this machine 10 min behind HubSpot", ("--clock-offset-s=600",)),
     Fault("apply-then-drop, 30% of writes", ("--apply-then-drop-rate=0.3",)),
+    Fault(
+        "200s not as documented: results without ids (search, batch update)",
+        (
+            "--hostile-answer=no-ids",
+            "--hostile-answer-on=POST */search",
+            "--hostile-answer-on=POST */batch/update",
+        ),
+        fatal=True,
+    ),
+    Fault(
+        "answers trickled past request_timeout (the first 3 searches)",
+        (
+            "--hostile-answer=trickle",
+            "--hostile-trickle-s=0.2",
+            "--hostile-answer-times=3",
+            *HOSTILE_SEARCH,
+        ),
+        (("request_timeout", 1),),
+        tap_only=True,
+    ),
+    Fault(
+        "a gzip bomb (4 MB decoded, max_answer_mb 1)",
+        ("--hostile-answer=gzip-bomb", "--hostile-answer-mb=4", *HOSTILE_SEARCH),
+        (("max_answer_mb", 1),),
+        fatal=True,
+        tap_only=True,
+    ),
+    Fault(
+        "credentials echoed back in base64 (OAuth)",
+        ("--hostile-answer=echo-secret-base64", "--hostile-answer-on=POST /oauth/*"),
+        oauth=True,
+        fatal=True,
+        driver_private_app=True,
+    ),
     Fault(
         "all together (but DAILY)",
         (
@@ -136,7 +176,6 @@ FAULTS = (
 )
 MISSING = (
     "non-JSON error pages (an HTML 502 from a proxy): the emulator answers every error in JSON",
-    "one status alone (only 503, only 423): --fault-rate draws 429/502/503/504 (423) together",
     "read timeouts as such: stood in for by latency beyond the client's request_timeout",
 )
 
@@ -212,7 +251,19 @@ def _outcome(run: RunResult, fatal: bool) -> str:
     lines = [line for line in run.stderr_tail.splitlines() if line.strip()]
     clean = "Traceback" not in run.stderr_tail
     last = lines[-1][:400] if lines else ""
+    if _leaked(run.stderr_tail):
+        return f"exit {run.returncode}, SECRET SHOWN: {last}"
     return f"exit {run.returncode}, {'clean' if clean else 'TRACEBACK'}: {last}"
+
+
+def _leaked(text: str) -> bool:
+    """Whether a credential, raw or base64-encoded (alone or as Basic auth), is in `text`."""
+    secrets = [OAUTH["client_secret"], OAUTH["refresh_token"], EmulatorProcess.token]
+    basic = f"{OAUTH['client_id']}:{OAUTH['client_secret']}".encode()
+    forms = {base64.b64encode(basic).decode()}
+    for secret in secrets:
+        forms |= {secret, base64.b64encode(secret.encode()).decode().rstrip("=")}
+    return any(form in text for form in forms)
 
 
 def _config(
@@ -263,7 +314,7 @@ def tap_rows(catalogs: Catalogs, fault: Fault, tickets: int, changes: int) -> li
     """A full sync, then an incremental one after `changes` changes, under `fault`."""
     rows = []
     with EmulatorProcess(fault.arguments(tickets, seed=7)) as emulator:
-        driver = Driver(emulator)
+        driver = Driver(emulator, private_app=fault.driver_private_app)
         truth = {t["id"] for t in driver.tickets()}
         run, tally, stats = _tap(catalogs, emulator, fault, None)
         rows.append(_read_row(fault, "tap, full", run, tally=tally, stats=stats, expected=truth))
@@ -318,7 +369,7 @@ def _read_row(
 def target_row(catalogs: Catalogs, fault: Fault, tickets: int, records: int) -> FaultRow:
     """Half creates, half updates of seeded tickets, under `fault`."""
     with EmulatorProcess(fault.arguments(tickets, seed=8)) as emulator:
-        driver = Driver(emulator)
+        driver = Driver(emulator, private_app=fault.driver_private_app)
         before = driver.tickets()
         live = [t["id"] for t in before if not t.get("archived")][: records // 2]
         creates = records - len(live)
@@ -403,7 +454,8 @@ def main(argv: list[str] | None = None) -> int:
         for fault in chosen:
             print(f"fault: {fault.name}", flush=True)
             rows += tap_rows(catalogs, fault, tickets, changes)
-            rows.append(target_row(catalogs, fault, tickets, records))
+            if not fault.tap_only:
+                rows.append(target_row(catalogs, fault, tickets, records))
         if not args.no_stops:
             print("stops: a signal during each stream, full disks", flush=True)
             stops = tap_stop_rows(catalogs, tickets) + target_stop_rows(catalogs, tickets, records)

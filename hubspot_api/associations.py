@@ -7,8 +7,11 @@ A record with more links than one answer holds carries `paging.next.after` insid
 its next page comes from sending its id again with that cursor, `{inputs: [{id, after}]}`
 (https://developers.hubspot.com/docs/api-reference/latest/crm/associations/associate-records/batch/get-associations).
 HubSpot does not document how many links one result holds; 500 is the per-record GET's page.
-Records without any link come back among a 207's `errors` (NO_ASSOCIATIONS_FOUND), not as an
-empty list: every error of a batch read is read as "no links". See docs/endpoints.md.
+Records without any link come back among a 207's `errors` (OBJECT_NOT_FOUND, subcategory
+NO_ASSOCIATIONS_FOUND), not as an empty list. Only that error means "no links": any other error
+of a batch read, or an answer that leaves an input id out of both its results and its errors,
+says nothing about that record's links, and reading it as "none" would delete them downstream;
+it is an unknown outcome (`_check_accounted`). See docs/endpoints.md.
 
 `read_associations` is the one reader of these answers; the tap's associations stream and the
 target's association replacement both call it.
@@ -20,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from hubspot_api.errors import HubSpotError, shorten
+from hubspot_api.errors import HubSpotError, UnusableAnswerError, shorten
 from hubspot_api.paging import PagingLoopError, chunked, next_after
 from hubspot_api.paths import TICKETS, Call
 
@@ -79,6 +82,7 @@ def read_associations(
                 from_type=from_type,
                 to_type=to_type,
             )
+            _check_accounted([item["id"] for item in inputs], answer, to_type)
             inputs = []
             for result in _results(answer):
                 from_id, page = _parse_result(result, to_type)
@@ -96,6 +100,44 @@ def read_associations(
         for page in found.values():
             links.extend(page)
     return links
+
+
+NO_LINKS_CATEGORY = "OBJECT_NOT_FOUND"
+
+
+def _check_accounted(sent: list[str], answer: Mapping[str, Any], to_type: str) -> None:
+    """Raise `UnusableAnswerError` unless the answer says, of every id sent, its links or none.
+
+    An error other than OBJECT_NOT_FOUND (no links, or no such record) leaves its records'
+    links unknown. Ids an error's `context` lists are accounted for; when no error lists any,
+    ids left out of the results are taken as named by the errors, if there are errors at all.
+    """
+    errors = [e for e in answer.get("errors") or [] if isinstance(e, Mapping)]
+    for error in errors:
+        if error.get("category") != NO_LINKS_CATEGORY:
+            raise UnusableAnswerError(
+                f"association batch read to {to_type}: an error other than 'no links' leaves "
+                f"links unknown: {_cut(error)}"
+            )
+    listed = {str(v) for e in errors for values in _context_lists(e) for v in values}
+    answered = {
+        str(result["from"]["id"])
+        for result in _results(answer)
+        if isinstance(result.get("from"), Mapping) and "id" in result["from"]
+    }
+    missing = [key for key in sent if key not in answered and key not in listed]
+    if missing and (listed or not errors):
+        raise UnusableAnswerError(
+            f"association batch read to {to_type}: the answer says nothing of {len(missing)} of "
+            f"{len(sent)} ids sent (first {missing[0]}), neither links nor 'no links'"
+        )
+
+
+def _context_lists(error: Mapping[str, Any]) -> list[list[Any]]:
+    context = error.get("context")
+    if not isinstance(context, Mapping):
+        return []
+    return [value for value in context.values() if isinstance(value, list)]
 
 
 def _results(answer: Any) -> list[Mapping[str, Any]]:

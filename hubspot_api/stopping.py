@@ -153,6 +153,10 @@ class StopSignals:
             if not self.always_hard and self._writing == 0 and self.signum is not None:
                 signal.setitimer(signal.ITIMER_REAL, 0)  # the write finished: stop as usual
 
+    def received(self) -> Stopped | None:
+        """Return the `Stopped` a signal that came asks for (without raising it), or None."""
+        return None if self.signum is None else Stopped(self.signum, self.outcome)
+
     def waited_s(self) -> float:
         """Return the seconds since the signal came (0 before one came)."""
         return time.monotonic() - self.signalled_at if self.signum is not None else 0.0

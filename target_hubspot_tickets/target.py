@@ -409,18 +409,12 @@ class TargetHubSpotTickets(Target):
         # A signal that came while the end of the input was settled (no line left to read, so
         # no boundary to stop at) still ends the run as stopped: an orchestrator that sent it
         # must not read success.
-        signal = signal or self._signal_during_end()
+        signal = signal or self.stop_signals.received()
         ended: BaseException | None = stopped or signal or self.close_error
         error = ended or self._end_error(reader, tally, archives_refused)
         self._write_summary(tally, error)
         if error is not None:
             raise error
-
-    def _signal_during_end(self) -> Stopped | None:
-        signals = self.stop_signals
-        if signals.signum is None:
-            return None
-        return Stopped(signals.signum, signals.outcome)
 
     def _end_error(self, reader: object, tally: Tally, archives_refused: int) -> Exception | None:
         """Return the error a run that read its input to the end fails with, if any."""
@@ -430,12 +424,13 @@ class TargetHubSpotTickets(Target):
                 f"{tally.received} record(s) before it" if tally.received else "nothing before it"
             )
             return InputError(f"{fatal}; input stopped there ({read} processed and checkpointed)")
+        done = _written_or_planned(self.options.write.dry_run)
         if archives_refused:
             limit = self.options.write.max_archives
             message = (
                 f"the input asks to archive {archives_refused} tickets, more than "
                 f"max_archives={limit}: none was archived (they are rejected), everything else "
-                f"{self._written_or_planned}; raise max_archives (-1: no limit) to archive them"
+                f"{done}; raise max_archives (-1: no limit) to archive them"
             )
             self.logger.log(logging.ERROR, message)
             return TooManyArchivesError(message)
@@ -445,19 +440,11 @@ class TargetHubSpotTickets(Target):
             where = f" (see {run.rejects.path})" if run and run.rejects.path else ""
             message = (
                 f"{tally.rejected} record(s) rejected, more than max_rejects={max_rejects}"
-                f"{where}; everything else {self._written_or_planned}"
+                f"{where}; everything else {done}"
             )
             self.logger.log(logging.ERROR, message)
             return TooManyRejectsError(message)
         return None
-
-    @property
-    def _written_or_planned(self) -> str:
-        return (
-            "was planned (a dry run writes nothing)"
-            if self.options.write.dry_run
-            else "was written"
-        )
 
     def _send_held_creates(self) -> None:
         """End the input's last segment; write its creates if no drain is left to take them."""
@@ -542,6 +529,10 @@ STALLED_OUTCOME = (
     f"its output was not read for {OUTPUT_STALL_S:g} s, so the state after the records settled "
     "was not handed back: run again with the input after the last state handed back"
 )
+
+
+def _written_or_planned(dry_run: bool) -> str:
+    return "was planned (a dry run writes nothing)" if dry_run else "was written"
 
 
 def _stop_signals(command: str) -> StopSignals:

@@ -158,3 +158,52 @@ def test_an_answer_not_in_the_documented_shape_is_an_error(emulator, make_client
     server = emulator(portal=_Malformed(result))
     with pytest.raises(HubSpotError):
         read_associations(make_client(server), "contacts", ["5"])
+
+
+class _Answering(Portal):
+    """Answers every association batch read with the same status and body."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__()
+        self.answer = (status, body)
+
+    def batch_read_associations(
+        self, from_type: str, to_type: str, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        return self.answer
+
+
+def _error(category: str, ids: list[str]) -> dict[str, Any]:
+    return {"status": "error", "category": category, "message": "...",
+            "context": {"fromObjectId": ids}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        pytest.param(200, {"status": "COMPLETE", "results": []}, id="empty-results-no-errors"),
+        pytest.param(
+            207,
+            {"status": "COMPLETE", "results": [], "errors": [_error("INTERNAL_ERROR", ["5"])]},
+            id="another-error",
+        ),
+        pytest.param(
+            207,
+            {"status": "COMPLETE", "results": [], "errors": [_error("OBJECT_NOT_FOUND", ["6"])]},
+            id="no-links-of-another-id",
+        ),
+    ],
+)
+def test_an_answer_that_says_nothing_of_an_id_sent_is_never_read_as_no_links(
+    emulator, make_client, status, body
+):
+    # Read as "no links", such an answer would have the warehouse delete the ticket's links.
+    server = emulator(portal=_Answering(status, body))
+    with pytest.raises(HubSpotError, match="association batch read to contacts"):
+        read_associations(make_client(server), "contacts", ["5"])
+
+
+def test_no_links_is_read_from_the_documented_error(emulator, make_client):
+    body = {"status": "COMPLETE", "results": [], "errors": [_error("OBJECT_NOT_FOUND", ["5"])]}
+    server = emulator(portal=_Answering(207, body))
+    assert read_associations(make_client(server), "contacts", ["5"]) == []

@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from benchmarks.fault_stops import STATE_EVERY, Cut, _after, _tap_row, _target_input
+from benchmarks.fault_stops import (
+    STATE_EVERY,
+    TARGET_CUTS,
+    Cut,
+    _after,
+    _tap_row,
+    _target_input,
+)
+from benchmarks.faults import FAULTS
+from benchmarks.scenarios import EVERY_STREAM
 
 
 def _record(stream: str, record: dict[str, object]) -> str:
@@ -42,4 +52,19 @@ def test_a_tap_row_counts_what_neither_run_emitted_as_lost():
     row = _tap_row("tickets", whole, stopped, resumed, served=3)
     assert (row["expected"], row["delivered"], row["lost"]) == (3, 2, 1)
     assert row["duplicated"] == 1  # ticket 1 came out of both runs
-    assert row["outcome"].startswith("stopped: exit 143, clean")
+    assert row["outcome"] == "resumed: finished; stopped: exit 143, clean: "
+
+
+def test_the_fault_table_in_the_docs_has_a_row_for_every_fault_make_faults_runs():
+    # docs/faults.md holds `make faults QUICK=1`'s table: a fault added to the driver and not
+    # run since would be missing from it.
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "docs" / "faults.md").read_text(encoding="utf-8")
+    shown = {
+        line.split("|")[1].strip()
+        for line in text.splitlines()
+        if line.startswith("| ") and not line.startswith("| fault ")
+    }
+    expected = {fault.name for fault in FAULTS} | {cut.name for cut in TARGET_CUTS}
+    expected |= {f"SIGTERM during {stream}" for stream in EVERY_STREAM}
+    assert expected - shown == set(), "run `make faults QUICK=1` and paste its table"
