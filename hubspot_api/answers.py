@@ -19,25 +19,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hubspot_api.errors import UnusableAnswerError
+from hubspot_api.errors import UnusableAnswerError, json_kind
 from hubspot_api.paths import Answer
 
 # What every result of these shapes must carry to be tied to a record.
 _RESULTS_WITH_IDS = frozenset({Answer.LIST, Answer.SEARCH, Answer.BATCH, Answer.BATCH_WRITE})
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    return "a number"
 
 
 def _has_id(item: Any) -> bool:
@@ -59,7 +45,7 @@ def answer_problem(shape: Answer, body: Any, inputs: int | None = None) -> str |
     if shape is Answer.ANY:
         return None
     if not isinstance(body, Mapping):
-        return "an empty body" if body is None else _kind(body)
+        return "an empty body" if body is None else json_kind(body)
     if shape is Answer.OBJECT:
         return None if _has_id(body) else "an object without a numeric id"
     results = body.get("results")

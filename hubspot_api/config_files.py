@@ -23,7 +23,7 @@ from singer_sdk import typing as th
 from singer_sdk.helpers import capabilities as sdk_capabilities
 
 from hubspot_api.config import SECRET_SETTINGS
-from hubspot_api.errors import ConfigError, closest
+from hubspot_api.errors import ConfigError, closest, json_kind
 
 
 def read_config_file(path: str) -> dict[str, Any]:
@@ -57,7 +57,7 @@ def read_json_object_file(path: str, kind: str, of: str) -> dict[str, Any]:
             f"{kind} {path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from None
     if not isinstance(value, dict):
-        what = "a JSON array" if isinstance(value, list) else f"{_json_kind(value)} alone"
+        what = "a JSON array" if isinstance(value, list) else f"{json_kind(value)} alone"
         raise ConfigError(f"{kind} {path} holds {what}, not a JSON object of {of}")
     return value
 
@@ -235,22 +235,6 @@ _TYPE_WORDS = {
 }
 
 
-def _json_kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true or false"
-    if isinstance(value, int):
-        return "a whole number"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
-
-
 def _expected(error: Any) -> str:
     """Say what a JSON Schema error expected, without quoting the value it saw."""
     kind, rule = error.validator, error.validator_value
@@ -299,7 +283,7 @@ def settings_problems(config: Mapping[str, Any], schema: Mapping[str, Any]) -> l
         name = str(path[0])
         where = name + "".join(f"[{p}]" if isinstance(p, int) else f"[{p!r}]" for p in path[1:])
         if name in secret:
-            seen = f"got {_json_kind(error.instance)} (not shown: {name} is secret)"
+            seen = f"got {json_kind(error.instance)} (not shown: {name} is secret)"
         else:
             seen = f"got {_shown(error.instance)}"
         problems.setdefault(name, f"{where} {_expected(error)}, {seen}")

@@ -58,6 +58,23 @@ _PERCENT_ESCAPE = re.compile(r"%[0-9A-F]{2}")
 _MIN_ENCODED_SECRET_LEN = 8
 
 
+def json_kind(value: Any) -> str:
+    """Name a parsed JSON value's type the way a user reads it ("a list", "a whole number")."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return "a number"
+
+
 def encoded_cores(secret: str) -> set[str]:
     """Return the base64 (standard and URL-safe) and hex text any encoding of `secret` holds.
 

@@ -33,7 +33,7 @@ from typing import Any
 from singer_sdk.io_base import SingerMessageType
 from singer_sdk.singerlib.encoding.simple import SimpleSingerReader
 
-from hubspot_api.errors import ConfigError, HubSpotAPIError, HubSpotError, shorten
+from hubspot_api.errors import ConfigError, HubSpotAPIError, HubSpotError, json_kind, shorten
 from hubspot_api.outputs import OutputFileError
 from hubspot_api.stopping import Stopped, StopSignals
 
@@ -50,16 +50,6 @@ _REQUIRED: dict[str, tuple[tuple[str, type | tuple[type, ...]], ...]] = {
     SingerMessageType.ACTIVATE_VERSION: (("stream", str), ("version", int)),
     SingerMessageType.BATCH: (("stream", str), ("encoding", dict), ("manifest", list)),
 }
-_JSON_NAMES: dict[type, str] = {
-    list: "an array",
-    str: "a string",
-    int: "a number",
-    float: "a number",
-    decimal.Decimal: "a number",
-    bool: "a boolean",
-    type(None): "null",
-    dict: "an object",
-}
 
 logger = logging.getLogger(__name__)
 
@@ -75,11 +65,6 @@ def _parse_int(text: str) -> int | decimal.Decimal:
 def parse_line(line: str) -> Any:
     """Parse one input line as JSON, numbers without loss (see the module docstring)."""
     return json.loads(line, parse_float=decimal.Decimal, parse_int=_parse_int)
-
-
-def json_kind(value: Any) -> str:
-    """Name a parsed JSON value's type the way a user reads it ("an array", "a number")."""
-    return _JSON_NAMES.get(type(value), type(value).__name__)
 
 
 class TicketsReader(SimpleSingerReader):

@@ -224,8 +224,8 @@ def test_long_integers_and_non_json_constants_parse_without_loss():
     ("line", "says"),
     [
         ("{oops", "not valid JSON"),
-        ("[1, 2]", "an array is not a Singer message"),
-        ("3", "a number is not a Singer message"),
+        ("[1, 2]", "a list is not a Singer message"),
+        ("3", "a whole number is not a Singer message"),
         ('"RECORD"', "a string is not a Singer message"),
     ],
     ids=["malformed", "array", "number", "string"],
