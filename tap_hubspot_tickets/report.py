@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from hubspot_api.instants import epoch_ms, parse_instant, to_iso
-from hubspot_api.outputs import OutputFileError, replace_file
+from hubspot_api.outputs import OutputFileError, replace_checked_file, replace_file
 from hubspot_api.properties import CREATE_DATE, LAST_MODIFIED
 from hubspot_api.records import CREATED_AT
 from tap_hubspot_tickets.windows import ARCHIVED_PASS, FULL_WALK, WINDOW, SearchWindow
@@ -172,10 +172,20 @@ class RunReport:
             for row in rows
         ]
 
+    def start(self) -> None:
+        """Write the (empty) report file as its check, before HubSpot is asked anything.
+
+        A file that cannot be written stops the run in one line (`OutputFileError`), as the
+        target's summary does, rather than after every ticket was read.
+        """
+        if self.path is not None:
+            replace_checked_file(self.path, self._text(), "run_report_path")
+
     def publish(self) -> None:
         """Log what was added since the last time, with its warnings; rewrite the JSON file.
 
-        A report file that cannot be written is a warning: the records are out already.
+        A report file that cannot be written now (it was at `start`) is a warning: the records
+        are out already.
         """
         parts = self.parts[self._logged_parts :]
         streams = {k: v for k, v in self.uncounted.items() if k not in self._logged_streams}
@@ -187,10 +197,12 @@ class RunReport:
             self.logger.warning("%s", line)
         if self.path is not None:
             try:
-                text = json.dumps(self.to_json(), indent=2) + "\n"
-                replace_file(self.path, text, "run_report_path")
+                replace_file(self.path, self._text(), "run_report_path")
             except OutputFileError as exc:
                 self.logger.warning("%s", exc)
+
+    def _text(self) -> str:
+        return json.dumps(self.to_json(), indent=2) + "\n"
 
     def to_json(self) -> JSON:
         """Return the report as JSON."""
