@@ -71,6 +71,8 @@ class TicketWalk:
         # run's search walk began the full walk; otherwise the heal asks search again.
         self.search_ids: array[int] = array("q")
         self.search_ids_complete = False
+        # The state's `full_sync` this run's walk resumed from (None: it began in this run).
+        self.resumed_from: dict[str, Any] | None = None
 
     def _page(
         self,
@@ -118,6 +120,7 @@ class TicketWalk:
         keeps the bound it began with.
         """
         saved = checkpoint.full_sync or {}
+        self.resumed_from = dict(saved) if saved else None
         started = parse_instant(saved["started_at"]) if saved else self.stream.runtime.hubspot_now()
         bookmark = started - self.options.search_lag_margin
         if not saved:
@@ -202,7 +205,8 @@ class TicketWalk:
         search walk then leaves it out of its half of the ids. Once HubSpot's count says the
         two walks read fewer tickets than it has, the list goes on over the search's half and
         emits the tickets above the list's own that the search walk did not return (and, for
-        a bounded walk, modified since its bound). The full walk closes when the list ends.
+        a bounded walk, modified since its bound). When the list ends, the heal is done
+        (`healed`); the stream then closes the walk if it read what HubSpot counts.
         """
         full = checkpoint.full_sync or {}
         bookmark = parse_instant(full["started_at"]) - self.options.search_lag_margin
@@ -227,7 +231,7 @@ class TicketWalk:
 
             def mark(cp: TicketsCheckpoint, after: str | None = page.next_after) -> None:
                 if after is None:
-                    cp.finish_full_sync(bookmark)
+                    cp.update_full_sync(bookmark, healed=True)
                 else:
                     cp.update_full_sync(bookmark, heal_after=after)
 
