@@ -148,3 +148,19 @@ def test_a_state_whose_list_bound_crosses_the_search_bound_is_named_before_readi
     assert f"full_sync.list_high {live[200]} is not below full_sync.search_below" in line, line
     assert "--full-refresh" in line, line
     assert not done.records("tickets")
+
+
+def test_a_resumed_list_cursor_past_the_next_ticket_is_named_before_reading(emulator, tap_cli):
+    server = emulator(tickets=300, seed=206)
+    live = sorted(int(t["id"]) for t in server.portal.snapshot() if not t["archived"])
+    # Search walked down to live[250] and is done: the list alone owns what lies between.
+    state = _full_sync_state(
+        after=str(live[-1] + 1), list_high=live[100], search_below=live[250], search_done=True
+    )
+    done = tap_cli(server, state=state)
+    line = _one_line(done)
+    assert f"bookmarks.tickets.full_sync.after '{live[-1] + 1}' is corrupt" in line, line
+    assert f"past ticket {live[101]}" in line, line
+    assert "--full-refresh" in line, line
+    assert not done.records("tickets")
+    _closes_nothing(done)
