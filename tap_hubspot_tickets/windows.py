@@ -339,23 +339,21 @@ def check_tickets_state(state: Any) -> None:
             instant(key, state[key])
     section("full_sync", ("started_at",), ("list_high", "search_below"))
     if isinstance(state.get("full_sync"), MutableMapping):
+        if state["full_sync"].get("since"):
+            instant("full_sync.since", state["full_sync"]["since"])
         check_full_sync(state["full_sync"])
     section("window", ("lower", "upper"), ("after_id",))
     section("archived_pass", ("started_at",), ())
 
 
 def check_full_sync(full: MutableMapping[str, Any]) -> None:
-    """Raise `ValueError` naming a `full_sync` entry that cannot hold, alone or beside another.
+    """Raise `ValueError` naming a `full_sync` position that cannot hold, alone or with another.
 
-    The walk trusts these positions to say which ids it read: the list walk every id up to
-    `list_high`, the search walk every id from `search_below` up, so the list's bound lies
-    below the search's; the cursors are list cursors (strings), the flags booleans.
+    Its instants and id types are checked already (`check_tickets_state`). The walk trusts
+    these positions to say which ids it read: the list walk every id up to `list_high`, the
+    search walk every id from `search_below` up, so the list's bound lies below the search's;
+    the cursors are list cursors (strings), the flags booleans.
     """
-    if full.get("since"):
-        try:
-            parse_instant(full["since"])
-        except (TypeError, ValueError, AttributeError, OverflowError):
-            raise ValueError(f"full_sync.since {full['since']!r} is not an instant") from None
     for key in ("after", "heal_after"):
         value = full.get(key)
         if value is not None and not (isinstance(value, str) and value):
