@@ -71,8 +71,10 @@ def check_output_path(path: str | os.PathLike[str], setting: str) -> Path:
     try:
         where.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        # mkdir says "File exists" when a file stands where a folder should be.
+        why = "a file is in its way" if isinstance(exc, FileExistsError) else ""
         raise ConfigError(
-            f"{setting} {where}: its folder cannot be created: {describe_os_error(exc)}"
+            f"{setting} {where}: its folder cannot be created: {why or describe_os_error(exc)}"
         ) from None
     return where
 

@@ -150,5 +150,6 @@ def test_a_run_report_path_that_cannot_be_written_stops_the_run_before_anything_
     assert line.startswith("tap-hubspot-tickets: error: "), line
     assert "run_report_path" in line
     assert str(path) in line
+    assert ("Permission denied" if where == "no permission" else "a file is in its way") in line
     assert run.stdout == b""
     assert not path.exists()
