@@ -157,7 +157,9 @@ class TicketsCheckpoint:
     - `full_sync`: while the first walk is under way: `after`, the list cursor of the next page;
       `list_high`, the highest id the list walk emitted; `search_below`, the lowest id the
       search walk from the top emitted; `list_done` / `search_done`; `heal_after`, the list
-      cursor from which the list goes on when search returned fewer tickets than it counts.
+      cursor from which the list goes on when search returned fewer tickets than it counts;
+      `healed`, once it went on to the end. The walk closes (the bookmark is set) only when
+      it read what HubSpot counts (`report.check_full_walk`).
     - `window`: a window in progress, with the last ticket id already emitted.
     - `archived_since`: archived tickets with `archivedAt` at or after this were not yet read.
     - `archived_pass`: `{after, started_at}` while a walk of the archived list is under way.
