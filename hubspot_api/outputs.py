@@ -8,6 +8,9 @@ opened here, so the same rules hold for all of them:
   opened with `O_NOFOLLOW`; replaced files are written beside the path and renamed over it,
   which replaces a link instead of following it; and a link at the path is refused at start,
   in one line naming it, before anything is written anywhere (`check_output_path`).
+- A replaced file (the target's summary, the tap's run report) is first written at start
+  (`replace_checked_file`): a folder that cannot take it (read-only, EROFS; no permission,
+  EACCES) stops the run in one line before HubSpot is asked anything, not after its reads.
 - Files are created readable by their owner only (0600): they hold records.
 - A write that fails (a full disk, ENOSPC; a file size limit, EFBIG; EIO; a read-only disk,
   EROFS) raises `OutputFileError`: one line naming the setting, the path and the error. An
@@ -68,8 +71,10 @@ def check_output_path(path: str | os.PathLike[str], setting: str) -> Path:
     try:
         where.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        # mkdir says "File exists" when a file stands where a folder should be.
+        why = "a file is in its way" if isinstance(exc, FileExistsError) else ""
         raise ConfigError(
-            f"{setting} {where}: its folder cannot be created: {describe_os_error(exc)}"
+            f"{setting} {where}: its folder cannot be created: {why or describe_os_error(exc)}"
         ) from None
     return where
 
@@ -104,6 +109,16 @@ def replace_file(path: str | os.PathLike[str], text: str, setting: str) -> None:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
         raise OutputFileError(f"cannot write {setting} {where}: {describe_os_error(exc)}") from None
+
+
+def replace_checked_file(path: str | os.PathLike[str], text: str, setting: str) -> None:
+    """Check `path` (`check_output_path`), then write `text` to it (`replace_file`).
+
+    A run's first write of a replaced file is its check: made at start, before any call to
+    HubSpot, a file that cannot be written stops the run in one line (`OutputFileError`)
+    before anything is read or written.
+    """
+    replace_file(check_output_path(path, setting), text, setting)
 
 
 class AppendFile:

@@ -26,11 +26,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from hubspot_api.errors import ConfigError
 from hubspot_api.instants import epoch_ms, parse_instant, to_iso
-from hubspot_api.outputs import OutputFileError, replace_file
+from hubspot_api.outputs import OutputFileError, replace_checked_file, replace_file
 from hubspot_api.properties import CREATE_DATE, LAST_MODIFIED
 from hubspot_api.records import CREATED_AT
-from tap_hubspot_tickets.windows import ARCHIVED_PASS, FULL_WALK, WINDOW, SearchWindow
+from tap_hubspot_tickets.windows import (
+    ARCHIVED_PASS,
+    FULL_WALK,
+    STATE_WAY_OUT,
+    WINDOW,
+    SearchWindow,
+)
 
 # The part of the associations stream: the live tickets whose associations it read.
 ASSOCIATION_IDS = "association ids"
@@ -89,6 +96,56 @@ def full_walk_part(full_sync: Mapping[str, Any]) -> Part:
         )
         scope += f", modified since {to_iso(since)}"
     return Part(FULL_WALK, scope, [{"filters": filters}], _created_before(started, CREATED_AT))
+
+
+def modified_from(count_filter: list[JSON], moment: datetime) -> list[JSON]:
+    """Return a part's count filter narrowed to the tickets modified at or after `moment`."""
+    since = {"propertyName": LAST_MODIFIED, "operator": "GTE", "value": str(epoch_ms(moment))}
+    return [{"filters": [*group["filters"], since]} for group in count_filter]
+
+
+# The keys of a full walk's state that say which tickets it read, as an error names them.
+FULL_WALK_POSITIONS = ("after", "list_high", "search_below", "list_done", "search_done")
+
+
+def check_full_walk(
+    part: Part, changed: Callable[[], int], resumed: Mapping[str, Any] | None
+) -> None:
+    """Refuse, in one line (`ConfigError`), to close a full walk that read less than it should.
+
+    Once healed, the walk has listed every id itself, so it read every ticket HubSpot counts
+    for it (`part.hubspot`), but for those changed since it began: a ticket created before the
+    walk and deleted during it is not counted any more; one modified during it (into the
+    `start_date` bound, say) may have been passed over, and the window that follows the walk
+    reads it, as it starts a margin before the walk began. So the walk closes when it read
+    at least HubSpot's count less the tickets modified since that margin (`changed`, asked
+    only when short). What is missing beyond that no later run would read: the positions the
+    walk resumed from skipped it (`resumed`, the state's `full_sync`, is named), or HubSpot
+    counts tickets its list does not return. The walk stays open in the state, with no
+    bookmark past it: the next run asks again, and closes it once the counts agree.
+    """
+    if part.hubspot is None or part.emitted >= part.hubspot:
+        return
+    unexplained = part.hubspot - part.emitted - changed()
+    if unexplained <= 0:
+        return
+    lost = (
+        f"the full walk read {part.emitted:,} tickets {part.scope}, HubSpot counts "
+        f"{part.hubspot:,}, and {unexplained:,} of them, not modified since the walk began, "
+        "no later run would read; the walk stays open (no bookmark is kept past it)"
+    )
+    if resumed is None:
+        raise ConfigError(
+            f"tickets, full walk: {lost}: the walk listed every id itself, so HubSpot's "
+            "search counts tickets its list does not return; run again to count again"
+        )
+    positions = ", ".join(
+        f"{key} {json.dumps(resumed.get(key))}" for key in FULL_WALK_POSITIONS if key in resumed
+    )
+    raise ConfigError(
+        f"state: bookmarks.tickets.full_sync looks corrupt ({positions}): resumed from it, "
+        f"{lost}{STATE_WAY_OUT}"
+    )
 
 
 def ticket_ids_part(started: datetime) -> Part:
@@ -172,10 +229,20 @@ class RunReport:
             for row in rows
         ]
 
+    def start(self) -> None:
+        """Write the (empty) report file as its check, before HubSpot is asked anything.
+
+        A file that cannot be written stops the run in one line (`OutputFileError`), as the
+        target's summary does, rather than after every ticket was read.
+        """
+        if self.path is not None:
+            replace_checked_file(self.path, self._text(), "run_report_path")
+
     def publish(self) -> None:
         """Log what was added since the last time, with its warnings; rewrite the JSON file.
 
-        A report file that cannot be written is a warning: the records are out already.
+        A report file that cannot be written now (it was at `start`) is a warning: the records
+        are out already.
         """
         parts = self.parts[self._logged_parts :]
         streams = {k: v for k, v in self.uncounted.items() if k not in self._logged_streams}
@@ -187,10 +254,12 @@ class RunReport:
             self.logger.warning("%s", line)
         if self.path is not None:
             try:
-                text = json.dumps(self.to_json(), indent=2) + "\n"
-                replace_file(self.path, text, "run_report_path")
+                replace_file(self.path, self._text(), "run_report_path")
             except OutputFileError as exc:
                 self.logger.warning("%s", exc)
+
+    def _text(self) -> str:
+        return json.dumps(self.to_json(), indent=2) + "\n"
 
     def to_json(self) -> JSON:
         """Return the report as JSON."""

@@ -178,6 +178,17 @@ class TapHubSpotTickets(Tap):
         return TapRuntime(self.config)
 
     @override
+    def setup_mapper(self) -> None:
+        """Check the run report's file first, then set up the SDK's mapper.
+
+        The mapper reads the catalog, which discovers the streams from the portal's properties:
+        this is the first step of a sync (and of `--test`) that asks HubSpot anything, so the
+        report file is written here as its check (`RunReport.start`); discovery skips it.
+        """
+        self.runtime.report.start()
+        super().setup_mapper()
+
+    @override
     def load_state(self, state: dict[str, Any]) -> None:
         """Load the bookmarks, and keep the whole input state to check its portal (`portal`).
 

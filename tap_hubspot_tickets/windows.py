@@ -157,7 +157,9 @@ class TicketsCheckpoint:
     - `full_sync`: while the first walk is under way: `after`, the list cursor of the next page;
       `list_high`, the highest id the list walk emitted; `search_below`, the lowest id the
       search walk from the top emitted; `list_done` / `search_done`; `heal_after`, the list
-      cursor from which the list goes on when search returned fewer tickets than it counts.
+      cursor from which the list goes on when search returned fewer tickets than it counts;
+      `healed`, once it went on to the end. The walk closes (the bookmark is set) only when
+      it read what HubSpot counts (`report.check_full_walk`).
     - `window`: a window in progress, with the last ticket id already emitted.
     - `archived_since`: archived tickets with `archivedAt` at or after this were not yet read.
     - `archived_pass`: `{after, started_at}` while a walk of the archived list is under way.
@@ -338,7 +340,37 @@ def check_tickets_state(state: Any) -> None:
         if state.get(key):
             instant(key, state[key])
     section("full_sync", ("started_at",), ("list_high", "search_below"))
-    if isinstance(state.get("full_sync"), MutableMapping) and state["full_sync"].get("since"):
-        instant("full_sync.since", state["full_sync"]["since"])
+    if isinstance(state.get("full_sync"), MutableMapping):
+        if state["full_sync"].get("since"):
+            instant("full_sync.since", state["full_sync"]["since"])
+        check_full_sync(state["full_sync"])
     section("window", ("lower", "upper"), ("after_id",))
     section("archived_pass", ("started_at",), ())
+
+
+def check_full_sync(full: MutableMapping[str, Any]) -> None:
+    """Raise `ValueError` naming a `full_sync` position that cannot hold, alone or with another.
+
+    Its instants and id types are checked already (`check_tickets_state`). The walk trusts
+    these positions to say which ids it read: the list walk every id up to `list_high`, the
+    search walk every id from `search_below` up, so the list's bound lies below the search's;
+    the cursors are list cursors (strings), the flags booleans.
+    """
+    for key in ("after", "heal_after"):
+        value = full.get(key)
+        if value is not None and not (isinstance(value, str) and value):
+            raise ValueError(f"full_sync.{key} {value!r} is not a list cursor")
+    for key in ("list_done", "search_done", "search_exhausted", "healed"):
+        value = full.get(key)
+        if value is not None and not isinstance(value, bool):
+            raise ValueError(f"full_sync.{key} {value!r} is not true or false")
+    for key in ("list_high", "search_below"):
+        value = full.get(key)
+        if value is not None and value < 0:
+            raise ValueError(f"full_sync.{key} {value!r} is not a ticket id")
+    high, below = full.get("list_high"), full.get("search_below")
+    if high and below is not None and high >= below:
+        raise ValueError(
+            f"full_sync.list_high {high} is not below full_sync.search_below {below}: the list "
+            "walk claims ids the search walk read, so the walk cannot tell which it skipped"
+        )

@@ -23,7 +23,7 @@ from hubspot_api.client import HubSpotClient
 from hubspot_api.config import SECRET_SETTINGS, HubSpotSettings, settings_schema
 from hubspot_api.config_files import read_config_file, variable_prefix
 from hubspot_api.errors import HubSpotError
-from hubspot_api.outputs import OutputFileError, check_output_path, replace_file
+from hubspot_api.outputs import OutputFileError, replace_checked_file
 from hubspot_api.pipelines import Pipelines, read_pipelines
 from hubspot_api.progress import PROGRESS_SETTING, SettleProgress
 from hubspot_api.properties import (
@@ -613,16 +613,15 @@ def write_summary(
     error: BaseException | None = None,
     logger: logging.Logger | None = None,
 ) -> None:
-    """Replace the summary file with `document` (`outputs.replace_file`), if one is set.
+    """Replace the summary file with `document` (`outputs.replace_checked_file`), if one is set.
 
     When the run ends in `error` already, a summary that cannot be written is logged (unless
     it is that error) and the run's own error stays the line it ends with.
     """
     if not summary_path:
         return
-    check_output_path(summary_path, "summary_path")
     try:
-        replace_file(summary_path, json.dumps(document, indent=2) + "\n", "summary_path")
+        replace_checked_file(summary_path, json.dumps(document, indent=2) + "\n", "summary_path")
     except OutputFileError as exc:
         if error is None or logger is None:
             raise

@@ -44,7 +44,14 @@ from hubspot_api.paging import BATCH_LIMIT, chunked
 from hubspot_api.properties import PropertyDefinition
 from hubspot_api.records import ID, TICKET_BASE_COLUMNS, TICKETS_STREAM, UPDATED_AT
 from tap_hubspot_tickets.pipelining import ReadAhead
-from tap_hubspot_tickets.report import Part, archived_part, full_walk_part, window_part
+from tap_hubspot_tickets.report import (
+    Part,
+    archived_part,
+    check_full_walk,
+    full_walk_part,
+    modified_from,
+    window_part,
+)
 from tap_hubspot_tickets.runtime import TapRuntime
 from tap_hubspot_tickets.schemas import TicketRecordBuilder, fit_to_catalog, ticket_schema
 from tap_hubspot_tickets.streams.base import JSON, READ_AHEAD_PAGES, HubSpotStream, utc_now
@@ -251,24 +258,35 @@ class TicketsStream(HubSpotStream):
         part: Part,
         ids: array[int] | None,
     ) -> Iterator[Record]:
-        """Close the full walk, or first let the list read what search counted but left out."""
+        """Close the full walk, or first let the list read what search counted but left out.
+
+        The walk closes only when it read what HubSpot counts for it (`check_full_walk`);
+        otherwise the run stops in one line and the state keeps the walk open.
+        """
         full = checkpoint.full_sync or {}
         part.emitted, part.listed = checkpoint.counts(part.name)  # earlier runs' included
-        hubspot = self.runtime.source.count(part.count_filter or [])
-        if part.emitted >= hubspot:
-            part.hubspot = hubspot  # the report's count of the part: taken after it was read
-            bookmark = parse_instant(full["started_at"]) - self.runtime.options.search_lag_margin
-            checkpoint.finish_full_sync(bookmark)
-            if not self._batching:
-                self._flush_state()
-            return
-        self.logger.info(
-            "tickets, full walk: HubSpot counts %s, the two walks read %s: the list walk goes "
-            "on over the ids search walked, for tickets search counts but did not return",
-            f"{hubspot:,}",
-            f"{part.emitted:,}",
+        count = self.runtime.source.count
+        hubspot = count(part.count_filter or [])
+        if part.emitted < hubspot and not full.get("healed"):
+            self.logger.info(
+                "tickets, full walk: HubSpot counts %s, the two walks read %s: the list walk "
+                "goes on over the ids search walked, for tickets search counts but did not "
+                "return",
+                f"{hubspot:,}",
+                f"{part.emitted:,}",
+            )
+            yield from self._emit(walk.heal_pages(checkpoint), builder, checkpoint, part, ids=ids)
+            hubspot = count(part.count_filter or [])
+        part.hubspot = hubspot  # the report's count of the part: taken after it was read
+        bookmark = parse_instant(full["started_at"]) - self.runtime.options.search_lag_margin
+        check_full_walk(
+            part,
+            lambda: count(modified_from(part.count_filter or [], bookmark)),
+            walk.resumed_from,
         )
-        yield from self._emit(walk.heal_pages(checkpoint), builder, checkpoint, part, ids=ids)
+        checkpoint.finish_full_sync(bookmark)
+        if not self._batching:
+            self._flush_state()
 
     def _forget_future(self, checkpoint: TicketsCheckpoint) -> None:
         """Drop the state's instants past HubSpot's clock, in one warning (`forget_future`)."""

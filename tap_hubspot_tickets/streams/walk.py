@@ -71,6 +71,8 @@ class TicketWalk:
         # run's search walk began the full walk; otherwise the heal asks search again.
         self.search_ids: array[int] = array("q")
         self.search_ids_complete = False
+        # The state's `full_sync` this run's walk resumed from (None: it began in this run).
+        self.resumed_from: dict[str, Any] | None = None
 
     def _page(
         self,
@@ -118,6 +120,7 @@ class TicketWalk:
         keeps the bound it began with.
         """
         saved = checkpoint.full_sync or {}
+        self.resumed_from = dict(saved) if saved else None
         started = parse_instant(saved["started_at"]) if saved else self.stream.runtime.hubspot_now()
         bookmark = started - self.options.search_lag_margin
         if not saved:
@@ -135,19 +138,28 @@ class TicketWalk:
         )
         walks: list[Iterator[TicketPage]] = []
         if not full.get("list_done"):
-            walks.append(self._list_up(frontier, full.get("after"), bookmark, bound))
+            # Once search is done, the list alone owns the ids above its own, below search's.
+            owned = bool(saved) and bool(full.get("search_done", True))
+            walks.append(self._list_up(frontier, full.get("after"), bookmark, bound, owned))
         if not full.get("search_done", True):
             walks.append(self._search_down(frontier, bookmark, bound))
         return tuple(walks)
 
     def _list_up(
-        self, frontier: Frontier, after: str | None, bookmark: datetime, since: datetime | None
+        self,
+        frontier: Frontier,
+        after: str | None,
+        bookmark: datetime,
+        since: datetime | None,
+        check_cursor: bool = False,
     ) -> Iterator[TicketPage]:
         pages = ascending(
             self.source.list_pages(properties=self.list_names, after=after),
             after,
             resumed_high=frontier.list_high,
         )
+        if check_cursor and after is not None:
+            pages = self._from_next_id(pages, after, frontier.list_high, frontier.search_low)
         fetched_with = [after]  # the cursor of the page being claimed
 
         def cursors() -> Iterator[ListPage]:
@@ -170,6 +182,36 @@ class TicketWalk:
 
             kept = claim.results if since is None else modified_since(claim.results, since)
             yield self._page(kept, mark, archived=False, fill=True)
+
+    def _from_next_id(
+        self, pages: Iterator[ListPage], after: str, high: int, below: int | None
+    ) -> Iterator[ListPage]:
+        """Refuse, in one line, a resumed list cursor that passes over the next ticket.
+
+        The list walk resumes from the state's cursor; once the search walk is done, the list
+        alone reads the ids above `list_high` (below `search_below`). Its first page must start
+        at the lowest such id HubSpot has: a cursor past it (edited, or carried from another
+        portal) would skip every ticket in between for good. One search asks for that id.
+        """
+        first = next(pages, None)
+        found = next(iter(self.source.search_pages(properties=ID_ONLY, key=high)), None)
+        lowest = int(found.results[0]["id"]) if found is not None and found.results else None
+        starts = int(first.results[0]["id"]) if first is not None and first.results else None
+        if (
+            lowest is not None
+            and (below is None or lowest < below)
+            and (starts is None or starts > lowest)
+        ):
+            where = "is empty" if starts is None else f"starts at id {starts}"
+            raise ConfigError(
+                f"state: bookmarks.tickets.full_sync.after {after!r} is corrupt: the ticket "
+                f"list from it {where}, past ticket {lowest}, the next after "
+                f"full_sync.list_high {high}, so the walk would skip the tickets in between"
+                f"{STATE_WAY_OUT}"
+            )
+        if first is not None:
+            yield first
+            yield from pages
 
     def _search_down(
         self, frontier: Frontier, bookmark: datetime, since: datetime | None
@@ -202,7 +244,8 @@ class TicketWalk:
         search walk then leaves it out of its half of the ids. Once HubSpot's count says the
         two walks read fewer tickets than it has, the list goes on over the search's half and
         emits the tickets above the list's own that the search walk did not return (and, for
-        a bounded walk, modified since its bound). The full walk closes when the list ends.
+        a bounded walk, modified since its bound). When the list ends, the heal is done
+        (`healed`); the stream then closes the walk if it read what HubSpot counts.
         """
         full = checkpoint.full_sync or {}
         bookmark = parse_instant(full["started_at"]) - self.options.search_lag_margin
@@ -227,7 +270,7 @@ class TicketWalk:
 
             def mark(cp: TicketsCheckpoint, after: str | None = page.next_after) -> None:
                 if after is None:
-                    cp.finish_full_sync(bookmark)
+                    cp.update_full_sync(bookmark, healed=True)
                 else:
                     cp.update_full_sync(bookmark, heal_after=after)
 

@@ -90,3 +90,77 @@ def test_a_state_whose_list_high_is_above_every_id_is_named_corrupt(emulator, ta
             assert "replication_key_value" not in tickets, tickets
             assert tickets["full_sync"]["list_high"] == high
             assert not tickets["full_sync"].get("list_done")
+
+
+def _full_sync_state(**positions: Any) -> dict[str, Any]:
+    full = {"started_at": to_iso(datetime.now(UTC)), "list_done": False, "search_done": False}
+    return {"bookmarks": {"tickets": {"full_sync": {**full, **positions}}}}
+
+
+def _closes_nothing(done: Any) -> None:
+    """Assert that no STATE of the run closes the walk: no bookmark is kept past it."""
+    for message in done.messages:
+        if message["type"] == "STATE":
+            tickets = message["value"]["bookmarks"]["tickets"]
+            assert "replication_key_value" not in tickets, tickets
+            assert "full_sync" in tickets, tickets
+
+
+@pytest.mark.parametrize(
+    "positions",
+    [
+        pytest.param(
+            {"after": "top+1", "list_high": 10**12, "search_below": None},
+            id="cursor-past-every-id-list-high-1e12",
+        ),
+        pytest.param(
+            {"after": "top+1", "list_high": "top", "search_below": None},
+            id="cursor-and-list-high-at-the-top",
+        ),
+    ],
+)
+def test_a_full_walk_that_reads_less_than_hubspot_counts_never_closes(emulator, tap_cli, positions):
+    server = emulator(tickets=300, seed=204)
+    top = max(int(t["id"]) for t in server.portal.snapshot() if not t["archived"])
+    named = {"top": top, "top+1": str(top + 1)}
+    state = _full_sync_state(**{k: named.get(v, v) for k, v in positions.items()})
+    done = tap_cli(server, state=state)
+    line = _one_line(done)
+    assert "bookmarks.tickets.full_sync" in line, line
+    assert "corrupt" in line, line
+    assert f"list_high {state['bookmarks']['tickets']['full_sync']['list_high']}" in line, line
+    assert "--full-refresh" in line, line
+    _closes_nothing(done)
+    # Run again from what it left: still refused, never closed.
+    again = tap_cli(server, state=done.state)
+    assert "corrupt" in _one_line(again)
+    _closes_nothing(again)
+
+
+def test_a_state_whose_list_bound_crosses_the_search_bound_is_named_before_reading(
+    emulator, tap_cli
+):
+    server = emulator(tickets=300, seed=205)
+    live = sorted(int(t["id"]) for t in server.portal.snapshot() if not t["archived"])
+    state = _full_sync_state(after=str(live[200] + 1), list_high=live[200], search_below=live[100])
+    done = tap_cli(server, state=state)
+    line = _one_line(done)
+    assert f"full_sync.list_high {live[200]} is not below full_sync.search_below" in line, line
+    assert "--full-refresh" in line, line
+    assert not done.records("tickets")
+
+
+def test_a_resumed_list_cursor_past_the_next_ticket_is_named_before_reading(emulator, tap_cli):
+    server = emulator(tickets=300, seed=206)
+    live = sorted(int(t["id"]) for t in server.portal.snapshot() if not t["archived"])
+    # Search walked down to live[250] and is done: the list alone owns what lies between.
+    state = _full_sync_state(
+        after=str(live[-1] + 1), list_high=live[100], search_below=live[250], search_done=True
+    )
+    done = tap_cli(server, state=state)
+    line = _one_line(done)
+    assert f"bookmarks.tickets.full_sync.after '{live[-1] + 1}' is corrupt" in line, line
+    assert f"past ticket {live[101]}" in line, line
+    assert "--full-refresh" in line, line
+    assert not done.records("tickets")
+    _closes_nothing(done)

@@ -126,3 +126,30 @@ def test_a_run_report_path_that_is_a_link_is_refused_before_anything_is_read(
     assert "symbolic link" in line
     assert run.stdout == b""
     assert victim.read_text(encoding="utf-8") == "keep me\n"
+
+
+def _unwritable_report(tmp_path: Path, where: str) -> Path:
+    """Return a report path that cannot be written, even by root (the tests run as root)."""
+    if where == "no permission":
+        return Path("/sys/hubspot-tickets-run-report.json")  # sysfs: EACCES, root included
+    plain = tmp_path / "plain-file"
+    plain.write_text("not a folder\n", encoding="utf-8")
+    return plain / "report.json"  # its folder is a regular file: ENOTDIR
+
+
+@pytest.mark.parametrize("where", ["no permission", "folder is a file"])
+def test_a_run_report_path_that_cannot_be_written_stops_the_run_before_anything_is_read(
+    emulator: Any, tap_cli: Any, tmp_path: Path, where: str
+) -> None:
+    server = emulator(tickets=5, seed=75)
+    path = _unwritable_report(tmp_path, where)
+    run = tap_cli(server, run_report_path=str(path))
+    assert run.returncode == 1, run.describe()
+    assert "Traceback" not in run.stderr
+    line = run.stderr.strip().splitlines()[-1]
+    assert line.startswith("tap-hubspot-tickets: error: "), line
+    assert "run_report_path" in line
+    assert str(path) in line
+    assert ("Permission denied" if where == "no permission" else "a file is in its way") in line
+    assert run.stdout == b""
+    assert not path.exists()

@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 
 from hubspot_api.associations import AssociationLink
+from hubspot_api.errors import ConfigError
 from hubspot_api.frontier import Frontier
 from hubspot_api.instants import epoch_ms, parse_instant, to_iso
 from hubspot_api.paging import keyset_search_body
 from hubspot_api.properties import PropertyDefinition
 from tap_hubspot_tickets.pipelining import ReadAhead
+from tap_hubspot_tickets.report import check_full_walk, full_walk_part
 from tap_hubspot_tickets.runtime import TapOptions
 from tap_hubspot_tickets.schemas import (
     HISTORY_KEY,
@@ -446,3 +448,32 @@ def test_an_exhausted_search_ends_the_list_walk_with_every_match_taken_once() ->
 def test_frontier_refuses_a_list_out_of_id_order() -> None:
     with pytest.raises(ValueError, match="ascending"):
         Frontier().claim_from_bottom([3, 2])
+
+
+@pytest.mark.parametrize(
+    ("emitted", "hubspot", "changed", "closes"),
+    [
+        pytest.param(470, 470, 0, True, id="all-read"),
+        pytest.param(480, 470, 0, True, id="read-twice-after-a-kill"),
+        pytest.param(460, 470, 10, True, id="short-by-tickets-changed-since-it-began"),
+        pytest.param(459, 470, 10, False, id="short-beyond-the-changed"),
+        pytest.param(0, 470, 20, False, id="corrupt-positions"),
+    ],
+)
+def test_a_full_walk_closes_only_when_its_shortfall_is_read_by_the_next_window(
+    emitted: int, hubspot: int, changed: int, closes: bool
+) -> None:
+    started = {"started_at": "2026-12-06T11:55:59.363Z"}
+    part = full_walk_part(started)
+    part.emitted, part.hubspot = emitted, hubspot
+    resumed = {**started, "after": "1850009894", "list_high": 10**12, "search_below": None}
+    if closes:
+        check_full_walk(part, lambda: changed, resumed)
+        return
+    with pytest.raises(ConfigError) as refused:
+        check_full_walk(part, lambda: changed, resumed)
+    line = str(refused.value)
+    assert "\n" not in line
+    assert 'full_sync looks corrupt (after "1850009894", list_high 1000000000000' in line
+    assert f"HubSpot counts {hubspot:,}, and {hubspot - emitted - changed:,} of them" in line
+    assert "--full-refresh" in line
