@@ -19,7 +19,7 @@ from hubspot_api.errors import ConfigError
 from hubspot_api.frontier import Claim, Frontier, claim_down, claim_up
 from hubspot_api.instants import parse_instant
 from hubspot_api.paging import BATCH_LIMIT, ListPage, PagingLoopError, chunked
-from tap_hubspot_tickets.source import fits_in_query
+from tap_hubspot_tickets.source import TicketSource, fits_in_query
 from tap_hubspot_tickets.streams.base import ID_ONLY, JSON
 from tap_hubspot_tickets.windows import (
     STATE_WAY_OUT,
@@ -254,7 +254,7 @@ class TicketWalk:
         returned = (
             array("q", reversed(self.search_ids))  # ascending, for `bisect`
             if self.search_ids_complete
-            else self._search_returns(high, bound)
+            else _search_returns(self.source, high, bound)
         )
 
         def missed(ticket_id: int) -> bool:
@@ -275,25 +275,6 @@ class TicketWalk:
                     cp.update_full_sync(bookmark, heal_after=after)
 
             yield self._page(kept, mark, archived=False, fill=True)
-
-    def _search_returns(self, above: int, since: datetime | None) -> array[int]:
-        """Return, ascending, the ids above `above` search returns: its walk, ids only.
-
-        For a heal whose search walk began in an earlier run (resumed after a kill): what that
-        run's search emitted is known to search alone.
-        """
-        found: list[int] = []
-        pages = self.source.search_pages(
-            properties=ID_ONLY,
-            filter_groups=() if since is None else modified_at_or_after(since),
-            descending=True,
-        )
-        for page in pages:
-            ids = [int(ticket["id"]) for ticket in page.results]
-            found += [ticket_id for ticket_id in ids if ticket_id > above]
-            if ids and min(ids) <= above:
-                break
-        return array("q", sorted(found))
 
     def window_pages(self, window: SearchWindow) -> Iterator[TicketPage]:
         """Walk one search window in id order, resuming after the last id it emitted."""
@@ -389,3 +370,23 @@ def ascending(
             high = ids[-1]
         yield page
         cursor = page.next_after
+
+
+def _search_returns(source: TicketSource, above: int, since: datetime | None) -> array[int]:
+    """Return, ascending, the ids above `above` search returns: its walk, ids only.
+
+    For a heal whose search walk began in an earlier run (resumed after a kill): what that
+    run's search emitted is known to search alone.
+    """
+    found: list[int] = []
+    pages = source.search_pages(
+        properties=ID_ONLY,
+        filter_groups=() if since is None else modified_at_or_after(since),
+        descending=True,
+    )
+    for page in pages:
+        ids = [int(ticket["id"]) for ticket in page.results]
+        found += [ticket_id for ticket_id in ids if ticket_id > above]
+        if ids and min(ids) <= above:
+            break
+    return array("q", sorted(found))
