@@ -36,16 +36,19 @@ def _has_id(item: Any) -> bool:
     return str(value).isascii() and str(value).isdigit()
 
 
-def answer_problem(shape: Answer, body: Any, inputs: int | None = None) -> str | None:
+def answer_problem(
+    shape: Answer, body: Any, inputs: int | None = None, *, empty: bool = False
+) -> str | None:
     """Return how `body` differs from the answer `shape` documents, or None when it fits.
 
     `inputs` is how many inputs a batch write sent: its answer must account for each, by a
-    result or, on a 207, by its errors.
+    result or, on a 207, by its errors. `empty` tells a body of no bytes from JSON `null`,
+    which both parse to None.
     """
     if shape is Answer.ANY:
         return None
     if not isinstance(body, Mapping):
-        return "an empty body" if body is None else json_kind(body)
+        return "an empty body" if empty else json_kind(body)
     if shape is Answer.OBJECT:
         return None if _has_id(body) else "an object without a numeric id"
     results = body.get("results")
@@ -94,15 +97,22 @@ def check_answer(
     method: str,
     path: str,
     status: int,
+    writes: bool,
     inputs: int | None = None,
+    empty: bool = False,
 ) -> None:
-    """Raise `UnusableAnswerError` naming the call when `body` is not the answer it documents."""
-    problem = answer_problem(shape, body, inputs)
+    """Raise `UnusableAnswerError` naming the call when `body` is not the answer it documents.
+
+    `writes` tells whether the call may have changed something in HubSpot (`CallSpec.writes`):
+    only then is an outcome unknown.
+    """
+    problem = answer_problem(shape, body, inputs, empty=empty)
     if problem is None:
         return
+    outcome = "the write's outcome is unknown" if writes else "a read: nothing was written"
     raise UnusableAnswerError(
         f"the answer to {call} is {problem}, not the answer HubSpot documents: nothing of it "
-        "is used and the call is not resent (a write's outcome is unknown)",
+        f"is used and the call is not resent ({outcome})",
         status=status,
         method=method,
         path=path,

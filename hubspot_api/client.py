@@ -298,7 +298,9 @@ class HubSpotClient:
                 method=method,
                 path=path,
                 status=response.status_code,
+                writes=call_or_path.spec.writes,
                 inputs=len(inputs) if isinstance(inputs, list) else None,
+                empty=not response.content,
             )
         return answer
 

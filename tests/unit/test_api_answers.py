@@ -46,7 +46,7 @@ def test_documented_answers_pass(shape: Answer, body: Any, inputs: int | None) -
     ("shape", "body", "inputs", "problem"),
     [
         (Answer.BATCH_WRITE, [], 50, "a list"),
-        (Answer.BATCH_WRITE, None, 50, "an empty body"),
+        (Answer.BATCH_WRITE, None, 50, "null"),
         (Answer.BATCH_WRITE, "ok", 50, "a string"),
         (Answer.BATCH_WRITE, {"status": "COMPLETE"}, 50, "without a 'results' list"),
         (Answer.BATCH_WRITE, {"results": [TICKET]}, 2, "1 results and no errors for 2 inputs"),
@@ -60,7 +60,7 @@ def test_documented_answers_pass(shape: Answer, body: Any, inputs: int | None) -
     ],
     ids=[
         "write-list",
-        "write-empty",
+        "write-null",
         "write-string",
         "write-no-results",
         "write-short",
@@ -90,6 +90,7 @@ def test_a_mismatch_is_an_unknown_outcome_naming_the_call() -> None:
             method="POST",
             path="/crm/v3/objects/tickets/batch/update",
             status=200,
+            writes=True,
             inputs=50,
         )
     assert isinstance(raised.value, OutcomeUnknownError)
