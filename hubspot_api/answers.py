@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hubspot_api.errors import UnusableAnswerError, json_kind
-from hubspot_api.paths import Answer
+from hubspot_api.paths import Answer, Call
 
 # What every result of these shapes must carry to be tied to a record.
 _RESULTS_WITH_IDS = frozenset({Answer.LIST, Answer.SEARCH, Answer.BATCH, Answer.BATCH_WRITE})
@@ -90,28 +90,28 @@ def _paging_problem(paging: Any) -> str | None:
 
 
 def check_answer(
-    shape: Answer,
+    call: Call,
     body: Any,
     *,
-    call: str,
     method: str,
     path: str,
     status: int,
-    writes: bool,
     inputs: int | None = None,
     empty: bool = False,
 ) -> None:
     """Raise `UnusableAnswerError` naming the call when `body` is not the answer it documents.
 
-    `writes` tells whether the call may have changed something in HubSpot (`CallSpec.writes`):
-    only then is an outcome unknown.
+    Only a call that may change something in HubSpot (`CallSpec.writes`) has an outcome that
+    is unknown; a read's line says nothing was written.
     """
-    problem = answer_problem(shape, body, inputs, empty=empty)
+    problem = answer_problem(call.spec.answer, body, inputs, empty=empty)
     if problem is None:
         return
-    outcome = "the write's outcome is unknown" if writes else "a read: nothing was written"
+    outcome = (
+        "the write's outcome is unknown" if call.spec.writes else "a read: nothing was written"
+    )
     raise UnusableAnswerError(
-        f"the answer to {call} is {problem}, not the answer HubSpot documents: nothing of it "
+        f"the answer to {call.value} is {problem}, not the answer HubSpot documents: nothing of it "
         f"is used and the call is not resent ({outcome})",
         status=status,
         method=method,

@@ -8,7 +8,7 @@ import pytest
 
 from hubspot_api.answers import answer_problem, check_answer
 from hubspot_api.errors import OutcomeUnknownError, UnusableAnswerError
-from hubspot_api.paths import Answer
+from hubspot_api.paths import Answer, Call
 
 TICKET = {"id": "101", "properties": {}}
 
@@ -84,13 +84,11 @@ def test_other_answers_are_named(
 def test_a_mismatch_is_an_unknown_outcome_naming_the_call() -> None:
     with pytest.raises(UnusableAnswerError) as raised:
         check_answer(
-            Answer.BATCH_WRITE,
+            Call.BATCH_UPDATE,
             [],
-            call="batch_update",
             method="POST",
             path="/crm/v3/objects/tickets/batch/update",
             status=200,
-            writes=True,
             inputs=50,
         )
     assert isinstance(raised.value, OutcomeUnknownError)
