@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hubspot_api.errors import UnusableAnswerError, json_kind
-from hubspot_api.paths import Answer
+from hubspot_api.paths import Answer, Call
 
 # What every result of these shapes must carry to be tied to a record.
 _RESULTS_WITH_IDS = frozenset({Answer.LIST, Answer.SEARCH, Answer.BATCH, Answer.BATCH_WRITE})
@@ -36,16 +36,19 @@ def _has_id(item: Any) -> bool:
     return str(value).isascii() and str(value).isdigit()
 
 
-def answer_problem(shape: Answer, body: Any, inputs: int | None = None) -> str | None:
+def answer_problem(
+    shape: Answer, body: Any, inputs: int | None = None, *, empty: bool = False
+) -> str | None:
     """Return how `body` differs from the answer `shape` documents, or None when it fits.
 
     `inputs` is how many inputs a batch write sent: its answer must account for each, by a
-    result or, on a 207, by its errors.
+    result or, on a 207, by its errors. `empty` tells a body of no bytes from JSON `null`,
+    which both parse to None.
     """
     if shape is Answer.ANY:
         return None
     if not isinstance(body, Mapping):
-        return "an empty body" if body is None else json_kind(body)
+        return "an empty body" if empty else json_kind(body)
     if shape is Answer.OBJECT:
         return None if _has_id(body) else "an object without a numeric id"
     results = body.get("results")
@@ -87,22 +90,29 @@ def _paging_problem(paging: Any) -> str | None:
 
 
 def check_answer(
-    shape: Answer,
+    call: Call,
     body: Any,
     *,
-    call: str,
     method: str,
     path: str,
     status: int,
     inputs: int | None = None,
+    empty: bool = False,
 ) -> None:
-    """Raise `UnusableAnswerError` naming the call when `body` is not the answer it documents."""
-    problem = answer_problem(shape, body, inputs)
+    """Raise `UnusableAnswerError` naming the call when `body` is not the answer it documents.
+
+    Only a call that may change something in HubSpot (`CallSpec.writes`) has an outcome that
+    is unknown; a read's line says nothing was written.
+    """
+    problem = answer_problem(call.spec.answer, body, inputs, empty=empty)
     if problem is None:
         return
+    outcome = (
+        "the write's outcome is unknown" if call.spec.writes else "a read: nothing was written"
+    )
     raise UnusableAnswerError(
-        f"the answer to {call} is {problem}, not the answer HubSpot documents: nothing of it "
-        "is used and the call is not resent (a write's outcome is unknown)",
+        f"the answer to {call.value} is {problem}, not the answer HubSpot documents: nothing of it "
+        f"is used and the call is not resent ({outcome})",
         status=status,
         method=method,
         path=path,

@@ -292,13 +292,13 @@ class HubSpotClient:
         if isinstance(call_or_path, Call):
             inputs = json.get("inputs") if isinstance(json, Mapping) else None
             check_answer(
-                call_or_path.spec.answer,
+                call_or_path,
                 answer,
-                call=call_or_path.value,
                 method=method,
                 path=path,
                 status=response.status_code,
                 inputs=len(inputs) if isinstance(inputs, list) else None,
+                empty=not response.content,
             )
         return answer
 

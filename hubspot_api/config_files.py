@@ -23,7 +23,7 @@ from singer_sdk import typing as th
 from singer_sdk.helpers import capabilities as sdk_capabilities
 
 from hubspot_api.config import SECRET_SETTINGS
-from hubspot_api.errors import ConfigError, closest, json_kind
+from hubspot_api.errors import ConfigError, closest, json_error_at, json_kind
 
 
 def read_config_file(path: str) -> dict[str, Any]:
@@ -54,7 +54,8 @@ def read_json_object_file(path: str, kind: str, of: str) -> dict[str, Any]:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(
-            f"{kind} {path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+            f"{kind} {path} is not valid JSON: "
+            f"{json_error_at(exc, f'line {exc.lineno}, column {exc.colno}')}"
         ) from None
     if not isinstance(value, dict):
         what = "a JSON array" if isinstance(value, list) else f"{json_kind(value)} alone"

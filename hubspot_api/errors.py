@@ -75,6 +75,15 @@ def json_kind(value: Any) -> str:
     return "a number"
 
 
+def json_error_at(exc: json.JSONDecodeError, where: str) -> str:
+    """Return the decoder's complaint with its place: `Expecting value at character 7`.
+
+    Some of its messages end with "at" already ("Invalid control character at", "Unterminated
+    string starting at"), since the decoder adds the place itself: "at" is said once.
+    """
+    return f"{exc.msg.removesuffix(' at')} at {where}"
+
+
 def encoded_cores(secret: str) -> set[str]:
     """Return the base64 (standard and URL-safe) and hex text any encoding of `secret` holds.
 

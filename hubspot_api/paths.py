@@ -49,6 +49,13 @@ class CallSpec:
     idempotent: bool = True
     budget: Budget = Budget.STANDARD
     answer: Answer = Answer.ANY
+    # Sent as POST but changes nothing in HubSpot (a search, a batch read); a GET never does.
+    reads_only: bool = False
+
+    @property
+    def writes(self) -> bool:
+        """Tell whether the call may change something in HubSpot."""
+        return self.method != "GET" and not self.reads_only
 
 
 _OBJ_LEGACY = "/crm/v3/objects/tickets"
@@ -116,7 +123,11 @@ _SPECS: dict[Call, CallSpec] = {
         "DELETE", _OBJ_LEGACY + "/{ticket_id}", _OBJ_DATED + "/{ticket_id}"
     ),
     Call.BATCH_READ: CallSpec(
-        "POST", _OBJ_LEGACY + "/batch/read", _OBJ_DATED + "/batch/read", answer=Answer.BATCH
+        "POST",
+        _OBJ_LEGACY + "/batch/read",
+        _OBJ_DATED + "/batch/read",
+        answer=Answer.BATCH,
+        reads_only=True,
     ),
     Call.BATCH_CREATE: CallSpec(
         "POST",
@@ -146,6 +157,7 @@ _SPECS: dict[Call, CallSpec] = {
         _OBJ_DATED + "/search",
         budget=Budget.SEARCH,
         answer=Answer.SEARCH,
+        reads_only=True,
     ),
     # A repeated merge fails or merges the survivor again: never resend blindly.
     Call.MERGE: CallSpec(
@@ -172,6 +184,7 @@ _SPECS: dict[Call, CallSpec] = {
         "POST",
         "/crm/v3/properties/tickets/batch/read",
         "/crm/properties/{v}/tickets/batch/read",
+        reads_only=True,
     ),
     Call.LIST_PIPELINES: CallSpec(
         "GET", "/crm/v3/pipelines/tickets", "/crm/pipelines/{v}/tickets", answer=Answer.RESULTS
@@ -182,7 +195,11 @@ _SPECS: dict[Call, CallSpec] = {
         "/crm/pipelines/{v}/tickets/{pipeline_id}",
     ),
     Call.BATCH_READ_ASSOCIATIONS: CallSpec(
-        "POST", _ASSOC_LEGACY + "/batch/read", _ASSOC_DATED + "/batch/read", answer=Answer.RESULTS
+        "POST",
+        _ASSOC_LEGACY + "/batch/read",
+        _ASSOC_DATED + "/batch/read",
+        answer=Answer.RESULTS,
+        reads_only=True,
     ),
     # Creating an association that exists already is a no-op, so a resend is harmless.
     Call.BATCH_CREATE_ASSOCIATIONS: CallSpec(

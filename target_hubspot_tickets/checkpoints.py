@@ -55,6 +55,11 @@ class Checkpoints:
                 self._settled_above.discard(self._prefix)
             self._flush()
 
+    def unsettled(self, positions: Iterable[int]) -> int:
+        """Return how many of `positions` have not settled."""
+        with self._lock:
+            return sum(1 for p in positions if p > self._prefix and p not in self._settled_above)
+
     def _flush(self) -> None:
         ready = None
         while self._states and self._states[0][0] <= self._prefix:

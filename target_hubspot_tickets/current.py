@@ -10,15 +10,17 @@ ticket holding `HIGH` changes nothing:
 
 - a property that already holds its value is left out of the write, so HubSpot records no
   history entry and no audit trace for it, and `hs_lastmodifieddate` does not move;
-- a record whose every property holds its value already is `unchanged`, and nothing is sent
-  for it (its associations and pin still are);
+- a pin (`hs_pinned_engagement_id`) to the engagement the ticket has pinned already is not
+  sent either: it is read with the values, and compared the same way;
+- a record whose every property and pin are held already is `unchanged`, and nothing is sent
+  for it (its associations still are);
 - the pipeline, its stage and `closed_date` travel together: when one of them changes, all the
   record gives are sent, since HubSpot checks a stage against its pipeline and sets the close
   date itself on a move to a closed stage unless it is given.
 
 The same read checks that each id names the ticket it answers with (a merged-away id answers
 with its survivor) and that a record's `id` and `id_property` value agree (`landing`); records
-that only link or pin are read for that alone.
+that only link or pin are read for that, and for the pin they would send.
 
 A ticket the read does not find is written as before (HubSpot's answer rejects the update, or
 the upsert creates it). A dry run (`plan`) goes further, since nothing will answer: an update of
@@ -34,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hubspot_api.batch_reads import FoundTicket, read_tickets
-from hubspot_api.properties import PIPELINE, PIPELINE_STAGE
+from hubspot_api.properties import PINNED_ENGAGEMENT, PIPELINE, PIPELINE_STAGE
 from hubspot_api.property_values import same_stored_value
 from target_hubspot_tickets.archives import NOT_FOUND, archived_among
 from target_hubspot_tickets.landing import reject_disagreeing_keys, reject_merged
@@ -67,14 +69,26 @@ class CurrentValues:
         names = {name for item in items for name in item.write.properties}
         if self.run.options.id_property and any(i.write.upsert_key for i in items):
             names.add(self.run.options.id_property)  # both keys must name one ticket
+        if any(i.write.pinned_engagement_id for i in items):
+            names.add(PINNED_ENGAGEMENT)  # a pin HubSpot holds already is not sent
         wanted = [k for k in (key_of(i.write) for i in items) if k is not None]
         found = read_tickets(self.run.client, wanted, sorted(names), id_property=id_property)
         if id_property is None:  # addressed by id: the id must be the ticket written (`landing`)
             not_done = "updated" if operation is Operation.UPDATE else "linked or pinned"
             reject_merged(items, found, self.stream_name, not_done)
             reject_disagreeing_keys(self.run, items, self.stream_name, not_done, current=found)
-        if operation is LINKS_ONLY:
-            return  # nothing but the id to check: links and pins are not compared
+        if operation is LINKS_ONLY:  # links are not compared; a pin is
+            for item in items:
+                ticket = found.get(item.write.ticket_id or "")
+                if (
+                    item.failure is None
+                    and ticket is not None
+                    and self._pin_held(item, ticket)
+                    and item.write.associations is None
+                ):
+                    item.unchanged = True
+                    item.write.result_id = ticket.id  # nothing is sent, so no answer will say it
+            return
         missing: list[Pending] = []
         for item in items:
             if item.failure is not None:
@@ -124,6 +138,7 @@ class CurrentValues:
         if operation is Operation.CREATE:  # read in a dry run only
             item.matched_existing = True  # a replayed create: an upsert of its ticket
             return
+        self._pin_held(item, ticket)
         keep = set(changes) | (TOGETHER if TOGETHER & set(changes) else set())
         for name in [n for n in write.properties if n not in keep]:
             del write.properties[name]
@@ -131,6 +146,21 @@ class CurrentValues:
             item.unchanged = True
             write.result_id = ticket.id  # nothing is sent, so no answer will say it
             item.associated_only = write.associations is not None
+
+    def _pin_held(self, item: Pending, ticket: FoundTicket) -> bool:
+        """Drop a pin the ticket holds already, so it is not sent; tell whether none is left."""
+        write = item.write
+        pin = write.pinned_engagement_id
+        if pin is None:
+            return True
+        if ticket.properties is None:  # merged into another ticket: its pin is not known
+            return False
+        held = ticket.properties.get(PINNED_ENGAGEMENT)
+        definition = self.run.validator.definitions.get(PINNED_ENGAGEMENT)
+        same = held == pin if definition is None else same_stored_value(definition, held, pin)
+        if same:
+            write.pinned_engagement_id = None
+        return same
 
     def _predict_missing(self, missing: list[Pending]) -> None:
         """Reject, as HubSpot's answer would, the updates of tickets that do not exist."""

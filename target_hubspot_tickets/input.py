@@ -33,7 +33,14 @@ from typing import Any
 from singer_sdk.io_base import SingerMessageType
 from singer_sdk.singerlib.encoding.simple import SimpleSingerReader
 
-from hubspot_api.errors import ConfigError, HubSpotAPIError, HubSpotError, json_kind, shorten
+from hubspot_api.errors import (
+    ConfigError,
+    HubSpotAPIError,
+    HubSpotError,
+    json_error_at,
+    json_kind,
+    shorten,
+)
 from hubspot_api.outputs import OutputFileError
 from hubspot_api.stopping import Stopped, StopSignals
 
@@ -101,7 +108,8 @@ class TicketsReader(SimpleSingerReader):
         except json.JSONDecodeError as exc:
             # Where in the line, not the decoder's own "line 2" (the line's newline counts there).
             raise InputError(
-                f"line {self.line_number}: not valid JSON ({exc.msg} at character {exc.pos + 1})"
+                f"line {self.line_number}: not valid JSON "
+                f"({json_error_at(exc, f'character {exc.pos + 1}')})"
             ) from None
         except ValueError as exc:  # ints too long to parse
             raise InputError(f"line {self.line_number}: not valid JSON ({exc})") from None

@@ -35,6 +35,7 @@ OUTCOMES = (
     "upserted",
     "archived",
     "associated",
+    "pinned",
     "unchanged",
     "superseded",
     "rejected",

@@ -51,7 +51,7 @@ ACTIONS: dict[str, str] = {
     ARCHIVE: "archived",
     ASSOCIATE: "associated",
     DISSOCIATE: "associated",
-    PIN: "updated",
+    PIN: "pinned",
     UNCHANGED: "unchanged",
     SUPERSEDED: "superseded",
     REJECTED: "rejected",

@@ -268,6 +268,8 @@ class TicketsSink(BatchSink):
         try:
             with self.run.progress.batch():
                 self._current.compare(op, items)
+                if not self.run.options.dry_run:
+                    self.run.sending(items)
                 if op is not LINKS_ONLY:
                     todo = [i for i in items if not i.unchanged and i.failure is None]
                     self._writers[op].write(todo)

@@ -484,12 +484,9 @@ class TargetHubSpotTickets(Target):
         self.summary = tally.as_dict()
         self.logger.info("Run summary: %s", json.dumps(self.summary, sort_keys=False))
         if tally.accounted != tally.received:
-            self.logger.error(
-                "%d of %d record(s) read have no outcome: the run stopped before they were "
-                "written (a re-run from the last state emitted sends them)",
-                tally.received - tally.accounted,
-                tally.received,
-            )
+            sent = run.checkpoints.unsettled(run.sent) if run is not None else 0
+            missing = tally.received - tally.accounted
+            self.logger.error("%s", no_outcome_text(missing, tally.received, sent))
         return tally
 
     def _write_summary(self, tally: Tally, error: BaseException | None) -> None:
@@ -529,6 +526,31 @@ STALLED_OUTCOME = (
     f"its output was not read for {OUTPUT_STALL_S:g} s, so the state after the records settled "
     "was not handed back: run again with the input after the last state handed back"
 )
+
+
+def no_outcome_text(missing: int, read: int, sent: int) -> str:
+    """Say what became of the records a stopped run left without an outcome.
+
+    `sent` of the `missing` had their writes sent before the run stopped (an outcome that
+    could not be recorded, an answer that told nothing): they may be in HubSpot. Every state
+    handed back covers settled records only, so a re-run from the last one sends them all.
+    """
+    head = f"{missing} of {read} record(s) read have no outcome"
+    if not sent:
+        return (
+            f"{head}: the run stopped before they were written (a re-run from the last state "
+            "emitted sends them)"
+        )
+    maybe = (
+        "their writes were sent before the run stopped, so they may have been written to HubSpot"
+        if sent == missing
+        else f"{sent} were sent before the run stopped, so they may have been written to "
+        f"HubSpot, and {missing - sent} were not written"
+    )
+    return (
+        f"{head}: {maybe}, but no state handed back covers them (a re-run from the last state "
+        "emitted sends them again)"
+    )
 
 
 def _written_or_planned(dry_run: bool) -> str:

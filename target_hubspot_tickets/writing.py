@@ -81,6 +81,9 @@ class RunContext:
     # The run's progress lines; the tally pokes it, the sink counts its batches in flight.
     progress: SettleProgress = field(default_factory=lambda: SettleProgress.silent(TICKETS_STREAM))
     last_position: int = 0
+    # The records whose writes went out (or began to): once sent, a write may have landed even
+    # when the run stops before its outcome is recorded (`Target._finish` says so).
+    sent: set[int] = field(default_factory=set)
     _positions: Iterator[int] = field(default_factory=lambda: itertools.count(1), repr=False)
     _position_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -109,6 +112,21 @@ class RunContext:
             except OutputFileError as exc:
                 failure = failure or exc
         return failure
+
+    def sending(self, items: Iterable[Pending]) -> None:
+        """Note the records of `items` that send something to HubSpot from now on."""
+        positions = [
+            item.write.position
+            for item in items
+            if item.failure is None
+            and (
+                not item.unchanged
+                or item.write.associations is not None
+                or item.write.pinned_engagement_id
+            )
+        ]
+        with self._position_lock:
+            self.sent.update(positions)
 
     def next_position(self) -> int:
         """Number the next record of the input (1, 2, ...), across every sink of the run."""

@@ -122,6 +122,11 @@ def _only_line(command: str, code: int, stderr: str) -> str:
     [
         pytest.param(None, "does not exist", id="missing"),
         pytest.param("{not json", "is not valid JSON", id="not-json"),
+        pytest.param(
+            '{"access_token": "cut\n"}',
+            "is not valid JSON: Invalid control character at line 1, column 22",
+            id="cut-inside-a-string",
+        ),
         pytest.param("", "is empty", id="empty"),
         pytest.param('[{"access_token": "x"}]', "holds a JSON array", id="array"),
         pytest.param('"just text"', "holds a string alone", id="string"),

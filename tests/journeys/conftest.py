@@ -69,6 +69,7 @@ OUTCOME_KEYS = (
     "upserted",
     "archived",
     "associated",
+    "pinned",
     "unchanged",
     "superseded",
     "rejected",

@@ -47,6 +47,12 @@ FATAL_LINES = [
         ("schema",),
         id="record-before-its-schema",
     ),
+    # Cut inside a string: the decoder's own message ends in "at", said once.
+    pytest.param(
+        '{"type": "RECORD", "stream": "tickets", "record": {"subject": "cut he',
+        (f"line {BAD_LINE}: not valid JSON (Invalid control character at character 70)",),
+        id="cut-inside-a-string",
+    ),
     pytest.param("[1, 2, 3]", (), id="json-array"),
     pytest.param("42", (), id="json-number"),
     pytest.param(

@@ -146,6 +146,31 @@ def test_an_outcome_file_on_a_device_always_full_stops_the_run_before_its_next_w
     assert run.summary["status"] == "failed"
 
 
+def test_writes_sent_before_their_outcome_could_be_recorded_may_have_been_written(
+    emulator: Any, singer_input: Any, target_cli: Any
+) -> None:
+    server = emulator(tickets=12, seed=65)
+    singer = singer_input(server)
+    ids = sorted(t["id"] for t in server.portal.snapshot() if not t["archived"])[:10]
+    lines = [singer.schema(key_properties=["id"])]
+    lines += [singer.record({"id": i, "subject": f"{PREFIX} {i}"}) for i in ids]
+    lines.append(singer.state({"records": len(ids)}))
+
+    run = target_cli(server, lines, results_path="/dev/full")
+
+    run.assert_one_line_error("results_path /dev/full", "ENOSPC")
+    # HubSpot took the updates; the run could only not record that it did.
+    subjects = {t["id"]: t["properties"].get("subject") for t in server.portal.snapshot()}
+    assert [subjects[i] for i in ids] == [f"{PREFIX} {i}" for i in ids]
+    assert run.states == []
+    assert (
+        f"{len(ids)} of {len(ids)} record(s) read have no outcome: their writes were sent "
+        "before the run stopped, so they may have been written to HubSpot, but no state handed "
+        "back covers them (a re-run from the last state emitted sends them again)"
+    ) in run.stderr, run.describe()
+    assert "the run stopped before they were written" not in run.stderr
+
+
 def test_a_summary_path_that_cannot_be_written_is_refused_before_any_write(
     emulator: Any, singer_input: Any, target_cli: Any
 ) -> None:

@@ -91,6 +91,30 @@ def test_a_page_not_as_documented_stops_the_tap_and_its_state_loses_nothing(
     assert read >= _ticket_ids(server)
 
 
+# What follows `the answer to CALL is ...` in the error line, for a read and for a write.
+NOT_DOCUMENTED = (
+    ", not the answer HubSpot documents: nothing of it is used and the call is not resent"
+)
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"), [("null", "null"), ("empty", "an empty body")], ids=["null", "empty"]
+)
+def test_a_read_answered_with_null_or_nothing_is_named_as_such_and_nothing_written(
+    emulator, tap_cli, kind, said
+):
+    server = emulator(
+        tickets=TICKETS, seed=3, hostile_answer=kind, hostile_answer_on=(SEARCH_PAGES,)
+    )
+
+    run = tap_cli(server, timeout=HANG_GUARD_S)
+
+    line = _assert_tap_one_line(run)
+    assert line.endswith(
+        f": the answer to search is {said}{NOT_DOCUMENTED} (a read: nothing was written)"
+    ), line
+
+
 def _update_lines(singer_input: Any, server: Any, ids: list[str], word: str) -> list[str]:
     typed = singer_input(server)
     lines = [typed.schema(key_properties=["id"])]
@@ -110,7 +134,13 @@ def test_a_batch_update_answer_not_as_documented_is_never_counted_or_checkpointe
 
     run = target_cli(server, _update_lines(singer_input, server, ids, "hostile"))
 
-    run.assert_one_line_error("the answer to batch_update is ", "not the answer HubSpot documents")
+    line = run.assert_one_line_error("the answer to batch_update is ")
+    said = {"empty": "an empty body", "null": "null", "list": "a list", "string": "a string"}
+    if kind in said:
+        assert line.endswith(
+            f"the answer to batch_update is {said[kind]}{NOT_DOCUMENTED} "
+            "(the write's outcome is unknown)"
+        ), line
     assert run.states == [], "a state was handed back for writes whose outcome is unknown"
     summary = run.summary
     assert summary is not None

@@ -70,6 +70,7 @@ def test_create_update_upsert_archive_in_one_run(emulator, singer, target_config
         "upserted": 2,
         "archived": 1,
         "associated": 0,
+        "pinned": 0,
         "unchanged": 0,
         "superseded": 0,
         "rejected": 0,

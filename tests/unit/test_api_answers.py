@@ -8,7 +8,7 @@ import pytest
 
 from hubspot_api.answers import answer_problem, check_answer
 from hubspot_api.errors import OutcomeUnknownError, UnusableAnswerError
-from hubspot_api.paths import Answer
+from hubspot_api.paths import Answer, Call
 
 TICKET = {"id": "101", "properties": {}}
 
@@ -46,7 +46,7 @@ def test_documented_answers_pass(shape: Answer, body: Any, inputs: int | None) -
     ("shape", "body", "inputs", "problem"),
     [
         (Answer.BATCH_WRITE, [], 50, "a list"),
-        (Answer.BATCH_WRITE, None, 50, "an empty body"),
+        (Answer.BATCH_WRITE, None, 50, "null"),
         (Answer.BATCH_WRITE, "ok", 50, "a string"),
         (Answer.BATCH_WRITE, {"status": "COMPLETE"}, 50, "without a 'results' list"),
         (Answer.BATCH_WRITE, {"results": [TICKET]}, 2, "1 results and no errors for 2 inputs"),
@@ -60,7 +60,7 @@ def test_documented_answers_pass(shape: Answer, body: Any, inputs: int | None) -
     ],
     ids=[
         "write-list",
-        "write-empty",
+        "write-null",
         "write-string",
         "write-no-results",
         "write-short",
@@ -84,9 +84,8 @@ def test_other_answers_are_named(
 def test_a_mismatch_is_an_unknown_outcome_naming_the_call() -> None:
     with pytest.raises(UnusableAnswerError) as raised:
         check_answer(
-            Answer.BATCH_WRITE,
+            Call.BATCH_UPDATE,
             [],
-            call="batch_update",
             method="POST",
             path="/crm/v3/objects/tickets/batch/update",
             status=200,
