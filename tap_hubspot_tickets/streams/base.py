@@ -16,8 +16,10 @@ from singer_sdk.helpers.types import Context
 from singer_sdk.singerlib.catalog import Metadata, MetadataMapping
 from typing_extensions import override
 
+from hubspot_api.errors import HubSpotError
 from hubspot_api.progress import StreamProgress
 from hubspot_api.properties import OBJECT_ID
+from hubspot_api.stopping import Stopped
 from tap_hubspot_tickets.runtime import TapRuntime
 from tap_hubspot_tickets.values import SurrogateSafeWriter, ValueProblems, surrogate_warning
 
@@ -76,7 +78,10 @@ class SdkLineFilter(logging.Filter):
       reads by its own checkpoint, not that value, and says which part it reads and its bounds
       (`RunReport.add`).
     - "An unhandled error occurred while syncing ...", when the sync was stopped on purpose
-      (`--test` stops each stream after its first record): nothing failed.
+      (`--test` stops each stream after its first record: nothing failed), by a signal
+      (`Stopped`), or by an error this project raises and names in its own one line
+      (`HubSpotError`: a refused call, an unusable answer, a corrupt state). An error of any
+      other kind is a bug, and keeps the SDK's line naming the stream.
     """
 
     BOOKMARK_LINE = "Starting incremental sync of '%s' with bookmark value: %s"
@@ -87,7 +92,7 @@ class SdkLineFilter(logging.Filter):
         if record.msg == self.BOOKMARK_LINE:
             return False
         # The SDK logs that line inside its `except`, so the exception is the one in flight.
-        stopped = isinstance(sys.exc_info()[1], AbortedSyncExceptionBase)
+        stopped = isinstance(sys.exc_info()[1], AbortedSyncExceptionBase | HubSpotError | Stopped)
         return not (record.msg == self.UNHANDLED_LINE and stopped)
 
     @classmethod

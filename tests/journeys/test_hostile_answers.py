@@ -42,6 +42,8 @@ def _error_line(stderr: str) -> str:
 def _assert_tap_one_line(run: Any, *needles: str) -> str:
     assert run.returncode == 1, run.describe()
     assert "Traceback" not in run.stderr, run.describe()
+    # One line for a handled error: not the SDK's "An unhandled error occurred" before it.
+    assert "unhandled error" not in run.stderr, run.describe()
     line = _error_line(run.stderr)
     assert line.startswith(f"{TAP}: error: "), run.describe()
     for needle in needles:

@@ -24,6 +24,8 @@ ERROR = "tap-hubspot-tickets: error: "
 def _one_line(done: Any) -> str:
     assert done.returncode == 1, done.describe()
     assert "Traceback" not in done.stderr, done.describe()
+    # One line for a handled error: not the SDK's "An unhandled error occurred" before it.
+    assert "unhandled error" not in done.stderr, done.describe()
     (line,) = [ln for ln in done.stderr.splitlines() if ln.startswith(ERROR)]
     return line
 
