@@ -129,6 +129,7 @@ def check_config(
     if not paths or _NO_CHECKS.intersection(argv):
         return
     schema = config_schema(plugin)
+    properties = schema.get("properties") or {}
     # Settings whose misspelling stops the run: {setting: what the misspelling would let happen}.
     guards: Mapping[str, str] = getattr(plugin, "guard_settings", {})
     merged: dict[str, Any] = {}
@@ -145,7 +146,10 @@ def check_config(
         refuse_guard_near_misses(
             unknown_variable_names(os.environ, schema, prefix).values(), guards, prefix
         )
-        notes += unknown_variables(os.environ, schema, prefix)
+        # Meltano exports each setting of a plugin's config as a variable too: a name the
+        # config files already misspell was named above, once is enough.
+        misspelt = {str(name).lower() for name in merged if name not in properties}
+        notes += unknown_variables(os.environ, schema, prefix, named=misspelt)
     if ENV_CONFIG in paths:
         check_environment(plugin, schema)
     elif not _NO_SETTINGS_CHECKS.intersection(argv):

@@ -161,12 +161,21 @@ def unknown_variable_names(
 
 
 def unknown_variables(
-    environ: Mapping[str, str], schema: Mapping[str, Any], prefix: str
+    environ: Mapping[str, str],
+    schema: Mapping[str, Any],
+    prefix: str,
+    named: Iterable[str] = (),
 ) -> list[str]:
-    """Describe each variable under `prefix` that names no setting, with the closest setting."""
+    """Describe each variable under `prefix` that names no setting, with the closest setting.
+
+    Variables spelling a name of `named` (settings already reported) are left out.
+    """
     known = list(schema.get("properties") or {})
+    already = set(named)
     found: list[str] = []
     for variable, name in unknown_variable_names(environ, schema, prefix).items():
+        if name in already:
+            continue
         if name in sdk_setting_names():
             found.append(
                 f"environment variable {variable} is ignored: {name!r} is a singer-sdk setting "

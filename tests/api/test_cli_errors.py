@@ -316,6 +316,26 @@ def test_a_misspelt_setting_variable_is_a_warning_and_meltanos_own_are_not(
     ]
 
 
+@pytest.mark.parametrize(("command", "stdin"), COMMANDS)
+def test_a_misspelt_setting_meltano_also_exports_as_a_variable_is_one_warning(
+    command, stdin, emulator, tmp_path
+):
+    # Meltano writes a setting of meltano.yml into the config file and exports it as
+    # <PREFIX>_<NAME> too: one typo, one warning, not a second one blaming a variable.
+    server = emulator()
+    prefix = PREFIXES[command]
+    config = tmp_path / "config.json"
+    settings = {"api_url": server.url, "access_token": DEFAULT_TOKEN, "max_concurency": 2}
+    config.write_text(json.dumps(settings))
+    env = {f"{prefix}MAX_CONCURENCY": "2"}
+    code, _, stderr = _invoke(command, ["--config", str(config)], stdin, tmp_path, env=env)
+    assert code == 0, stderr
+    warnings = [line for line in stderr.splitlines() if line.startswith(f"{command}: warning:")]
+    assert len(warnings) == 1, warnings
+    assert "unknown setting 'max_concurency'" in warnings[0]
+    assert "did you mean 'max_concurrency'?" in warnings[0]
+
+
 TARGET = "target-hubspot-tickets"
 TARGET_INPUT = COMMANDS[1].values[1] + (
     '{"type":"RECORD","stream":"tickets","record":{"id":"1","subject":"kept back"}}\n'
