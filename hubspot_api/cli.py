@@ -44,6 +44,8 @@ import copy
 import json
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -190,8 +192,40 @@ def _plugin_of(command: object) -> type[PluginBase] | None:
 
 
 def _say(name: str, level: str, message: str) -> None:
-    sys.stderr.write(f"{name}: {level}: {message}\n")
+    line = f"{name}: {level}: {message}"
+    if _structured_logging():
+        # Meltano reads a plugin's log lines as JSON when it declares `structured-logging`;
+        # a plain line would show there at info level, an error among them.
+        record = {
+            "level": _LEVELS.get(level, "info"),
+            "pid": os.getpid(),
+            "logger_name": name,
+            "ts": time.time(),
+            "thread_name": threading.current_thread().name,
+            "app_name": name,
+            "message": line,
+        }
+        line = json.dumps(record)
+    sys.stderr.write(line + "\n")
     sys.stderr.flush()
+
+
+# The log level Meltano shows for each kind of line `_say` writes.
+_LEVELS = {"error": "error", "warning": "warning", "stopped": "error"}
+# Meltano names, in this variable, the logging configuration it wrote for a singer-sdk plugin.
+SDK_LOG_CONFIG_VARIABLE = "SINGER_SDK_LOG_CONFIG"
+
+
+def _structured_logging() -> bool:
+    """Tell whether the plugin runs with JSON log lines (Meltano's `structured-logging`)."""
+    path = os.environ.get(SDK_LOG_CONFIG_VARIABLE)
+    if not path:
+        return False
+    try:
+        with open(path, encoding="utf-8") as file:
+            return "StructuredFormatter" in file.read(64_000)
+    except OSError:
+        return False
 
 
 def run_cli(

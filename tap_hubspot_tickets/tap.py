@@ -126,6 +126,7 @@ class TapHubSpotTickets(Tap):
         TapCapabilities.ACTIVATE_VERSION,
         PluginCapabilities.STREAM_MAPS,
         PluginCapabilities.FLATTENING,
+        PluginCapabilities.STRUCTURED_LOGGING,
         # `batch_config`: records go to JSONL or Parquet files named in BATCH messages.
         PluginCapabilities.BATCH,
     ]

@@ -7,6 +7,8 @@ leaves a bookmark past HubSpot's own "now", even on a machine whose clock runs a
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -131,8 +133,9 @@ def test_meltano_hands_a_start_date_to_the_tap_as_written_and_it_is_refused(
     # Meltano's own traceback box may frame it, but no frame of the tap's code shows.
     assert "tap_hubspot_tickets/" not in done.output, done.tail()
     assert "hubspot_api/" not in done.output, done.tail()
-    # One line, which Meltano may show twice (as the tap's stderr, and in its own error).
-    errors = {ln[ln.index(ERROR) :] for ln in done.output.splitlines() if ERROR in ln}
+    # One line, which Meltano may show twice (as the tap's stderr, and in its own error, where
+    # it quotes the tap's structured log record).
+    errors = {_error_of(ln) for ln in done.output.splitlines() if ERROR in ln}
     assert len(errors) == 1, done.tail()
     (error,) = errors
     assert error.startswith(f"{ERROR}start_date '01/02/2024' is not an ISO 8601 date or date-time")
@@ -152,3 +155,12 @@ def test_a_state_bookmark_past_hubspots_clock_is_named(emulator, tap_cli):
     assert warning.startswith(
         f"the state's tickets replication_key_value {ahead} lies past HubSpot's clock"
     )
+
+
+def _error_of(line: str) -> str:
+    """Return the tap's error line within a line of Meltano's output, plain or a JSON record."""
+    text = line.strip().strip("│").strip()
+    if text.startswith("{"):
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            text = json.loads(text)["message"]
+    return text[text.index(ERROR) :]
