@@ -39,36 +39,36 @@ def _client(value: str) -> tuple[str, str]:
     return client_id, secret
 
 
-def _portal_id(value: str) -> int:
+def _whole_number(value: str, low: int, high: int | None, meaning: str) -> int:
     try:
         number = int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError("a portal id is a positive number")
+    if number < low or (high is not None and number > high):
+        raise argparse.ArgumentTypeError(meaning)
     return number
 
 
-def _list_cursor_fault(value: str) -> str:
-    if value not in LIST_CURSOR_FAULTS:
-        raise argparse.ArgumentTypeError(f"expected one of {', '.join(LIST_CURSOR_FAULTS)}")
+def _one_of(value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(choices)}")
     return value
+
+
+def _portal_id(value: str) -> int:
+    return _whole_number(value, 1, None, "a portal id is a positive number")
 
 
 def _fault_status(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if not 400 <= number <= 599:
-        raise argparse.ArgumentTypeError("a fault status is an error status, 400 to 599")
-    return number
+    return _whole_number(value, 400, 599, "a fault status is an error status, 400 to 599")
+
+
+def _list_cursor_fault(value: str) -> str:
+    return _one_of(value, LIST_CURSOR_FAULTS)
 
 
 def _hostile_kind(value: str) -> str:
-    if value not in HOSTILE_KINDS:
-        raise argparse.ArgumentTypeError(f"one of {', '.join(HOSTILE_KINDS)}")
-    return value
+    return _one_of(value, HOSTILE_KINDS)
 
 
 _SWITCH = None  # the type of an option that takes no value

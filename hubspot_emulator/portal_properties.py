@@ -102,15 +102,7 @@ class PortalProperties(PortalState):
                         f"The type of property '{name}' is read-only",
                         context={"propertyName": [name]},
                     )
-                if kind not in FIELD_TYPES:
-                    raise validation_error(
-                        f"{kind!r} is not a valid property type; use one of {sorted(FIELD_TYPES)}"
-                    )
-                if field_type not in FIELD_TYPES[kind]:
-                    raise validation_error(
-                        f"fieldType {field_type!r} cannot be used with type {kind!r}; use one "
-                        f"of {sorted(FIELD_TYPES[kind])}"
-                    )
+                _check_type(kind, field_type)
             for key in ("label", "groupName", "description"):
                 if key in body and not isinstance(body[key], str):
                     raise validation_error(f"{key} must be a string")
@@ -149,15 +141,7 @@ class PortalProperties(PortalState):
                     f"{required} is required", context={"propertyName": [required]}
                 )
         kind, field_type = body["type"], body["fieldType"]
-        if kind not in FIELD_TYPES:
-            raise validation_error(
-                f"{kind!r} is not a valid property type; use one of {sorted(FIELD_TYPES)}"
-            )
-        if field_type not in FIELD_TYPES[kind]:
-            raise validation_error(
-                f"fieldType {field_type!r} cannot be used with type {kind!r}; use one of "
-                f"{sorted(FIELD_TYPES[kind])}"
-            )
+        _check_type(kind, field_type)
         unique = bool(body.get("hasUniqueValue", False))
         if unique and len(self._unique) >= MAX_UNIQUE_PROPERTIES:
             raise validation_error(
@@ -293,3 +277,16 @@ def _parse_options(kind: str, raw_options: Any) -> list[Option]:
     if kind == "enumeration" and not choices:
         raise validation_error("An enumeration property needs options")
     return choices
+
+
+def _check_type(kind: Any, field_type: Any) -> None:
+    """Refuse a property type HubSpot does not have, or a fieldType it does not allow with it."""
+    if kind not in FIELD_TYPES:
+        raise validation_error(
+            f"{kind!r} is not a valid property type; use one of {sorted(FIELD_TYPES)}"
+        )
+    if field_type not in FIELD_TYPES[kind]:
+        raise validation_error(
+            f"fieldType {field_type!r} cannot be used with type {kind!r}; use one of "
+            f"{sorted(FIELD_TYPES[kind])}"
+        )
