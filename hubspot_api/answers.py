@@ -36,6 +36,22 @@ def _has_id(item: Any) -> bool:
     return str(value).isascii() and str(value).isdigit()
 
 
+def _has_text_id(item: Any) -> bool:
+    """Tell whether `item` carries an id that is text or a number, not empty."""
+    value = item.get("id") if isinstance(item, Mapping) else None
+    return isinstance(value, str | int) and not isinstance(value, bool) and str(value) != ""
+
+
+def _pipeline_problem(pipeline: Mapping[str, Any]) -> str | None:
+    """Return how one pipeline differs from its documented shape: an id, stages with ids."""
+    if not _has_text_id(pipeline):
+        return "a pipeline without an id"
+    stages = pipeline.get("stages")
+    if not isinstance(stages, list) or not all(_has_text_id(stage) for stage in stages):
+        return f"pipeline {pipeline['id']}'s stages without ids"
+    return None
+
+
 def answer_problem(
     shape: Answer, body: Any, inputs: int | None = None, *, empty: bool = False
 ) -> str | None:
@@ -51,6 +67,8 @@ def answer_problem(
         return "an empty body" if empty else json_kind(body)
     if shape is Answer.OBJECT:
         return None if _has_id(body) else "an object without a numeric id"
+    if shape is Answer.PIPELINE:
+        return _pipeline_problem(body)
     results = body.get("results")
     if not isinstance(results, list):
         return "an object without a 'results' list"
@@ -60,6 +78,8 @@ def answer_problem(
         missing = sum(1 for item in results if not _has_id(item))
         if missing:
             return f"{missing} of {len(results)} results without a numeric id"
+    if shape is Answer.PIPELINES:
+        return next(filter(None, map(_pipeline_problem, results)), None)
     if shape is Answer.SEARCH:
         total = body.get("total")
         if isinstance(total, bool) or not isinstance(total, int):

@@ -36,7 +36,11 @@ class Answer(Enum):
     SEARCH = "search"  # `total` and `results` (objects with `id`)
     BATCH = "batch"  # `results` (objects with `id`), `errors` optional
     BATCH_WRITE = "batch_write"  # a batch that accounts for every input (results or errors)
-    RESULTS = "results"  # `results`, a list of objects (properties, pipelines, associations)
+    RESULTS = "results"  # `results`, a list of objects (properties, associations)
+    # `results`: pipelines, each with an `id` and its `stages`, each stage with an `id` (text:
+    # a pipeline's id need not be a number)
+    PIPELINES = "pipelines"
+    PIPELINE = "pipeline"  # one pipeline, the same shape
 
 
 @dataclass(frozen=True)
@@ -187,12 +191,13 @@ _SPECS: dict[Call, CallSpec] = {
         reads_only=True,
     ),
     Call.LIST_PIPELINES: CallSpec(
-        "GET", "/crm/v3/pipelines/tickets", "/crm/pipelines/{v}/tickets", answer=Answer.RESULTS
+        "GET", "/crm/v3/pipelines/tickets", "/crm/pipelines/{v}/tickets", answer=Answer.PIPELINES
     ),
     Call.READ_PIPELINE: CallSpec(
         "GET",
         "/crm/v3/pipelines/tickets/{pipeline_id}",
         "/crm/pipelines/{v}/tickets/{pipeline_id}",
+        answer=Answer.PIPELINE,
     ),
     Call.BATCH_READ_ASSOCIATIONS: CallSpec(
         "POST",

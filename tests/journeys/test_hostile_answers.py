@@ -347,3 +347,14 @@ def test_a_secret_echoed_back_in_base64_never_reaches_the_target_log_or_rejects(
     reasons = " ".join(r["reason"] for r in run.rejects)
     assert "[REDACTED]" in reasons
     assert _leaks(run.stderr + reasons, server, [DEFAULT_TOKEN]) == [], reasons
+
+
+@pytest.mark.parametrize("kind", ["no-results", "no-ids"])
+def test_pipelines_not_as_documented_stop_the_tap_in_one_line(emulator, tap_cli, kind):
+    # Pipelines and their stages are read before any ticket (values are labelled by them).
+    server = emulator(tickets=TICKETS, seed=4, hostile_answer=kind,
+                      hostile_answer_on=("GET */pipelines/*",))  # fmt: skip
+    done = tap_cli(server, timeout=HANG_GUARD_S)
+    _assert_tap_one_line(
+        done, "the answer to list_pipelines is ", "not the answer HubSpot documents"
+    )
